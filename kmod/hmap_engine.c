@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hmap engine: bucket operations.  The rules are in hmap_engine.h; every
+ * function here states its context.
+ */
+#ifdef __KERNEL__
+#include <linux/errno.h>
+#include <linux/export.h>
+#include <linux/log2.h>
+#include <linux/math.h>
+#endif
+
+#include "hmap_engine.h"
+
+static u64 hmap_roundup_pow2(u64 n)
+{
+	u64 p = 1;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+static u32 hmap_round8(u32 n)
+{
+	return (n + 7) & ~7U;
+}
+
+/**
+ * hmap_layout_init - compute the shape of a table
+ * @l: filled on success
+ * @key_size: 1..HMAP_KEY_SIZE_MAX
+ * @value_size: 1..HMAP_VALUE_SIZE_MAX
+ * @capacity: most entries the table must hold, >= 1
+ * @max_bytes: cap on the bucket array's size
+ *
+ * Context: any; pure computation.
+ * Return: 0; -EINVAL for a zero size or zero capacity; -E2BIG for a size over
+ * its maximum, a capacity needing more than 2^24 main buckets, or an array
+ * larger than @max_bytes.  No size computation can overflow: every product
+ * is bounded before it is formed.
+ */
+int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
+		     u64 capacity, u64 max_bytes)
+{
+	u64 nb, nov, bytes;
+
+	if (!key_size || !value_size || !capacity)
+		return -EINVAL;
+	if (key_size > HMAP_KEY_SIZE_MAX || value_size > HMAP_VALUE_SIZE_MAX)
+		return -E2BIG;
+	/* At most 6.5 entries a main bucket, at most 2^24 main buckets. */
+	if (capacity > ((u64)HMAP_LOAD_NUM << HMAP_MAX_BUCKETS_LOG2) / HMAP_LOAD_DEN)
+		return -E2BIG;
+
+	nb = hmap_roundup_pow2((capacity * HMAP_LOAD_DEN + HMAP_LOAD_NUM - 1) / HMAP_LOAD_NUM);
+	/*
+	 * At 6.5 entries a bucket (Poisson), about 21% of buckets spill into
+	 * one overflow bucket and 0.1% into two; a quarter plus a little covers
+	 * a full table with a wide margin.  Running out is -ENOSPC, never harm.
+	 */
+	nov = nb / 4 + 4;
+
+	l->key_size = key_size;
+	l->value_size = value_size;
+	l->key_stride = hmap_round8(key_size);
+	l->value_stride = hmap_round8(value_size);
+	l->keys_off = HMAP_BUCKET_HDR_SIZE;
+	l->values_off = l->keys_off + HMAP_BUCKET_SLOTS * l->key_stride;
+	l->bucket_size = l->values_off + HMAP_BUCKET_SLOTS * l->value_stride;
+	l->nbuckets = nb;
+	l->noverflow = nov;
+	l->nlocks = nb < HMAP_MAX_LOCKS ? nb : HMAP_MAX_LOCKS;
+	l->capacity = capacity;
+
+	/* < 2^25 buckets of < 2^16 bytes: no overflow in u64. */
+	bytes = (nb + nov) * l->bucket_size;
+	bytes = (bytes + PAGE_SIZE - 1) & ~((u64)PAGE_SIZE - 1);
+	if (bytes > max_bytes)
+		return -E2BIG;
+	l->array_bytes = bytes;
+	return 0;
+}
+
+/**
+ * hmap_tab_init - bind an engine to its memory
+ * @t: the engine
+ * @l: layout from hmap_layout_init()
+ * @buckets: l->array_bytes of zeroed memory (every slot EMPTY_REST)
+ * @entries: the live-entry counter, zeroed
+ * @seed: hash key
+ * @locks: l->nlocks stripes, initialised
+ *
+ * Context: any.
+ */
+void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *buckets,
+		   u64 *entries, const hmap_seed_t *seed, const struct hmap_locks *locks)
+{
+	t->buckets = buckets;
+	t->mask = l->nbuckets - 1;
+	t->nbuckets = l->nbuckets;
+	t->noverflow = l->noverflow;
+	t->ovf_used = 0;
+	t->key_size = l->key_size;
+	t->value_size = l->value_size;
+	t->key_stride = l->key_stride;
+	t->value_stride = l->value_stride;
+	t->keys_off = l->keys_off;
+	t->values_off = l->values_off;
+	t->bucket_size = l->bucket_size;
+	t->capacity = l->capacity;
+	t->entries = entries;
+	t->seed = *seed;
+	t->locks = *locks;
+	t->locks.mask = l->nlocks - 1;
+}
+
+/* Keys in slots are 8-byte aligned; the caller's key may not be. */
+static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len)
+{
+	const u8 *k = key;
+
+	switch (len) {
+	case 4:
+		return *(const u32 *)slot == hmap_load32u(k);
+	case 8:
+		return *(const u64 *)slot == hmap_load64u(k);
+	case 16:
+		return ((*(const u64 *)slot ^ hmap_load64u(k)) |
+			(*(const u64 *)(slot + 8) ^ hmap_load64u(k + 8))) == 0;
+	default:
+		return memcmp(slot, key, len) == 0;
+	}
+}
+
+/**
+ * hmap_tab_lookup - find a key without locks
+ * @t: the engine
+ * @key: t->key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ *
+ * Context: any, including NMI; never blocks.  The caller keeps the array
+ * alive (RCU read side, or a reference).
+ * Return: pointer to the value in place, or NULL if absent.
+ */
+void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash)
+{
+	u32 idx = hash & t->mask;
+	u8 top = hmap_tophash(hash);
+	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b;
+	u32 seq, i, next;
+	void *val;
+
+again:
+	seq = READ_ONCE(head->seq);
+	if (unlikely(seq & 1) &&
+	    !hmap_plat_writer_nested(&t->locks, idx & t->locks.mask)) {
+		cpu_relax();
+		goto again;
+	}
+	smp_rmb();
+	val = NULL;
+	b = head;
+	for (;;) {
+		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+			u8 th = READ_ONCE(b->tophash[i]);
+
+			if (th != top) {
+				if (th == HMAP_TOPHASH_EMPTY_REST)
+					goto out;
+				continue;
+			}
+			if (hmap_key_eq(hmap_slot_key(t, b, i), key, t->key_size)) {
+				val = hmap_slot_val(t, b, i);
+				goto out;
+			}
+		}
+		next = READ_ONCE(b->overflow);
+		if (!next)
+			break;
+		b = hmap_bucket_at(t, next);
+	}
+out:
+	smp_rmb();
+	if (unlikely(READ_ONCE(head->seq) != seq) && !(seq & 1))
+		goto again;
+	return val;
+}
+
+/**
+ * hmap_tab_update - insert or replace under the stripe lock
+ * @t: the engine
+ * @key: t->key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @value: t->value_size bytes; NULL inserts zeroes
+ * @flags: HMAP_ANY, HMAP_NOEXIST, HMAP_EXIST, or HMAP_INIT (return the
+ *         existing value untouched, or insert zeroes)
+ * @valp: if not NULL, set to the value slot on success
+ *
+ * Context: any; takes a raw spinlock with IRQs off, never sleeps.
+ * Return: 0; -EEXIST (NOEXIST, key present); -ENOENT (EXIST, key absent);
+ * -ENOSPC (capacity reached or overflow buckets exhausted: nothing changed);
+ * -EBUSY (stripe lock re-entered on this CPU: nothing changed).
+ */
+int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
+		    const void *value, u32 flags, void **valp)
+{
+	u32 idx = hash & t->mask, lidx = idx & t->locks.mask;
+	u8 top = hmap_tophash(hash);
+	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b = head, *last = head;
+	struct hmap_bucket *free_b = NULL;
+	u32 i, free_i = 0, next, ovf = 0;
+	unsigned long irqflags;
+	u8 *v;
+	int ret;
+
+	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
+	if (ret)
+		return ret;
+
+	for (;;) {
+		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+			u8 th = b->tophash[i];
+
+			if (th < HMAP_TOPHASH_MIN) {
+				if (!free_b) {
+					free_b = b;
+					free_i = i;
+				}
+				if (th == HMAP_TOPHASH_EMPTY_REST)
+					goto absent;
+				continue;
+			}
+			if (th == top && hmap_key_eq(hmap_slot_key(t, b, i), key, t->key_size))
+				goto present;
+		}
+		last = b;
+		next = b->overflow;
+		if (!next)
+			break;
+		b = hmap_bucket_at(t, next);
+	}
+
+absent:
+	if (flags == HMAP_EXIST) {
+		ret = -ENOENT;
+		goto unlock;
+	}
+	if (hmap_atomic64_inc_return(t->entries) > t->capacity) {
+		ret = -ENOSPC;
+		goto uncount;
+	}
+	if (!free_b) {
+		ovf = hmap_atomic_fetch_inc_below(&t->ovf_used, t->noverflow);
+		if (ovf >= t->noverflow) {
+			ret = -ENOSPC;
+			goto uncount;
+		}
+		ovf += t->nbuckets;
+		free_b = hmap_bucket_at(t, ovf);	/* zeroed: all EMPTY_REST */
+		free_i = 0;
+	}
+
+	hmap_seq_begin(head);
+	memcpy(hmap_slot_key(t, free_b, free_i), key, t->key_size);
+	v = hmap_slot_val(t, free_b, free_i);
+	if (value)
+		memcpy(v, value, t->value_size);
+	else
+		memset(v, 0, t->value_size);
+	smp_wmb();
+	WRITE_ONCE(free_b->tophash[free_i], top);
+	if (ovf) {
+		smp_wmb();
+		WRITE_ONCE(last->overflow, ovf);
+	}
+	hmap_seq_end(head);
+	goto done;
+
+present:
+	v = hmap_slot_val(t, b, i);
+	if (flags == HMAP_NOEXIST) {
+		ret = -EEXIST;
+		goto unlock;
+	}
+	if (flags != HMAP_INIT) {
+		hmap_seq_begin(head);
+		memcpy(v, value, t->value_size);
+		hmap_seq_end(head);
+	}
+done:
+	if (valp)
+		*valp = v;
+	hmap_plat_unlock(&t->locks, lidx, irqflags);
+	return 0;
+
+uncount:
+	hmap_atomic64_dec(t->entries);
+unlock:
+	hmap_plat_unlock(&t->locks, lidx, irqflags);
+	return ret;
+}
+
+/**
+ * hmap_tab_delete - remove a key under the stripe lock
+ * @t: the engine
+ * @key: t->key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ *
+ * As in Go's mapdelete(), a slot followed only by empty slots becomes
+ * EMPTY_REST, and so do the EMPTY_ONE slots before it, so lookups stop early.
+ *
+ * Context: any; takes a raw spinlock with IRQs off, never sleeps.
+ * Return: 0; -ENOENT (absent); -EBUSY (stripe lock re-entered on this CPU).
+ */
+int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
+{
+	u32 idx = hash & t->mask, lidx = idx & t->locks.mask;
+	u8 top = hmap_tophash(hash);
+	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b = head, *c;
+	unsigned long irqflags;
+	u32 i, next;
+	int ret;
+
+	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
+	if (ret)
+		return ret;
+
+	for (;;) {
+		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+			u8 th = b->tophash[i];
+
+			if (th == HMAP_TOPHASH_EMPTY_REST)
+				goto absent;
+			if (th == top && hmap_key_eq(hmap_slot_key(t, b, i), key, t->key_size))
+				goto found;
+		}
+		next = b->overflow;
+		if (!next)
+			goto absent;
+		b = hmap_bucket_at(t, next);
+	}
+
+found:
+	hmap_seq_begin(head);
+	WRITE_ONCE(b->tophash[i], HMAP_TOPHASH_EMPTY_ONE);
+	/* Is everything after this slot empty?  Then mark backwards. */
+	if (i == HMAP_BUCKET_SLOTS - 1) {
+		next = b->overflow;
+		if (next && hmap_bucket_at(t, next)->tophash[0] != HMAP_TOPHASH_EMPTY_REST)
+			goto marked;
+	} else if (b->tophash[i + 1] != HMAP_TOPHASH_EMPTY_REST) {
+		goto marked;
+	}
+	for (;;) {
+		WRITE_ONCE(b->tophash[i], HMAP_TOPHASH_EMPTY_REST);
+		if (i == 0) {
+			if (b == head)
+				break;
+			for (c = b, b = head; hmap_bucket_at(t, b->overflow) != c;)
+				b = hmap_bucket_at(t, b->overflow);
+			i = HMAP_BUCKET_SLOTS - 1;
+		} else {
+			i--;
+		}
+		if (b->tophash[i] != HMAP_TOPHASH_EMPTY_ONE)
+			break;
+	}
+marked:
+	hmap_seq_end(head);
+	hmap_atomic64_dec(t->entries);
+	ret = 0;
+	goto unlock;
+
+absent:
+	ret = -ENOENT;
+unlock:
+	hmap_plat_unlock(&t->locks, lidx, irqflags);
+	return ret;
+}
+
+#ifdef __KERNEL__
+EXPORT_SYMBOL_GPL(hmap_layout_init);
+EXPORT_SYMBOL_GPL(hmap_tab_init);
+EXPORT_SYMBOL_GPL(hmap_tab_lookup);
+EXPORT_SYMBOL_GPL(hmap_tab_update);
+EXPORT_SYMBOL_GPL(hmap_tab_delete);
+#endif

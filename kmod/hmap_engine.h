@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hmap engine: a Go-runtime-map-style bucketed hash table over one contiguous,
+ * page-aligned, mmap-able bucket array.  It has no kernel object of its own
+ * (see hmap_main.c for tables, ids and kfuncs) and builds as user-space C
+ * through hmap_platform.h.
+ *
+ * Layout
+ *   The array holds @nbuckets main buckets (a power of two) followed by
+ *   @noverflow preallocated overflow buckets.  A key hashes (keyed hsiphash,
+ *   per-table seed) to main bucket hash & mask; its tophash (top 8 bits,
+ *   lifted above the HMAP_TOPHASH_* markers) filters slots before a full key
+ *   compare.  A full bucket links an overflow bucket by index.  Overflow
+ *   buckets come from a bump allocator and stay linked for the life of the
+ *   array (as in Go); emptied slots are reused.  Nothing is allocated or freed
+ *   on the data path, so no operation can sleep.
+ *
+ * Concurrency rules
+ *   - Writers (update, delete, insert) hold the lock of the key's stripe:
+ *     stripe = main bucket index & locks.mask.  A stripe covers whole chains,
+ *     so one chain is only ever changed under one lock.  hmap_plat_lock()
+ *     may refuse with -EBUSY (lock re-entered on this CPU, e.g. a tracing
+ *     program that interrupted a writer); callers pass that up, never spin.
+ *   - Every change to a chain happens between hmap_seq_begin() and
+ *     hmap_seq_end() on the chain's head bucket: head->seq is odd while the
+ *     chain may be inconsistent.
+ *   - Readers take no lock.  A lookup reads head->seq (even), scans, and
+ *     retries if head->seq changed, so a match is never made on a torn key.
+ *     A reader that finds an odd seq while this CPU is itself inside a writer
+ *     of that stripe cannot wait for it; it scans once without validation.
+ *     User-space readers of the mmap follow the same protocol, read-only.
+ *   - Writers fill a slot's key and value before publishing its tophash, and
+ *     fill an overflow bucket before linking it (smp_wmb), so a lock-free
+ *     walk only ever follows links to initialised buckets.
+ *   - A value pointer returned by lookup stays valid until the array is
+ *     freed, which the owner defers past an RCU grace period (hmap_main.c).
+ *     Its contents may change under the caller (in-place update or the slot
+ *     deleted and reused), exactly as for a preallocated BPF hash map.
+ *   - @entries counts live entries and enforces @capacity: an insert
+ *     reserves a count first and returns it on failure.
+ */
+#ifndef _HMAP_ENGINE_H
+#define _HMAP_ENGINE_H
+
+#include "hmap_platform.h"
+#include "uapi/hmap.h"
+
+#define HMAP_ANY	0	/* BPF_ANY */
+#define HMAP_NOEXIST	1	/* BPF_NOEXIST */
+#define HMAP_EXIST	2	/* BPF_EXIST */
+#define HMAP_INIT	8	/* internal: lookup-or-insert-zeroed */
+
+#define HMAP_MAX_LOCKS	1024	/* lock stripes per table, at most */
+
+/* Sizes of a table, computed once by hmap_layout_init(). */
+struct hmap_layout {
+	u32 key_size;
+	u32 value_size;
+	u32 key_stride;
+	u32 value_stride;
+	u32 keys_off;
+	u32 values_off;
+	u32 bucket_size;
+	u32 nbuckets;
+	u32 noverflow;
+	u32 nlocks;
+	u64 capacity;
+	u64 array_bytes;	/* (nbuckets + noverflow) * bucket_size, page-rounded */
+};
+
+/* One bucket array and its rules; embedded in the owner's table object. */
+struct hmap_tab {
+	u8 *buckets;
+	u32 mask;		/* nbuckets - 1 */
+	u32 nbuckets;
+	u32 noverflow;
+	u32 ovf_used;		/* overflow buckets handed out (atomic, <= noverflow) */
+	u32 key_size;
+	u32 value_size;
+	u32 key_stride;
+	u32 value_stride;
+	u32 keys_off;
+	u32 values_off;
+	u32 bucket_size;
+	u64 capacity;
+	u64 *entries;		/* live count; lives in the shared header page */
+	hmap_seed_t seed;
+	struct hmap_locks locks;
+};
+
+int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
+		     u64 capacity, u64 max_bytes);
+void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *buckets,
+		   u64 *entries, const hmap_seed_t *seed, const struct hmap_locks *locks);
+
+void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash);
+int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
+		    const void *value, u32 flags, void **valp);
+int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash);
+
+static __always_inline u32 hmap_tab_hash(const struct hmap_tab *t, const void *key)
+{
+	return hmap_plat_hash(key, t->key_size, &t->seed);
+}
+
+static __always_inline u8 hmap_tophash(u32 hash)
+{
+	u8 top = hash >> 24;
+
+	return top < HMAP_TOPHASH_MIN ? top + HMAP_TOPHASH_MIN : top;
+}
+
+static __always_inline struct hmap_bucket *hmap_bucket_at(const struct hmap_tab *t, u32 idx)
+{
+	return (struct hmap_bucket *)(t->buckets + (size_t)idx * t->bucket_size);
+}
+
+static __always_inline u8 *hmap_slot_key(const struct hmap_tab *t, struct hmap_bucket *b, u32 i)
+{
+	return (u8 *)b + t->keys_off + i * t->key_stride;
+}
+
+static __always_inline u8 *hmap_slot_val(const struct hmap_tab *t, struct hmap_bucket *b, u32 i)
+{
+	return (u8 *)b + t->values_off + i * t->value_stride;
+}
+
+/* Writer side of the chain sequence counter; caller holds the stripe lock. */
+static __always_inline void hmap_seq_begin(struct hmap_bucket *head)
+{
+	WRITE_ONCE(head->seq, head->seq + 1);
+	smp_wmb();
+}
+
+static __always_inline void hmap_seq_end(struct hmap_bucket *head)
+{
+	smp_wmb();
+	WRITE_ONCE(head->seq, head->seq + 1);
+}
+
+static __always_inline u64 hmap_tab_overflow_used(const struct hmap_tab *t)
+{
+	u32 used = READ_ONCE(t->ovf_used);
+
+	return used < t->noverflow ? used : t->noverflow;
+}
+
+#endif /* _HMAP_ENGINE_H */

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The thin platform layer under the hmap engine.
+ *
+ * In the kernel it maps to the real primitives (raw spinlocks with per-CPU
+ * re-entry detection, hsiphash, READ_ONCE, smp_*mb).  Built as user-space C
+ * (selftests/unit, selftests/bench) it maps to C11-style builtins and a
+ * bit-exact copy of the kernel's 64-bit hsiphash (SipHash-1-3), so the engine
+ * and user-space mmap readers hash keys exactly as the kernel does.
+ */
+#ifndef _HMAP_PLATFORM_H
+#define _HMAP_PLATFORM_H
+
+#ifdef __KERNEL__
+
+#include <linux/types.h>
+#include <linux/compiler.h>
+#include <linux/string.h>
+#include <linux/siphash.h>
+#include <linux/spinlock.h>
+#include <linux/percpu.h>
+#include <linux/atomic.h>
+#include <asm/unaligned.h>
+#include <asm/barrier.h>
+#include <asm/processor.h>
+
+typedef hsiphash_key_t hmap_seed_t;
+
+#define HMAP_LOCK_DEPTH_SLOTS	8	/* per-CPU re-entry counters, as upstream htab */
+
+struct hmap_locks {
+	raw_spinlock_t *lock;
+	u32 mask;
+	int __percpu *map_locked[HMAP_LOCK_DEPTH_SLOTS];
+};
+
+static __always_inline u32 hmap_plat_hash(const void *key, u32 len, const hmap_seed_t *seed)
+{
+	return hsiphash(key, len, seed);
+}
+
+/*
+ * hmap_plat_lock - take the lock of stripe @idx.
+ * Safe from any context, including NMI-driven tracing programs: if this CPU
+ * already holds a lock whose re-entry slot matches, return -EBUSY instead of
+ * deadlocking (same rule as kernel/bpf/hashtab.c htab_lock_bucket()).
+ */
+static __always_inline int hmap_plat_lock(struct hmap_locks *l, u32 idx, unsigned long *flags)
+{
+	u32 slot = idx & (HMAP_LOCK_DEPTH_SLOTS - 1);
+
+	preempt_disable();
+	if (unlikely(__this_cpu_inc_return(*l->map_locked[slot]) != 1)) {
+		__this_cpu_dec(*l->map_locked[slot]);
+		preempt_enable();
+		return -EBUSY;
+	}
+	raw_spin_lock_irqsave(&l->lock[idx], *flags);
+	return 0;
+}
+
+static __always_inline void hmap_plat_unlock(struct hmap_locks *l, u32 idx, unsigned long flags)
+{
+	u32 slot = idx & (HMAP_LOCK_DEPTH_SLOTS - 1);
+
+	raw_spin_unlock_irqrestore(&l->lock[idx], flags);
+	__this_cpu_dec(*l->map_locked[slot]);
+	preempt_enable();
+}
+
+/* True if this CPU is inside a writer of stripe @idx's slot: a reader that
+ * finds an odd seq must not spin, the writer cannot finish under it. */
+static __always_inline bool hmap_plat_writer_nested(struct hmap_locks *l, u32 idx)
+{
+	return this_cpu_read(*l->map_locked[idx & (HMAP_LOCK_DEPTH_SLOTS - 1)]) != 0;
+}
+
+static __always_inline u64 hmap_load64u(const void *p)
+{
+	return get_unaligned((const u64 *)p);
+}
+
+static __always_inline u32 hmap_load32u(const void *p)
+{
+	return get_unaligned((const u32 *)p);
+}
+
+#define hmap_atomic64_inc_return(p)	atomic64_inc_return((atomic64_t *)(p))
+#define hmap_atomic64_dec(p)		atomic64_dec((atomic64_t *)(p))
+#define hmap_atomic_fetch_inc_below(p, lim) atomic_fetch_add_unless((atomic_t *)(p), 1, (lim))
+
+#else /* !__KERNEL__: user-space build of the engine */
+
+#include <stdint.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+#include <errno.h>
+#include <linux/types.h>
+
+typedef uint8_t u8;
+typedef uint16_t u16;
+typedef uint32_t u32;
+typedef uint64_t u64;
+typedef int32_t s32;
+typedef int64_t s64;
+
+#ifndef likely
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#endif
+#ifndef __always_inline
+#define __always_inline	inline __attribute__((always_inline))
+#endif
+#define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
+#define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
+#define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+#define cpu_relax()		__builtin_ia32_pause()
+#ifndef PAGE_SIZE
+#define PAGE_SIZE		4096UL
+#endif
+
+typedef struct { u64 key[2]; } hmap_seed_t;
+
+struct hmap_locks {
+	u8 *lock;		/* one byte spinlock per stripe */
+	u32 mask;
+};
+
+static inline u64 hmap_rol64(u64 w, unsigned int s)
+{
+	return (w << s) | (w >> (64 - s));
+}
+
+static __always_inline u64 hmap_load64u(const void *p)
+{
+	u64 v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static __always_inline u32 hmap_load32u(const void *p)
+{
+	u32 v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+#define HMAP_SIPROUND do { \
+	v0 += v1; v1 = hmap_rol64(v1, 13); v1 ^= v0; v0 = hmap_rol64(v0, 32); \
+	v2 += v3; v3 = hmap_rol64(v3, 16); v3 ^= v2; \
+	v0 += v3; v3 = hmap_rol64(v3, 21); v3 ^= v0; \
+	v2 += v1; v1 = hmap_rol64(v1, 17); v1 ^= v2; v2 = hmap_rol64(v2, 32); \
+} while (0)
+
+/* Bit-exact with lib/siphash.c __hsiphash_unaligned() on 64-bit little-endian. */
+static inline u32 hmap_plat_hash(const void *data, u32 len, const hmap_seed_t *key)
+{
+	const u8 *p = data, *end = p + len - (len % 8);
+	u8 left = len & 7;
+	u64 v0 = 0x736f6d6570736575ULL ^ key->key[0];
+	u64 v1 = 0x646f72616e646f6dULL ^ key->key[1];
+	u64 v2 = 0x6c7967656e657261ULL ^ key->key[0];
+	u64 v3 = 0x7465646279746573ULL ^ key->key[1];
+	u64 b = (u64)len << 56, m;
+
+	for (; p != end; p += 8) {
+		m = hmap_load64u(p);
+		v3 ^= m;
+		HMAP_SIPROUND;
+		v0 ^= m;
+	}
+	switch (left) {
+	case 7: b |= (u64)end[6] << 48; /* fallthrough */
+	case 6: b |= (u64)end[5] << 40; /* fallthrough */
+	case 5: b |= (u64)end[4] << 32; /* fallthrough */
+	case 4: b |= hmap_load32u(end); break;
+	case 3: b |= (u64)end[2] << 16; /* fallthrough */
+	case 2: b |= (u64)end[0] | (u64)end[1] << 8; break;
+	case 1: b |= end[0];
+	}
+	v3 ^= b;
+	HMAP_SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	HMAP_SIPROUND;
+	HMAP_SIPROUND;
+	HMAP_SIPROUND;
+	return (u32)((v0 ^ v1) ^ (v2 ^ v3));
+}
+
+static __always_inline int hmap_plat_lock(struct hmap_locks *l, u32 idx, unsigned long *flags)
+{
+	(void)flags;
+	while (__atomic_test_and_set(&l->lock[idx], __ATOMIC_ACQUIRE))
+		while (__atomic_load_n(&l->lock[idx], __ATOMIC_RELAXED))
+			cpu_relax();
+	return 0;
+}
+
+static __always_inline void hmap_plat_unlock(struct hmap_locks *l, u32 idx, unsigned long flags)
+{
+	(void)flags;
+	__atomic_clear(&l->lock[idx], __ATOMIC_RELEASE);
+}
+
+static __always_inline bool hmap_plat_writer_nested(struct hmap_locks *l, u32 idx)
+{
+	(void)l; (void)idx;
+	return false;	/* threads, not interrupts: a writer always finishes */
+}
+
+#define hmap_atomic64_inc_return(p)	__atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
+#define hmap_atomic64_dec(p)		__atomic_sub_fetch((p), 1, __ATOMIC_RELAXED)
+
+static inline u32 hmap_atomic_fetch_inc_below(u32 *p, u32 lim)
+{
+	u32 old = __atomic_load_n(p, __ATOMIC_RELAXED);
+
+	do {
+		if (old == lim)
+			return old;
+	} while (!__atomic_compare_exchange_n(p, &old, old + 1, false,
+					      __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+	return old;
+}
+
+#endif /* __KERNEL__ */
+
+#endif /* _HMAP_PLATFORM_H */

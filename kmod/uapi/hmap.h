@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * hmap: Go-map-style hash tables in kernel memory for BPF programs.
+ *
+ * This is the one header shared by the kernel module, BPF programs and user
+ * space.  It defines:
+ *
+ *   - the table handle that BPF programs pass to the bpf_hmap_* kfuncs;
+ *   - the descriptor value stored in the per-table BPF array map (the owner);
+ *   - the read-only shared-memory layout exposed through mmap() of a table fd
+ *     (a header page plus bucket arrays), versioned by HMAP_ABI_VERSION;
+ *   - the /dev/hmap and table-fd ioctls.
+ *
+ * Layout of one bucket (all offsets in struct hmap_shm_header):
+ *
+ *   +0   __u32 seq        chain sequence counter; odd while a writer is inside
+ *   +4   __u32 overflow   index of the next overflow bucket, 0 = end of chain
+ *   +8   __u8  tophash[8] per-slot filter byte, or one of the HMAP_TOPHASH_*
+ *   +16  keys[8]          key_stride bytes each (key_size rounded up to 8)
+ *   +..  values[8]        value_stride bytes each (value_size rounded up to 8)
+ *
+ * Only the head bucket's seq is used: it covers the whole overflow chain.
+ * A reader copies a chain between two equal, even reads of the head seq.
+ */
+#ifndef _UAPI_HMAP_H
+#define _UAPI_HMAP_H
+
+#ifndef __VMLINUX_H__	/* BPF programs get these types from vmlinux.h */
+#include <linux/types.h>
+#include <linux/ioctl.h>
+#endif
+
+#define HMAP_ABI_VERSION	1
+#define HMAP_SHM_MAGIC		0x50414d48	/* "HMAP" little-endian */
+#define HMAP_DEV_NAME		"hmap"
+#define HMAP_DEV_PATH		"/dev/hmap"
+
+/* Go's runtime map: 8 slots a bucket, grow (or refuse) at 6.5 per bucket. */
+#define HMAP_BUCKET_SLOTS	8
+#define HMAP_LOAD_NUM		13
+#define HMAP_LOAD_DEN		2
+
+#define HMAP_TOPHASH_EMPTY_REST	0	/* this and every later slot in the chain is empty */
+#define HMAP_TOPHASH_EMPTY_ONE	1	/* this slot is empty, later ones may not be */
+#define HMAP_TOPHASH_MIN	2	/* smallest tophash of a live slot */
+
+#define HMAP_KEY_SIZE_MAX	256
+#define HMAP_VALUE_SIZE_MAX	4096
+#define HMAP_BUCKET_HDR_SIZE	16
+
+/* A table's main bucket count is at most 2^24: the 32-bit hash gives the bucket
+ * index from its low bits and the tophash from its top 8 bits. */
+#define HMAP_MAX_BUCKETS_LOG2	24
+
+enum hmap_variant {
+	HMAP_VARIANT_FIXED		= 0,	/* hmap.ko: fixed capacity, -ENOSPC when full */
+	HMAP_VARIANT_INCREMENTAL	= 1,	/* hmap_rehash.ko: grows by incremental rehash */
+	HMAP_VARIANT_MAX,
+};
+
+/*
+ * Table handle, as stored in struct hmap_desc and passed to the kfuncs:
+ *   bits  0..31  table id (as shown by hmapctl, never 0)
+ *   bits 32..61  creation generation: a stale handle never reaches a table
+ *                created later under a reused id
+ *   bits 62..63  update flags, only for bpf_hmap_update() (HMAP_UPDATE_FLAGS)
+ */
+#define HMAP_HANDLE_FLAGS_SHIFT	62
+#define HMAP_HANDLE_MASK	((1ULL << HMAP_HANDLE_FLAGS_SHIFT) - 1)
+/* BPF_ANY = 0, BPF_NOEXIST = 1, BPF_EXIST = 2, carried in the top bits */
+#define HMAP_UPDATE_FLAGS(f)	((__u64)(f) << HMAP_HANDLE_FLAGS_SHIFT)
+
+/* Argument of bpf_hmap_create(), the kfunc a SYSCALL program calls. */
+struct hmap_create_attr {
+	__u32 key_size;		/* in: 1..HMAP_KEY_SIZE_MAX */
+	__u32 value_size;	/* in: 1..HMAP_VALUE_SIZE_MAX */
+	__u64 capacity;		/* in: max entries (fixed), initial entries (incremental) */
+	__u64 max_capacity;	/* in: incremental only; 0 = no cap but max_table_bytes */
+	__u32 variant;		/* in: enum hmap_variant */
+	__u32 flags;		/* in: must be 0 */
+	__s32 err;		/* out: 0 or negative errno when NULL is returned */
+	__u32 id;		/* out: table id */
+	__u64 handle;		/* out: table handle */
+};
+
+/* Statistics, summed over CPUs.  Returned by HMAP_IOC_INFO and bpf_hmap_stats(). */
+struct hmap_stats {
+	__u64 entries;
+	__u64 capacity;		/* entries the table accepts now */
+	__u32 nbuckets;		/* main buckets */
+	__u32 noverflow;	/* preallocated overflow buckets */
+	__u32 overflow_used;	/* overflow buckets linked into chains */
+	__u32 state;		/* 0 stable, 1 growing (incremental) */
+	__u64 lookups;
+	__u64 hits;
+	__u64 updates;		/* successful update/insert */
+	__u64 deletes;		/* successful delete */
+	__u64 enospc;		/* inserts refused: table full */
+	__u64 ebusy;		/* writes refused: bucket lock re-entered on this CPU */
+	__u64 einval;		/* calls with a wrong key or value size, or bad flags */
+	__u64 grows;		/* incremental: completed growths */
+	__u64 evacuated;	/* incremental: buckets evacuated, total */
+	__u64 evac_ns;		/* incremental: time spent evacuating */
+};
+
+#ifndef __hmap_kptr
+#define __hmap_kptr
+#endif
+
+struct hmap;
+
+/*
+ * Value of the one-element BPF array map that owns a table ("descriptor").
+ * The map is pinned at <pin root>/<name>; BPF objects reuse it by name
+ * (LIBBPF_PIN_BY_NAME), which keeps the table alive while they are loaded.
+ * Everything but @table is plain data for bpftool map dump.  @stats is a
+ * snapshot taken at creation and by "hmapctl stats"; live figures come from
+ * the table fd.
+ */
+struct hmap_desc {
+	struct hmap __hmap_kptr *table;	/* referenced kptr: the owning reference */
+	__u64 handle;
+	__u32 id;
+	__u32 variant;
+	__u32 key_size;
+	__u32 value_size;
+	__u64 capacity;
+	struct hmap_stats stats;
+};
+
+/* One bucket array as seen through mmap(). */
+struct hmap_shm_array {
+	__u64 mmap_offset;	/* pass to mmap(); page aligned */
+	__u64 mmap_size;	/* bytes to map */
+	__u32 nbuckets;		/* main buckets, a power of two */
+	__u32 noverflow;	/* overflow buckets after the main ones */
+	__u32 evacuated;	/* old array during growth: main buckets already moved */
+	__u32 __pad;
+};
+
+/*
+ * Page 0 of a table fd's mmap space.  Read-only to user space.
+ * @layout_seq is a sequence counter over @narrays and @arrays: odd while the
+ * kernel switches arrays (incremental variant).  arrays[0] is the current
+ * array; during growth arrays[1] is the old one, whose main buckets below
+ * arrays[1].evacuated have been moved and must be skipped.
+ */
+struct hmap_shm_header {
+	__u32 magic;
+	__u32 abi_version;
+	__u32 id;
+	__u32 variant;
+	__u32 key_size;
+	__u32 value_size;
+	__u32 key_stride;
+	__u32 value_stride;
+	__u32 bucket_size;
+	__u32 keys_offset;	/* from bucket start */
+	__u32 values_offset;	/* from bucket start */
+	__u32 layout_seq;
+	__u64 seed[2];		/* hsiphash key (SipHash-1-3, kernel hsiphash on 64-bit) */
+	__u64 capacity;
+	__u64 entries;		/* live entry count */
+	__u32 narrays;
+	__u32 __pad;
+	struct hmap_shm_array arrays[2];
+};
+
+/* struct hmap_bucket: the fixed part of a bucket; keys and values follow. */
+struct hmap_bucket {
+	__u32 seq;
+	__u32 overflow;
+	__u8 tophash[HMAP_BUCKET_SLOTS];
+};
+
+/* ---- ioctls ------------------------------------------------------------ */
+#define HMAP_IOC_MAGIC		0xb7
+
+/* /dev/hmap: open a table by id; returns a new O_CLOEXEC fd. */
+struct hmap_ioc_fd {
+	__u32 id;
+	__u32 flags;		/* must be 0 */
+};
+
+/* /dev/hmap: iterate ids: next_id is the smallest id > start_id, or -ENOENT. */
+struct hmap_ioc_next_id {
+	__u32 start_id;
+	__u32 next_id;
+};
+
+/* /dev/hmap: module-wide counters, for leak checks. */
+struct hmap_ioc_modstats {
+	__u64 live_tables;
+	__u64 live_bytes;
+	__u64 created;
+	__u64 freed;
+};
+
+/* Table fd: shape and stats. */
+struct hmap_info {
+	__u32 id;
+	__u32 variant;
+	__u32 key_size;
+	__u32 value_size;
+	__u64 handle;
+	__u64 bytes;		/* memory held by the table */
+	struct hmap_stats stats;
+};
+
+/* Table fd: element operations through the kernel (same locking as BPF). */
+struct hmap_ioc_elem {
+	__u64 key;		/* user pointer */
+	__u64 value;		/* user pointer: in for UPDATE, out for LOOKUP */
+	__u32 key_size;		/* must equal the table's */
+	__u32 value_size;	/* must equal the table's (UPDATE, LOOKUP) */
+	__u64 flags;		/* UPDATE: BPF_ANY, BPF_NOEXIST, BPF_EXIST */
+};
+
+#define HMAP_IOC_TABLE_FD	_IOW(HMAP_IOC_MAGIC, 1, struct hmap_ioc_fd)
+#define HMAP_IOC_NEXT_ID	_IOWR(HMAP_IOC_MAGIC, 2, struct hmap_ioc_next_id)
+#define HMAP_IOC_MODSTATS	_IOR(HMAP_IOC_MAGIC, 3, struct hmap_ioc_modstats)
+#define HMAP_IOC_INFO		_IOR(HMAP_IOC_MAGIC, 16, struct hmap_info)
+#define HMAP_IOC_LOOKUP		_IOW(HMAP_IOC_MAGIC, 17, struct hmap_ioc_elem)
+#define HMAP_IOC_UPDATE		_IOW(HMAP_IOC_MAGIC, 18, struct hmap_ioc_elem)
+#define HMAP_IOC_DELETE		_IOW(HMAP_IOC_MAGIC, 19, struct hmap_ioc_elem)
+
+#endif /* _UAPI_HMAP_H */

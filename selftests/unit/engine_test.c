@@ -1,0 +1,485 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host-side tests of the hmap engine, built as user-space C with ASan and
+ * UBSan (make check runs them before the VM suites).
+ *
+ *  - hash:     the user-space hash is bit-exact with the kernel's hsiphash
+ *              (vectors from lib/test_siphash.c, 64-bit set);
+ *  - layout:   every size and capacity boundary, and overflow-proof sizing;
+ *  - model:    random update/delete/lookup/lookup-or-init against a plain
+ *              reference model, for key and value sizes at every boundary,
+ *              including filling to capacity (-ENOSPC) and delete-reinsert;
+ *  - threads:  writers that own disjoint keys and a seq-validated reader:
+ *              no lost updates, no torn chains.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "hmap_engine.h"
+
+/* lib/test_siphash.c, BITS_PER_LONG == 64: key 00..0f, input 00..len-1 */
+static const u32 kernel_hsiphash_vectors[16] = {
+	0x050fc4dcU, 0x7d57ca93U, 0x4dc7d44dU, 0xe7ddf7fbU,
+	0x88d38328U, 0x49533b67U, 0xc59f22a7U, 0x9bb11140U,
+	0x8d299a8eU, 0x6c063de4U, 0x92ff097fU, 0xf94dc352U,
+	0x57b4d9a2U, 0x1229ffa7U, 0xc0f95d34U, 0x2a519956U,
+};
+
+struct utab {
+	struct hmap_layout l;
+	struct hmap_tab t;
+	void *mem;
+	u8 *locks;
+	u64 entries;
+};
+
+static int utab_create(struct utab *u, u32 ksz, u32 vsz, u64 cap, u64 seed)
+{
+	hmap_seed_t s = { { seed * 0x9e3779b97f4a7c15ULL, ~seed } };
+	struct hmap_locks locks;
+	int ret;
+
+	memset(u, 0, sizeof(*u));
+	ret = hmap_layout_init(&u->l, ksz, vsz, cap, 1ULL << 32);
+	if (ret)
+		return ret;
+	if (posix_memalign(&u->mem, PAGE_SIZE, u->l.array_bytes))
+		return -ENOMEM;
+	memset(u->mem, 0, u->l.array_bytes);
+	u->locks = calloc(u->l.nlocks, 1);
+	if (!u->locks) {
+		free(u->mem);
+		return -ENOMEM;
+	}
+	locks.lock = u->locks;
+	hmap_tab_init(&u->t, &u->l, u->mem, &u->entries, &s, &locks);
+	return 0;
+}
+
+static void utab_destroy(struct utab *u)
+{
+	free(u->mem);
+	free(u->locks);
+}
+
+/* ---- reference model: open hashing on a different hash ---------------- */
+struct ref {
+	u32 ksz, vsz, n, cap;
+	u8 *keys, *vals, *used;
+};
+
+static u64 fnv(const u8 *p, u32 n)
+{
+	u64 h = 1469598103934665603ULL;
+
+	while (n--)
+		h = (h ^ *p++) * 1099511628211ULL;
+	return h;
+}
+
+static void ref_init(struct ref *r, u32 ksz, u32 vsz, u32 cap)
+{
+	r->ksz = ksz;
+	r->vsz = vsz;
+	r->n = 0;
+	r->cap = cap * 2 + 16;
+	r->keys = calloc(r->cap, ksz);
+	r->vals = calloc(r->cap, vsz);
+	r->used = calloc(r->cap, 1);	/* 0 free, 1 used, 2 tombstone */
+}
+
+static void ref_free(struct ref *r)
+{
+	free(r->keys);
+	free(r->vals);
+	free(r->used);
+}
+
+static long ref_find(struct ref *r, const u8 *k)
+{
+	u64 i = fnv(k, r->ksz) % r->cap;
+
+	for (u32 probes = 0; probes < r->cap; probes++, i = (i + 1) % r->cap) {
+		if (!r->used[i])
+			return -1;
+		if (r->used[i] == 1 && !memcmp(r->keys + i * r->ksz, k, r->ksz))
+			return i;
+	}
+	return -1;
+}
+
+static void ref_put(struct ref *r, const u8 *k, const u8 *v)
+{
+	long at = ref_find(r, k);
+	u64 i;
+
+	if (at >= 0) {
+		memcpy(r->vals + at * r->vsz, v, r->vsz);
+		return;
+	}
+	for (i = fnv(k, r->ksz) % r->cap; r->used[i] == 1; i = (i + 1) % r->cap)
+		;
+	r->used[i] = 1;
+	memcpy(r->keys + i * r->ksz, k, r->ksz);
+	memcpy(r->vals + i * r->vsz, v, r->vsz);
+	r->n++;
+}
+
+static void ref_del(struct ref *r, long at)
+{
+	r->used[at] = 2;
+	r->n--;
+}
+
+static u64 rng_state = 88172645463325252ULL;
+
+static u64 rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static void fill(u8 *p, u32 n)
+{
+	while (n--)
+		*p++ = rnd();
+}
+
+TEST(hash_matches_kernel_hsiphash)
+{
+	hmap_seed_t key = { { 0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL } };
+	u8 in[17], unaligned[18];
+
+	for (u32 i = 0; i < 16; i++) {
+		in[i] = i;
+		unaligned[i + 1] = i;
+		ASSERT_EQ(kernel_hsiphash_vectors[i], hmap_plat_hash(in, i, &key))
+			TH_LOG("length %u", i);
+		ASSERT_EQ(kernel_hsiphash_vectors[i], hmap_plat_hash(unaligned + 1, i, &key));
+	}
+}
+
+TEST(layout_rejects_bad_shapes)
+{
+	struct hmap_layout l;
+
+	EXPECT_EQ(-EINVAL, hmap_layout_init(&l, 0, 8, 10, ~0ULL));
+	EXPECT_EQ(-EINVAL, hmap_layout_init(&l, 8, 0, 10, ~0ULL));
+	EXPECT_EQ(-EINVAL, hmap_layout_init(&l, 8, 8, 0, ~0ULL));
+	EXPECT_EQ(-E2BIG, hmap_layout_init(&l, HMAP_KEY_SIZE_MAX + 1, 8, 10, ~0ULL));
+	EXPECT_EQ(-E2BIG, hmap_layout_init(&l, 8, HMAP_VALUE_SIZE_MAX + 1, 10, ~0ULL));
+	EXPECT_EQ(-E2BIG, hmap_layout_init(&l, 8, 8, ~0ULL, ~0ULL));
+	EXPECT_EQ(-E2BIG, hmap_layout_init(&l, 8, 8, 1ULL << 62, ~0ULL));
+	EXPECT_EQ(-E2BIG, hmap_layout_init(&l, 8, 8, 1000, 4096));
+
+	/* Largest accepted capacity: 6.5 * 2^24; one more is refused. */
+	ASSERT_EQ(0, hmap_layout_init(&l, HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX,
+				      13ULL << 23, ~0ULL));
+	EXPECT_EQ(1U << 24, l.nbuckets);
+	EXPECT_EQ(-E2BIG, hmap_layout_init(&l, 8, 8, (13ULL << 23) + 1, ~0ULL));
+
+	ASSERT_EQ(0, hmap_layout_init(&l, 1, 1, 1, ~0ULL));
+	EXPECT_EQ(1U, l.nbuckets);
+	EXPECT_EQ(0U, l.array_bytes % PAGE_SIZE);
+	ASSERT_EQ(0, hmap_layout_init(&l, 16, 8, 1 << 20, ~0ULL));
+	EXPECT_EQ(262144U, l.nbuckets);		/* 2^20 / 6.5 -> 2^18 */
+	EXPECT_EQ(16U + 8 * 16 + 8 * 8, l.bucket_size);
+}
+
+/* Random ops against the model.  Returns the number of mismatches. */
+static int run_model(struct __test_metadata *_metadata, u32 ksz, u32 vsz, u32 cap,
+		     u32 nkeys, u32 ops)
+{
+	u8 *pool = malloc((size_t)nkeys * ksz), *v = malloc(vsz), *zero = calloc(1, vsz);
+	struct utab u;
+	struct ref r;
+	int bad = 0;
+
+	ASSERT_EQ(0, utab_create(&u, ksz, vsz, cap, ksz * 131 + vsz));
+	ref_init(&r, ksz, vsz, nkeys);
+	/* Distinct keys (for ksz 1 there are only 256). */
+	for (u32 i = 0; i < nkeys; i++) {
+		u8 *k = pool + (size_t)i * ksz;
+
+		fill(k, ksz);
+		memcpy(k, &i, ksz < 4 ? ksz : 4);	/* distinct: i < 256 when ksz is 1 */
+	}
+	for (u32 n = 0; n < ops; n++) {
+		u8 *k = pool + (rnd() % nkeys) * ksz;
+		u32 hash = hmap_tab_hash(&u.t, k);
+		long at = ref_find(&r, k);
+		u32 op = rnd() % 8, flags = rnd() % 3;
+		void *got;
+		int ret, want;
+
+		switch (op) {
+		case 0: case 1: case 2:		/* update, with a flag */
+			fill(v, vsz);
+			ret = hmap_tab_update(&u.t, k, hash, v, flags, NULL);
+			if (flags == HMAP_NOEXIST && at >= 0)
+				want = -EEXIST;
+			else if (flags == HMAP_EXIST && at < 0)
+				want = -ENOENT;
+			else if (at < 0 && r.n >= cap)
+				want = -ENOSPC;
+			else
+				want = 0;
+			/* Overflow buckets may run out first: still -ENOSPC, no change. */
+			if (ret == -ENOSPC && want == 0 && at < 0)
+				want = -ENOSPC;
+			if (ret != want) {
+				TH_LOG("update flags %u: got %d want %d (n=%u)", flags, ret, want, r.n);
+				bad++;
+			}
+			if (!ret)
+				ref_put(&r, k, v);
+			break;
+		case 3: case 4:			/* delete */
+			ret = hmap_tab_delete(&u.t, k, hash);
+			if (ret != (at >= 0 ? 0 : -ENOENT)) {
+				TH_LOG("delete: got %d, present %d", ret, at >= 0);
+				bad++;
+			}
+			if (at >= 0)
+				ref_del(&r, at);
+			break;
+		case 5:				/* lookup-or-init */
+			ret = hmap_tab_update(&u.t, k, hash, NULL, HMAP_INIT, &got);
+			if (at >= 0) {
+				if (ret || memcmp(got, r.vals + at * vsz, vsz))
+					bad++;
+			} else if (r.n >= cap) {
+				if (ret != -ENOSPC)
+					bad++;
+			} else if (ret == 0) {
+				if (memcmp(got, zero, vsz))
+					bad++;
+				ref_put(&r, k, zero);
+			}
+			break;
+		default:			/* lookup */
+			got = hmap_tab_lookup(&u.t, k, hash);
+			if ((got != NULL) != (at >= 0) ||
+			    (got && memcmp(got, r.vals + at * vsz, vsz))) {
+				TH_LOG("lookup: got %p, present %d", got, at >= 0);
+				bad++;
+			}
+		}
+		if (u.entries != r.n) {
+			TH_LOG("entries %llu, model %u", (unsigned long long)u.entries, r.n);
+			bad++;
+		}
+		if (bad)
+			break;
+	}
+	/* Every model key is found, every other key is not. */
+	for (u32 i = 0; i < nkeys && !bad; i++) {
+		u8 *k = pool + (size_t)i * ksz;
+		long at = ref_find(&r, k);
+		void *got = hmap_tab_lookup(&u.t, k, hmap_tab_hash(&u.t, k));
+
+		if ((got != NULL) != (at >= 0) || (got && memcmp(got, r.vals + at * vsz, vsz)))
+			bad++;
+	}
+	utab_destroy(&u);
+	ref_free(&r);
+	free(pool);
+	free(v);
+	free(zero);
+	return bad;
+}
+
+TEST(model_small_sizes)
+{
+	static const u32 ks[] = { 1, 2, 3, 4, 5, 7, 8, 9, 16, 17 };
+	static const u32 vs[] = { 1, 8, 9, 64 };
+
+	u32 i, j;
+
+	for (i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+		for (j = 0; j < sizeof(vs) / sizeof(vs[0]); j++) {
+			ASSERT_EQ(0, run_model(_metadata, ks[i], vs[j], 200,
+					       ks[i] == 1 ? 256 : 400, 20000)) {
+				TH_LOG("key %u value %u", ks[i], vs[j]);
+			}
+		}
+	}
+}
+
+TEST(model_boundary_sizes)
+{
+	ASSERT_EQ(0, run_model(_metadata, HMAP_KEY_SIZE_MAX, 8, 100, 300, 5000));
+	ASSERT_EQ(0, run_model(_metadata, 16, HMAP_VALUE_SIZE_MAX, 100, 300, 5000));
+	ASSERT_EQ(0, run_model(_metadata, HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX, 20, 60, 2000));
+}
+
+TEST(model_tiny_and_full)
+{
+	/* Capacity 1 and 7: constant -ENOSPC pressure, chains with overflow. */
+	ASSERT_EQ(0, run_model(_metadata, 8, 8, 1, 4, 5000));
+	ASSERT_EQ(0, run_model(_metadata, 8, 8, 7, 30, 20000));
+	ASSERT_EQ(0, run_model(_metadata, 16, 8, 5000, 6000, 200000));
+}
+
+TEST(fill_to_capacity_then_reinsert)
+{
+	const u32 cap = 100000;
+	struct utab u;
+	u64 k, v;
+
+	ASSERT_EQ(0, utab_create(&u, 8, 8, cap, 7));
+	for (k = 0; k < cap; k++)
+		ASSERT_EQ(0, hmap_tab_update(&u.t, &k, hmap_tab_hash(&u.t, &k), &k, HMAP_NOEXIST, NULL));
+	EXPECT_EQ(cap, u.entries);
+	k = cap;
+	EXPECT_EQ(-ENOSPC, hmap_tab_update(&u.t, &k, hmap_tab_hash(&u.t, &k), &k, HMAP_ANY, NULL));
+	/* Replacing an existing key still works when full. */
+	k = 5;
+	v = 55;
+	EXPECT_EQ(0, hmap_tab_update(&u.t, &k, hmap_tab_hash(&u.t, &k), &v, HMAP_EXIST, NULL));
+	/* Delete everything, reinsert everything. */
+	for (k = 0; k < cap; k++)
+		ASSERT_EQ(0, hmap_tab_delete(&u.t, &k, hmap_tab_hash(&u.t, &k)));
+	EXPECT_EQ(0U, u.entries);
+	for (k = 0; k < cap; k++)
+		EXPECT_EQ(NULL, hmap_tab_lookup(&u.t, &k, hmap_tab_hash(&u.t, &k)));
+	for (k = 0; k < cap; k++)
+		ASSERT_EQ(0, hmap_tab_update(&u.t, &k, hmap_tab_hash(&u.t, &k), &k, HMAP_NOEXIST, NULL));
+	for (k = 0; k < cap; k++) {
+		u64 *p = hmap_tab_lookup(&u.t, &k, hmap_tab_hash(&u.t, &k));
+
+		ASSERT_NE(NULL, p);
+		ASSERT_EQ(k, *p);
+	}
+	TH_LOG("overflow buckets used at full load: %llu of %u",
+	       (unsigned long long)hmap_tab_overflow_used(&u.t), u.t.noverflow);
+	utab_destroy(&u);
+}
+
+/* ---- threads ------------------------------------------------------------ */
+#define NWRITERS	3
+#define KEYS_PER	4000
+#define ROUNDS		31	/* not a multiple of 5: the last round writes every key */
+
+struct tctx {
+	struct utab *u;
+	int id;
+	volatile int *stop;
+	long torn;
+	long reads;
+};
+
+/* value = 8 copies of (key ^ version): a torn read shows unequal words */
+struct tval {
+	u64 w[8];
+};
+
+static void *writer(void *arg)
+{
+	struct tctx *c = arg;
+	struct tval v;
+
+	for (u64 round = 1; round <= ROUNDS; round++) {
+		for (u64 i = 0; i < KEYS_PER; i++) {
+			u64 k = (u64)c->id << 32 | i;
+			u32 h = hmap_tab_hash(&c->u->t, &k);
+
+			for (int w = 0; w < 8; w++)
+				v.w[w] = k ^ round;
+			if (round % 5 == 0 && i % 2) {
+				hmap_tab_delete(&c->u->t, &k, h);
+				continue;
+			}
+			if (hmap_tab_update(&c->u->t, &k, h, &v, HMAP_ANY, NULL))
+				c->torn += 1000000;	/* must never fail */
+		}
+	}
+	return NULL;
+}
+
+/* Walk chains the way user-space mmap readers do. */
+static void *reader(void *arg)
+{
+	struct tctx *c = arg;
+	struct hmap_tab *t = &c->u->t;
+	u8 copy[HMAP_BUCKET_HDR_SIZE + 8 * 8 + 8 * 64];
+
+	while (!*c->stop) {
+		for (u32 bi = 0; bi < t->nbuckets; bi++) {
+			struct hmap_bucket *head = hmap_bucket_at(t, bi), *b;
+			u32 seq, nslots;
+			struct tval vals[64];
+			int tries = 0;
+
+retry:
+			seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
+			if (seq & 1)
+				goto retry;
+			nslots = 0;
+			for (b = head; b && nslots < 64;) {
+				u32 next;
+
+				memcpy(copy, b, t->bucket_size);
+				for (int i = 0; i < 8; i++)
+					if (copy[8 + i] >= HMAP_TOPHASH_MIN)
+						memcpy(&vals[nslots++], copy + t->values_off + i * 64, 64);
+				next = ((struct hmap_bucket *)copy)->overflow;
+				b = next ? hmap_bucket_at(t, next) : NULL;
+			}
+			smp_rmb();
+			if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq) {
+				tries++;
+				goto retry;
+			}
+			for (u32 s = 0; s < nslots; s++) {
+				for (int w = 1; w < 8; w++)
+					if (vals[s].w[w] != vals[s].w[0])
+						c->torn++;
+			}
+			c->reads++;
+		}
+	}
+	return NULL;
+}
+
+TEST(threads_no_lost_updates_no_torn_reads)
+{
+	pthread_t tw[NWRITERS], tr;
+	struct tctx cw[NWRITERS], cr;
+	volatile int stop = 0;
+	struct utab u;
+
+	ASSERT_EQ(0, utab_create(&u, 8, 64, NWRITERS * KEYS_PER, 3));
+	cr = (struct tctx){ .u = &u, .stop = &stop };
+	ASSERT_EQ(0, pthread_create(&tr, NULL, reader, &cr));
+	for (int i = 0; i < NWRITERS; i++) {
+		cw[i] = (struct tctx){ .u = &u, .id = i + 1, .stop = &stop };
+		ASSERT_EQ(0, pthread_create(&tw[i], NULL, writer, &cw[i]));
+	}
+	for (int i = 0; i < NWRITERS; i++) {
+		pthread_join(tw[i], NULL);
+		EXPECT_EQ(0, cw[i].torn);
+	}
+	stop = 1;
+	pthread_join(tr, NULL);
+	EXPECT_EQ(0, cr.torn);
+	EXPECT_GT(cr.reads, 0);
+	/* Each writer's last round wrote every key with version ROUNDS. */
+	for (int id = 1; id <= NWRITERS; id++)
+		for (u64 i = 0; i < KEYS_PER; i++) {
+			u64 k = (u64)id << 32 | i;
+			struct tval *p = hmap_tab_lookup(&u.t, &k, hmap_tab_hash(&u.t, &k));
+
+			ASSERT_NE(NULL, p);
+			ASSERT_EQ(k ^ ROUNDS, p->w[0]);
+		}
+	EXPECT_EQ((u64)NWRITERS * KEYS_PER, u.entries);
+	utab_destroy(&u);
+}
+
+TEST_HARNESS_MAIN

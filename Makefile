@@ -1,0 +1,213 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# hmap: kernel modules (with BTF), BPF objects and skeletons, user tools,
+# selftests, and a QEMU harness that boots Debian 12's kernel to run them.
+#
+#   make            build everything (KDIR=... to build for another kernel)
+#   make demo       install deps, build, run the demo in the VM (HOST=1: here)
+#   make check      install deps, build, run all tests; last line "N passed, N failed"
+#   make vm         shell in the VM; make vm CMD="..." runs one command
+#   make bench      benchmarks (print figures)
+#   V=1             show commands
+
+SHELL	:= /bin/bash
+.SHELLFLAGS := -o pipefail -c
+SRC	:= $(CURDIR)
+BUILD	?= $(SRC)/build
+
+# The kernel the VM boots: what linux-image-amd64 installed (its ABI number moves).
+KVER	?= $(shell ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n1)
+VMLINUZ	?= /boot/vmlinuz-$(KVER)
+KDIR	?= /usr/src/linux-headers-$(KVER)
+KSRC_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
+
+# Base BTF for module BTF: extracted from the VM kernel by default, else the
+# tree's own vmlinux, else the running kernel's.
+ifeq ($(origin KDIR),file)
+VMLINUX_BTF ?= $(BUILD)/vmlinux
+else
+VMLINUX_BTF ?= $(if $(wildcard $(KDIR)/vmlinux),$(KDIR)/vmlinux,/sys/kernel/btf/vmlinux)
+endif
+
+CLANG	?= clang-19
+BPFTOOL	?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+CC	?= gcc
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+MAKEFLAGS += --no-print-directory
+endif
+
+KSRC	:= $(BUILD)/linux-source
+RESOLVE_BTFIDS := $(KSRC)/tools/bpf/resolve_btfids/resolve_btfids
+HARNESS	:= $(KSRC)/tools/testing/selftests/kselftest_harness.h
+
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
+	-I$(BUILD) -I$(SRC)/kmod -I$(SRC)/bpf -I$(SRC)/selftests/progs
+USER_CFLAGS := -O2 -g -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
+	-I$(BUILD)/bpf -I$(SRC)/kmod -I$(SRC)/user -I$(SRC)/bpf
+USER_LIBS := -lbpf -lelf -lz
+
+BPF_SRCS := $(wildcard $(SRC)/bpf/*.bpf.c) $(wildcard $(SRC)/selftests/progs/*.bpf.c)
+BPF_OBJS := $(patsubst %.bpf.c,$(BUILD)/bpf/%.bpf.o,$(notdir $(BPF_SRCS)))
+BPF_SKELS := $(BPF_OBJS:.bpf.o=.skel.h)
+
+LIB_SRCS := $(wildcard $(SRC)/user/lib*.c)
+LIB_OBJS := $(patsubst $(SRC)/user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
+VM_TESTS := $(patsubst $(SRC)/selftests/vm/%.c,$(BUILD)/selftests/%,$(wildcard $(SRC)/selftests/vm/test_*.c))
+BENCHES := $(patsubst $(SRC)/selftests/bench/%.c,$(BUILD)/selftests/%,$(wildcard $(SRC)/selftests/bench/bench_*.c))
+
+vpath %.bpf.c $(SRC)/bpf $(SRC)/selftests/progs
+
+.PHONY: all deps modules bpf user selftests check demo vm bench clean kdir-check
+.DELETE_ON_ERROR:
+
+all: modules bpf user selftests
+
+deps:
+	$(Q)$(SRC)/.ci/install-deps
+
+# ---- kernel source pieces: resolve_btfids and the kselftest harness ------
+$(KSRC)/.extracted:
+	$(Q)test -n "$(KSRC_TAR)" || { echo "error: no /usr/src/linux-source-*.tar.xz: run make deps (apt-get install linux-source-6.1)" >&2; exit 1; }
+	$(call msg,EXTRACT,$(notdir $(KSRC_TAR)))
+	$(Q)mkdir -p $(KSRC)
+	$(Q)tar -xJf $(KSRC_TAR) -C $(KSRC) --strip-components=1 \
+		--wildcards '*/tools' '*/scripts' '*/include'
+	$(Q)touch $@
+
+$(RESOLVE_BTFIDS): $(KSRC)/.extracted
+	$(call msg,BUILD,resolve_btfids)
+	$(Q)$(MAKE) -s -C $(KSRC)/tools/bpf/resolve_btfids >/dev/null
+
+$(HARNESS): $(KSRC)/.extracted
+
+$(BUILD)/vmlinux: $(VMLINUZ) $(SRC)/kmod/scripts/extract-vmlinux.py
+	$(call msg,EXTRACT,vmlinux from $(VMLINUZ))
+	$(Q)mkdir -p $(BUILD)
+	$(Q)python3 $(SRC)/kmod/scripts/extract-vmlinux.py $< $@
+
+$(VMLINUZ):
+	@echo "error: $(VMLINUZ) not found: run make deps (apt-get install linux-image-amd64)" >&2; exit 1
+
+# ---- modules ---------------------------------------------------------------
+kdir-check:
+	$(Q)test -f "$(KDIR)/Makefile" || { \
+		echo "error: KDIR=$(KDIR) is not a kernel build tree." >&2; \
+		echo "       Install headers (make deps) or pass KDIR=/lib/modules/\$$(uname -r)/build." >&2; \
+		exit 1; }
+
+KMOD_SRCS := $(wildcard $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/kmod/Kbuild $(SRC)/Kbuild
+
+# Kbuild writes next to its sources, so build in a tree of symlinks under BUILD.
+modules: $(BUILD)/kmod/.built
+$(BUILD)/kmod/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
+	$(Q)mkdir -p $(BUILD)/kbuild/kmod
+	$(Q)ln -sfn $(SRC)/Kbuild $(BUILD)/kbuild/Kbuild
+	$(Q)for f in $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/Kbuild; do ln -sfn $$f $(BUILD)/kbuild/kmod/; done
+	$(Q)ln -sfn $(SRC)/kmod/uapi $(BUILD)/kbuild/kmod/uapi
+	$(call msg,KBUILD,$(KDIR))
+	$(Q)$(MAKE) -C $(KDIR) M=$(BUILD)/kbuild $(if $(V),V=$(V)) modules 2>&1 | \
+		{ grep -v 'Skipping BTF generation' || true; }
+	$(Q)test -f $(BUILD)/kbuild/kmod/hmap.ko || { echo "error: kbuild produced no hmap.ko" >&2; exit 1; }
+	$(Q)mkdir -p $(BUILD)/kmod
+	$(Q)for ko in $(BUILD)/kbuild/kmod/*.ko; do \
+		cp $$ko $(BUILD)/kmod/ && \
+		printf '  %-8s %s\n' BTF "$$(basename $$ko)" && \
+		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(BUILD)/kmod/$$(basename $$ko) || exit 1; \
+	done
+	$(Q)touch $@
+
+# ---- BPF ---------------------------------------------------------------------
+$(BUILD)/vmlinux.h: $(VMLINUX_BTF)
+	$(call msg,GEN,vmlinux.h)
+	$(Q)$(BPFTOOL) btf dump file $< format c > $@
+
+$(BUILD)/bpf/%.bpf.o: %.bpf.c $(BUILD)/vmlinux.h $(SRC)/bpf/hmap.bpf.h $(SRC)/kmod/uapi/hmap.h $(wildcard $(SRC)/selftests/progs/*.h)
+	$(call msg,CLANG,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$(notdir $@))
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+bpf: $(BPF_OBJS) $(BPF_SKELS)
+
+# ---- user space --------------------------------------------------------------
+$(BUILD)/user/%.o: $(SRC)/user/%.c $(wildcard $(SRC)/user/*.h) $(SRC)/kmod/uapi/hmap.h $(BPF_SKELS)
+	$(call msg,CC,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/user/libhmap.a: $(LIB_OBJS)
+	$(call msg,AR,$(notdir $@))
+	$(Q)ar rcs $@ $^
+
+user: $(BUILD)/user/libhmap.a $(if $(wildcard $(SRC)/user/hmapctl.c),$(BUILD)/hmapctl)
+
+$(BUILD)/hmapctl: $(BUILD)/user/hmapctl.o $(BUILD)/user/libhmap.a
+	$(call msg,LINK,$(notdir $@))
+	$(Q)$(CC) -o $@ $^ $(USER_LIBS)
+
+# ---- selftests ---------------------------------------------------------------
+UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	-fno-omit-frame-pointer -fno-strict-aliasing -Wall -Wextra -Wno-sign-compare \
+	-Wno-unused-parameter -I$(dir $(HARNESS)) -I$(SRC)/kmod
+
+$(BUILD)/selftests/engine_test: $(SRC)/selftests/unit/engine_test.c $(SRC)/kmod/hmap_engine.c \
+		$(wildcard $(SRC)/kmod/*.h) $(HARNESS)
+	$(call msg,CC-ASAN,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNIT_CFLAGS) $(filter %.c,$^) -lpthread -o $@
+
+$(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS) \
+		$(wildcard $(SRC)/selftests/vm/*.h) $(HARNESS)
+	$(call msg,CC,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -I$(dir $(HARNESS)) -I$(SRC)/selftests/vm $(filter %.c,$^) \
+		$(BUILD)/user/libhmap.a $(USER_LIBS) -lpthread -o $@
+
+$(BUILD)/selftests/bench_%: $(SRC)/selftests/bench/bench_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS) \
+		$(SRC)/kmod/hmap_engine.c
+	$(call msg,CC,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -O3 -fno-strict-aliasing $(filter %.c,$^) \
+		$(BUILD)/user/libhmap.a $(USER_LIBS) -lpthread -lm -o $@
+
+$(BUILD)/selftests/absl_peer: $(SRC)/selftests/bench/absl_peer.cc
+	$(call msg,CXX,$(notdir $@))
+	$(Q)$(CXX) -O3 -std=c++17 $< -o $@ $$(pkg-config --libs absl_hash absl_raw_hash_set)
+
+selftests: $(BUILD)/selftests/engine_test $(VM_TESTS)
+
+# ---- running -----------------------------------------------------------------
+VM := $(SRC)/selftests/vm/vm.sh
+VM_ENV = HMAP_SRC=$(SRC) HMAP_BUILD=$(BUILD) KVER=$(KVER)
+
+check: deps
+	$(Q)$(MAKE) all
+	$(Q)$(VM_ENV) $(SRC)/selftests/run-all.sh
+
+demo: deps
+	$(Q)$(MAKE) all
+ifeq ($(HOST),1)
+	$(Q)$(VM_ENV) sh $(SRC)/selftests/vm/demo.sh
+else
+	$(Q)$(VM_ENV) $(VM) -- sh $(SRC)/selftests/vm/demo.sh
+endif
+
+vm: all
+	$(Q)$(VM_ENV) $(VM) $(if $(SMP),--smp $(SMP)) $(if $(MEM),--mem $(MEM)) \
+		$(if $(CMD),-- sh -c '$(CMD)',--interactive)
+
+bench: deps
+	$(Q)$(MAKE) all $(BENCHES) $(BUILD)/selftests/absl_peer
+	$(Q)$(VM_ENV) $(SRC)/selftests/bench/run.sh
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * hmap.ko's table object and the interface a variant module plugs into.
+ *
+ * Lifetime rules
+ *   - struct hmap is reference counted (@refcnt).  References are held by:
+ *     the descriptor map's kptr (released by the registered dtor when the
+ *     map goes), an open table fd, an mmap of a table fd, and a BPF program
+ *     between bpf_hmap_create() and bpf_kptr_xchg().  BPF programs that use
+ *     a table through its handle hold no reference: they keep the descriptor
+ *     map, and so its kptr, alive.
+ *   - The id -> table idr is written under hmap_idr_lock and read under RCU.
+ *     A handle resolves only if its generation matches, so a stale handle
+ *     never reaches a table created later under a reused id.
+ *   - When the last reference goes, a work item removes the id, waits for
+ *     an RCU grace period and an RCU-tasks-trace grace period (kfuncs run
+ *     under either, sleepable SYSCALL programs under the latter), and only
+ *     then frees the buckets.  So a kfunc that resolved a handle, and any
+ *     value pointer it returned, stay valid until the program returns.
+ *   - Each table holds a reference on hmap.ko (and on its variant's module),
+ *     so rmmod is refused while any table exists.
+ */
+#ifndef _HMAP_H
+#define _HMAP_H
+
+#include <linux/refcount.h>
+#include <linux/workqueue.h>
+#include <linux/mm_types.h>
+
+#include "hmap_engine.h"
+
+struct hmap_pcpu_stats {
+	u64 lookups;
+	u64 hits;
+	u64 updates;
+	u64 deletes;
+	u64 enospc;
+	u64 ebusy;
+	u64 einval;
+};
+
+struct hmap_variant_ops;
+
+struct hmap {
+	refcount_t refcnt;
+	u32 id;
+	u32 variant;
+	u64 handle;
+	u64 bytes;				/* memory held, for stats and leak checks */
+	struct hmap_variant_ops *ops;		/* NULL for the fixed variant */
+	struct hmap_shm_header *shm;		/* page 0 of the mmap space */
+	void *array;				/* fixed variant: the bucket array */
+	struct hmap_tab tab;			/* fixed variant: the engine */
+	struct hmap_layout layout;
+	struct hmap_pcpu_stats __percpu *pcpu;
+	void *variant_data;
+	struct work_struct free_work;
+};
+
+/*
+ * A variant replaces the data path and the mmap of the bucket arrays.
+ * Every data op has the context of the kfunc that calls it: any context a
+ * BPF program runs in, RCU read side held, must not sleep.
+ */
+struct hmap_variant_ops {
+	struct module *owner;
+	const char *name;
+	/* Process context, may sleep.  Sets up t->variant_data and t->shm->arrays. */
+	int (*init)(struct hmap *t, const struct hmap_create_attr *attr, u64 max_bytes);
+	/* Process context, after the grace periods; frees what init allocated. */
+	void (*free)(struct hmap *t);
+	void *(*lookup)(struct hmap *t, const void *key);
+	int (*update)(struct hmap *t, const void *key, const void *value, u32 flags, void **valp);
+	int (*delete)(struct hmap *t, const void *key);
+	/* Process context: map the array at vma->vm_pgoff, read-only. */
+	int (*mmap)(struct hmap *t, struct vm_area_struct *vma);
+	void (*stats)(struct hmap *t, struct hmap_stats *st);
+	atomic_t live;				/* tables of this variant */
+};
+
+int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops);
+void hmap_unregister_variant(u32 variant);
+int hmap_mmap_vmalloc(struct hmap *t, struct vm_area_struct *vma, void *base, u64 size);
+
+#endif /* _HMAP_H */

@@ -1,0 +1,921 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hmap.ko: Go-map-style hash tables in kernel memory for BPF programs.
+ *
+ * Tables are created by a SYSCALL BPF program (bpf_hmap_create()) and owned
+ * by a descriptor BPF array map that holds a referenced kptr to them; BPF
+ * programs reach a table through its handle (bpf_hmap_lookup() and friends);
+ * user space opens a table fd through /dev/hmap and maps it read-only.
+ * Locking and RCU rules: hmap_engine.h (data path), hmap.h (lifetime).
+ */
+#include <linux/module.h>
+#include <linux/kernel.h>
+#include <linux/bpf.h>
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+#include <linux/idr.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/random.h>
+#include <linux/rcupdate.h>
+#include <linux/rcupdate_trace.h>
+#include <linux/miscdevice.h>
+#include <linux/anon_inodes.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/uaccess.h>
+#include <linux/capability.h>
+#include <linux/workqueue.h>
+
+#include "hmap_compat.h"
+#include "hmap.h"
+
+static unsigned long max_table_bytes = 4UL << 30;
+module_param(max_table_bytes, ulong, 0644);
+MODULE_PARM_DESC(max_table_bytes, "Largest bucket array one table may allocate, in bytes (default 4 GiB)");
+
+static DEFINE_IDR(hmap_idr);
+static DEFINE_SPINLOCK(hmap_idr_lock);	/* writers of hmap_idr; readers use RCU */
+static u64 hmap_generation;		/* under hmap_idr_lock */
+static struct workqueue_struct *hmap_wq;
+
+static DEFINE_MUTEX(hmap_variant_lock);
+static struct hmap_variant_ops *hmap_variants[HMAP_VARIANT_MAX];
+
+static atomic64_t hmap_live_tables = ATOMIC64_INIT(0);
+static atomic64_t hmap_live_bytes = ATOMIC64_INIT(0);
+static atomic64_t hmap_created = ATOMIC64_INIT(0);
+static atomic64_t hmap_freed = ATOMIC64_INIT(0);
+
+/* ---- table lifetime ------------------------------------------------------ */
+
+static void hmap_get(struct hmap *t)
+{
+	refcount_inc(&t->refcnt);
+}
+
+/* Any context: the free itself runs from hmap_wq. */
+static void hmap_put(struct hmap *t)
+{
+	if (refcount_dec_and_test(&t->refcnt))
+		queue_work(hmap_wq, &t->free_work);
+}
+
+static void hmap_free_locks(struct hmap_locks *l)
+{
+	int i;
+
+	for (i = 0; i < HMAP_LOCK_DEPTH_SLOTS; i++)
+		free_percpu(l->map_locked[i]);
+	kvfree(l->lock);
+}
+
+static void hmap_free_mem(struct hmap *t)
+{
+	if (t->ops) {
+		t->ops->free(t);
+		atomic_dec(&t->ops->live);
+		module_put(t->ops->owner);
+	}
+	vfree(t->array);
+	vfree(t->shm);
+	hmap_free_locks(&t->tab.locks);
+	free_percpu(t->pcpu);
+	kfree(t);
+}
+
+static void hmap_free_work(struct work_struct *work)
+{
+	struct hmap *t = container_of(work, struct hmap, free_work);
+	u64 bytes = t->bytes;
+
+	spin_lock_bh(&hmap_idr_lock);
+	idr_remove(&hmap_idr, t->id);
+	spin_unlock_bh(&hmap_idr_lock);
+
+	/* Kfuncs resolve handles under RCU; sleepable programs run under
+	 * RCU tasks trace.  Wait for both before the memory goes. */
+	synchronize_rcu();
+	synchronize_rcu_tasks_trace();
+
+	hmap_free_mem(t);
+	atomic64_dec(&hmap_live_tables);
+	atomic64_sub(bytes, &hmap_live_bytes);
+	atomic64_inc(&hmap_freed);
+	module_put(THIS_MODULE);
+}
+
+static int hmap_alloc_locks(struct hmap_locks *l, u32 nlocks)
+{
+	u32 i;
+
+	l->lock = kvmalloc_array(nlocks, sizeof(*l->lock), GFP_KERNEL_ACCOUNT);
+	if (!l->lock)
+		return -ENOMEM;
+	for (i = 0; i < nlocks; i++)
+		raw_spin_lock_init(&l->lock[i]);
+	for (i = 0; i < HMAP_LOCK_DEPTH_SLOTS; i++) {
+		l->map_locked[i] = alloc_percpu_gfp(int, GFP_KERNEL_ACCOUNT);
+		if (!l->map_locked[i])
+			return -ENOMEM;	/* caller frees what was allocated */
+	}
+	return 0;
+}
+
+static struct hmap_variant_ops *hmap_variant_get(u32 variant)
+{
+	struct hmap_variant_ops *ops;
+
+	mutex_lock(&hmap_variant_lock);
+	ops = hmap_variants[variant];
+	if (ops && !try_module_get(ops->owner))
+		ops = NULL;
+	if (ops)
+		atomic_inc(&ops->live);
+	mutex_unlock(&hmap_variant_lock);
+	return ops;
+}
+
+/**
+ * hmap_create - make a table
+ * @attr: shape; see struct hmap_create_attr
+ *
+ * Context: process context, may sleep.  Memory is charged to the caller's
+ * memcg.
+ * Return: a table with one reference, or ERR_PTR: -EINVAL (zero size or
+ * capacity, unknown variant, non-zero flags), -E2BIG (size over its maximum,
+ * capacity too large, array over max_table_bytes), -EOPNOTSUPP (variant
+ * module not loaded), -ENOMEM, -ENOSPC (no free table id).
+ */
+static struct hmap *hmap_create(const struct hmap_create_attr *attr)
+{
+	struct hmap_shm_header *shm;
+	struct hmap_layout *l;
+	hmap_seed_t seed;
+	struct hmap *t;
+	int id, ret;
+
+	if (attr->flags || attr->variant >= HMAP_VARIANT_MAX)
+		return ERR_PTR(-EINVAL);
+
+	t = kzalloc(sizeof(*t), GFP_KERNEL_ACCOUNT);
+	if (!t)
+		return ERR_PTR(-ENOMEM);
+	l = &t->layout;
+	refcount_set(&t->refcnt, 1);
+	INIT_WORK(&t->free_work, hmap_free_work);
+	t->variant = attr->variant;
+
+	if (attr->variant != HMAP_VARIANT_FIXED) {
+		t->ops = hmap_variant_get(attr->variant);
+		if (!t->ops) {
+			ret = -EOPNOTSUPP;
+			goto err_free;
+		}
+	}
+	ret = hmap_layout_init(l, attr->key_size, attr->value_size, attr->capacity,
+			       max_table_bytes);
+	if (ret)
+		goto err_free;
+
+	ret = -ENOMEM;
+	t->pcpu = alloc_percpu_gfp(struct hmap_pcpu_stats, GFP_KERNEL_ACCOUNT);
+	if (!t->pcpu)
+		goto err_free;
+	t->shm = __vmalloc(PAGE_SIZE, GFP_KERNEL_ACCOUNT | __GFP_ZERO);
+	if (!t->shm)
+		goto err_free;
+	shm = t->shm;
+	get_random_bytes(&seed, sizeof(seed));
+
+	shm->magic = HMAP_SHM_MAGIC;
+	shm->abi_version = HMAP_ABI_VERSION;
+	shm->variant = attr->variant;
+	shm->key_size = l->key_size;
+	shm->value_size = l->value_size;
+	shm->key_stride = l->key_stride;
+	shm->value_stride = l->value_stride;
+	shm->bucket_size = l->bucket_size;
+	shm->keys_offset = l->keys_off;
+	shm->values_offset = l->values_off;
+	shm->seed[0] = seed.key[0];
+	shm->seed[1] = seed.key[1];
+	shm->capacity = l->capacity;
+	t->bytes = PAGE_SIZE;
+
+	if (t->ops) {
+		ret = t->ops->init(t, attr, max_table_bytes);
+		if (ret)
+			goto err_free;
+	} else {
+		ret = hmap_alloc_locks(&t->tab.locks, l->nlocks);
+		if (ret)
+			goto err_free;
+		t->array = __vmalloc(l->array_bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
+				     __GFP_NOWARN | __GFP_RETRY_MAYFAIL);
+		if (!t->array) {
+			ret = -ENOMEM;
+			goto err_free;
+		}
+		hmap_tab_init(&t->tab, l, t->array, &shm->entries, &seed, &t->tab.locks);
+		shm->narrays = 1;
+		shm->arrays[0].mmap_offset = PAGE_SIZE;
+		shm->arrays[0].mmap_size = l->array_bytes;
+		shm->arrays[0].nbuckets = l->nbuckets;
+		shm->arrays[0].noverflow = l->noverflow;
+		t->bytes += l->array_bytes + l->nlocks * sizeof(raw_spinlock_t);
+	}
+
+	/* Reserve an id, make the handle, then publish the table. */
+	idr_preload(GFP_KERNEL);
+	spin_lock_bh(&hmap_idr_lock);
+	id = idr_alloc_cyclic(&hmap_idr, NULL, 1, INT_MAX, GFP_ATOMIC);
+	if (id > 0) {
+		hmap_generation++;
+		t->id = id;
+		t->handle = ((hmap_generation & ((1ULL << 30) - 1)) << 32) | (u32)id;
+		shm->id = id;
+		idr_replace(&hmap_idr, t, id);	/* rcu_assign_pointer inside */
+	}
+	spin_unlock_bh(&hmap_idr_lock);
+	idr_preload_end();
+	if (id < 0) {
+		ret = id == -ENOSPC ? -ENOSPC : -ENOMEM;
+		goto err_free;
+	}
+
+	__module_get(THIS_MODULE);
+	atomic64_inc(&hmap_live_tables);
+	atomic64_add(t->bytes, &hmap_live_bytes);
+	atomic64_inc(&hmap_created);
+	return t;
+
+err_free:
+	if (t->ops && t->variant_data)
+		t->ops->free(t);
+	if (t->ops) {
+		atomic_dec(&t->ops->live);
+		module_put(t->ops->owner);
+		t->ops = NULL;
+	}
+	vfree(t->array);
+	vfree(t->shm);
+	hmap_free_locks(&t->tab.locks);
+	free_percpu(t->pcpu);
+	kfree(t);
+	return ERR_PTR(ret);
+}
+
+/* Caller holds rcu_read_lock().  NULL for an unknown or stale handle. */
+static __always_inline struct hmap *hmap_from_handle(u64 handle)
+{
+	struct hmap *t = idr_find(&hmap_idr, (u32)handle);
+
+	if (unlikely(!t || READ_ONCE(t->handle) != (handle & HMAP_HANDLE_MASK)))
+		return NULL;
+	return t;
+}
+
+/* Process context: a new reference, or NULL. */
+static struct hmap *hmap_get_by_id(u32 id)
+{
+	struct hmap *t;
+
+	rcu_read_lock();
+	t = idr_find(&hmap_idr, id);
+	if (t && !refcount_inc_not_zero(&t->refcnt))
+		t = NULL;
+	rcu_read_unlock();
+	return t;
+}
+
+/* ---- data path shared by kfuncs and ioctls ------------------------------ */
+
+static __always_inline void *hmap_do_lookup(struct hmap *t, const void *key)
+{
+	if (likely(!t->ops))
+		return hmap_tab_lookup(&t->tab, key, hmap_tab_hash(&t->tab, key));
+	return t->ops->lookup(t, key);
+}
+
+static __always_inline int hmap_do_update(struct hmap *t, const void *key,
+					  const void *value, u32 flags, void **valp)
+{
+	int ret;
+
+	if (likely(!t->ops))
+		ret = hmap_tab_update(&t->tab, key, hmap_tab_hash(&t->tab, key),
+				      value, flags, valp);
+	else
+		ret = t->ops->update(t, key, value, flags, valp);
+	if (likely(!ret))
+		this_cpu_inc(t->pcpu->updates);
+	else if (ret == -ENOSPC)
+		this_cpu_inc(t->pcpu->enospc);
+	else if (ret == -EBUSY)
+		this_cpu_inc(t->pcpu->ebusy);
+	return ret;
+}
+
+static __always_inline int hmap_do_delete(struct hmap *t, const void *key)
+{
+	int ret;
+
+	if (likely(!t->ops))
+		ret = hmap_tab_delete(&t->tab, key, hmap_tab_hash(&t->tab, key));
+	else
+		ret = t->ops->delete(t, key);
+	if (likely(!ret))
+		this_cpu_inc(t->pcpu->deletes);
+	else if (ret == -EBUSY)
+		this_cpu_inc(t->pcpu->ebusy);
+	return ret;
+}
+
+static void hmap_stats_read(struct hmap *t, struct hmap_stats *st)
+{
+	int cpu;
+
+	memset(st, 0, sizeof(*st));
+	for_each_possible_cpu(cpu) {
+		const struct hmap_pcpu_stats *p = per_cpu_ptr(t->pcpu, cpu);
+
+		st->lookups += READ_ONCE(p->lookups);
+		st->hits += READ_ONCE(p->hits);
+		st->updates += READ_ONCE(p->updates);
+		st->deletes += READ_ONCE(p->deletes);
+		st->enospc += READ_ONCE(p->enospc);
+		st->ebusy += READ_ONCE(p->ebusy);
+		st->einval += READ_ONCE(p->einval);
+	}
+	st->entries = READ_ONCE(t->shm->entries);
+	st->capacity = READ_ONCE(t->shm->capacity);
+	if (t->ops) {
+		t->ops->stats(t, st);
+	} else {
+		st->nbuckets = t->tab.nbuckets;
+		st->noverflow = t->tab.noverflow;
+		st->overflow_used = hmap_tab_overflow_used(&t->tab);
+	}
+}
+
+/* ---- kfuncs ------------------------------------------------------------- */
+
+__bpf_kfunc_start_defs();
+
+/**
+ * bpf_hmap_create - create a table
+ * @attr: shape in; on failure @attr->err is set to the negative errno, on
+ *        success @attr->id and @attr->handle are set
+ *
+ * Context: SYSCALL programs only (sleepable); may sleep.
+ * Return: an acquired reference, to be stored with bpf_kptr_xchg() into a
+ * descriptor map or dropped with bpf_hmap_release(); NULL on failure, with
+ * the reason in @attr->err (see hmap_create()).
+ */
+__bpf_kfunc struct hmap *bpf_hmap_create(struct hmap_create_attr *attr)
+{
+	struct hmap *t = hmap_create(attr);
+
+	if (IS_ERR(t)) {
+		attr->err = PTR_ERR(t);
+		return NULL;
+	}
+	attr->err = 0;
+	attr->id = t->id;
+	attr->handle = t->handle;
+	return t;
+}
+
+/**
+ * bpf_hmap_release - drop a table reference
+ * @t: an acquired reference
+ *
+ * Also the destructor of the descriptor map's kptr.  The table is freed, after
+ * RCU grace periods, when its last reference goes.
+ * Context: any; never sleeps.
+ */
+__bpf_kfunc void bpf_hmap_release(struct hmap *t)
+{
+	hmap_put(t);
+}
+
+/**
+ * bpf_hmap_lookup - find a key, return its value in place
+ * @handle: table handle (struct hmap_desc::handle)
+ * @key: key buffer
+ * @key__sz: size of @key; must equal the table's key size
+ * @rdwr_buf_size: value size the program expects; must equal the table's
+ *
+ * Context: XDP, SCHED_CLS, TRACING, SYSCALL programs; lock-free, never
+ * sleeps, safe when re-entered.
+ * Return: writable pointer to the value, valid until the program returns;
+ * NULL if the key is absent, the handle is unknown or stale, or a size does
+ * not match the table (counted in stats.einval).
+ */
+__bpf_kfunc void *bpf_hmap_lookup(u64 handle, const void *key, u32 key__sz,
+				  u32 rdwr_buf_size)
+{
+	struct hmap *t;
+	void *v = NULL;
+
+	rcu_read_lock();
+	t = hmap_from_handle(handle);
+	if (unlikely(!t))
+		goto out;
+	if (unlikely(key__sz != t->shm->key_size || rdwr_buf_size != t->shm->value_size ||
+		     handle >> HMAP_HANDLE_FLAGS_SHIFT)) {
+		this_cpu_inc(t->pcpu->einval);
+		goto out;
+	}
+	this_cpu_inc(t->pcpu->lookups);
+	v = hmap_do_lookup(t, key);
+	if (v)
+		this_cpu_inc(t->pcpu->hits);
+out:
+	rcu_read_unlock();
+	return v;
+}
+
+/**
+ * bpf_hmap_lookup_or_init - find a key, or insert it with a zeroed value
+ * @handle: table handle
+ * @key: key buffer
+ * @key__sz: size of @key; must equal the table's key size
+ * @rdwr_buf_size: value size the program expects; must equal the table's
+ *
+ * Meant for counters: add to the returned value with __sync_fetch_and_add().
+ * Context: as bpf_hmap_lookup(); the insert takes a bucket lock, never sleeps.
+ * Return: writable pointer to the existing or new value; NULL if the handle
+ * is unknown or stale, a size does not match, the table is full (-ENOSPC
+ * counted in stats.enospc) or the bucket lock is held by this CPU already
+ * (stats.ebusy).
+ */
+__bpf_kfunc void *bpf_hmap_lookup_or_init(u64 handle, const void *key, u32 key__sz,
+					  u32 rdwr_buf_size)
+{
+	struct hmap *t;
+	void *v = NULL;
+
+	rcu_read_lock();
+	t = hmap_from_handle(handle);
+	if (unlikely(!t))
+		goto out;
+	if (unlikely(key__sz != t->shm->key_size || rdwr_buf_size != t->shm->value_size ||
+		     handle >> HMAP_HANDLE_FLAGS_SHIFT)) {
+		this_cpu_inc(t->pcpu->einval);
+		goto out;
+	}
+	this_cpu_inc(t->pcpu->lookups);
+	v = hmap_do_lookup(t, key);
+	if (v) {
+		this_cpu_inc(t->pcpu->hits);
+		goto out;
+	}
+	if (hmap_do_update(t, key, NULL, HMAP_INIT, &v))
+		v = NULL;
+out:
+	rcu_read_unlock();
+	return v;
+}
+
+/**
+ * bpf_hmap_update - insert or replace a key's value
+ * @handle: table handle, OR-ed with HMAP_UPDATE_FLAGS(BPF_ANY | BPF_NOEXIST |
+ *          BPF_EXIST) (BPF allows kfuncs five arguments, so flags ride here)
+ * @key: key buffer
+ * @key__sz: size of @key; must equal the table's key size
+ * @value: value buffer
+ * @value__sz: size of @value; must equal the table's value size
+ *
+ * Context: XDP, SCHED_CLS, TRACING, SYSCALL programs; takes a bucket lock
+ * with IRQs off, never sleeps.
+ * Return: 0; -EBADF unknown or stale handle; -EINVAL wrong size or flags;
+ * -EEXIST (BPF_NOEXIST) key present; -ENOENT (BPF_EXIST) key absent;
+ * -ENOSPC table full; -EBUSY bucket lock already held on this CPU (a
+ * re-entered tracing program): retry later.  On error nothing changed.
+ */
+__bpf_kfunc int bpf_hmap_update(u64 handle, const void *key, u32 key__sz,
+				const void *value, u32 value__sz)
+{
+	u32 flags = handle >> HMAP_HANDLE_FLAGS_SHIFT;
+	struct hmap *t;
+	int ret;
+
+	rcu_read_lock();
+	t = hmap_from_handle(handle);
+	if (unlikely(!t)) {
+		ret = -EBADF;
+		goto out;
+	}
+	if (unlikely(key__sz != t->shm->key_size || value__sz != t->shm->value_size ||
+		     flags > HMAP_EXIST)) {
+		this_cpu_inc(t->pcpu->einval);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = hmap_do_update(t, key, value, flags, NULL);
+out:
+	rcu_read_unlock();
+	return ret;
+}
+
+/**
+ * bpf_hmap_delete - remove a key
+ * @handle: table handle
+ * @key: key buffer
+ * @key__sz: size of @key; must equal the table's key size
+ *
+ * Context: as bpf_hmap_update().
+ * Return: 0; -EBADF unknown or stale handle; -EINVAL wrong size or flags in
+ * @handle; -ENOENT key absent; -EBUSY bucket lock already held on this CPU.
+ */
+__bpf_kfunc int bpf_hmap_delete(u64 handle, const void *key, u32 key__sz)
+{
+	struct hmap *t;
+	int ret;
+
+	rcu_read_lock();
+	t = hmap_from_handle(handle);
+	if (unlikely(!t)) {
+		ret = -EBADF;
+		goto out;
+	}
+	if (unlikely(key__sz != t->shm->key_size || handle >> HMAP_HANDLE_FLAGS_SHIFT)) {
+		this_cpu_inc(t->pcpu->einval);
+		ret = -EINVAL;
+		goto out;
+	}
+	ret = hmap_do_delete(t, key);
+out:
+	rcu_read_unlock();
+	return ret;
+}
+
+/**
+ * bpf_hmap_stats - read a table's statistics
+ * @handle: table handle
+ * @st: filled in, e.g. struct hmap_desc::stats in the descriptor map
+ *
+ * Context: any BPF program that may call hmap kfuncs; never sleeps (sums
+ * per-CPU counters: not for a fast path).
+ * Return: 0; -EBADF unknown or stale handle (@st zeroed).
+ */
+__bpf_kfunc int bpf_hmap_stats(u64 handle, struct hmap_stats *st)
+{
+	struct hmap *t;
+	int ret = 0;
+
+	rcu_read_lock();
+	t = hmap_from_handle(handle);
+	if (t)
+		hmap_stats_read(t, st);
+	else {
+		memset(st, 0, sizeof(*st));
+		ret = -EBADF;
+	}
+	rcu_read_unlock();
+	return ret;
+}
+
+__bpf_kfunc_end_defs();
+
+/* Data kfuncs: every program type that may call them. */
+HMAP_KFUNCS_START(hmap_kfunc_ids_data)
+BTF_ID_FLAGS(func, bpf_hmap_lookup, KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_hmap_lookup_or_init, KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_hmap_update)
+BTF_ID_FLAGS(func, bpf_hmap_delete)
+BTF_ID_FLAGS(func, bpf_hmap_stats)
+HMAP_KFUNCS_END(hmap_kfunc_ids_data)
+
+/* SYSCALL programs also create and release (one set per hook on 6.1). */
+HMAP_KFUNCS_START(hmap_kfunc_ids_syscall)
+BTF_ID_FLAGS(func, bpf_hmap_create, KF_ACQUIRE | KF_RET_NULL | KF_SLEEPABLE)
+BTF_ID_FLAGS(func, bpf_hmap_release, KF_RELEASE)
+BTF_ID_FLAGS(func, bpf_hmap_lookup, KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_hmap_lookup_or_init, KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_hmap_update)
+BTF_ID_FLAGS(func, bpf_hmap_delete)
+BTF_ID_FLAGS(func, bpf_hmap_stats)
+HMAP_KFUNCS_END(hmap_kfunc_ids_syscall)
+
+static const struct btf_kfunc_id_set hmap_kfunc_set_data = {
+	.owner	= THIS_MODULE,
+	.set	= &hmap_kfunc_ids_data,
+};
+
+static const struct btf_kfunc_id_set hmap_kfunc_set_syscall = {
+	.owner	= THIS_MODULE,
+	.set	= &hmap_kfunc_ids_syscall,
+};
+
+BTF_ID_LIST(hmap_dtor_ids)
+BTF_ID(struct, hmap)
+BTF_ID(func, bpf_hmap_release)
+
+/* ---- table fd: mmap and ioctls ------------------------------------------ */
+
+static void hmap_vm_open(struct vm_area_struct *vma)
+{
+	hmap_get(vma->vm_private_data);
+}
+
+static void hmap_vm_close(struct vm_area_struct *vma)
+{
+	hmap_put(vma->vm_private_data);
+}
+
+static const struct vm_operations_struct hmap_vm_ops = {
+	.open	= hmap_vm_open,
+	.close	= hmap_vm_close,
+};
+
+/**
+ * hmap_mmap_vmalloc - map part of a vmalloc area read-only, holding @t
+ * @t: the table; a mapping holds a reference until unmapped
+ * @vma: from the mmap call; its offset was already matched to @base
+ * @base: vmalloc'ed, page aligned
+ * @size: bytes at @base that may be mapped
+ *
+ * Context: process context, mmap lock held.
+ * Return: 0; -EINVAL mapping longer than @size; -EPERM writable mapping.
+ */
+int hmap_mmap_vmalloc(struct hmap *t, struct vm_area_struct *vma, void *base, u64 size)
+{
+	unsigned long len = vma->vm_end - vma->vm_start, off;
+	int ret;
+
+	if (vma->vm_flags & VM_WRITE)
+		return -EPERM;
+	if (len > PAGE_ALIGN(size))
+		return -EINVAL;
+	hmap_vm_flags_mod(vma, VM_DONTEXPAND | VM_DONTDUMP, VM_MAYWRITE);
+	for (off = 0; off < len; off += PAGE_SIZE) {
+		ret = vm_insert_page(vma, vma->vm_start + off, vmalloc_to_page(base + off));
+		if (ret)
+			return ret;
+	}
+	vma->vm_ops = &hmap_vm_ops;
+	vma->vm_private_data = t;
+	hmap_get(t);
+	return 0;
+}
+EXPORT_SYMBOL_GPL(hmap_mmap_vmalloc);
+
+static int hmap_table_mmap(struct file *file, struct vm_area_struct *vma)
+{
+	struct hmap *t = file->private_data;
+	u64 off = (u64)vma->vm_pgoff << PAGE_SHIFT;
+
+	if (off == 0)
+		return hmap_mmap_vmalloc(t, vma, t->shm, PAGE_SIZE);
+	if (t->ops)
+		return t->ops->mmap(t, vma);
+	if (off == t->shm->arrays[0].mmap_offset)
+		return hmap_mmap_vmalloc(t, vma, t->array, t->layout.array_bytes);
+	return -EINVAL;
+}
+
+static long hmap_ioctl_elem(struct hmap *t, unsigned int cmd, void __user *uarg)
+{
+	struct hmap_ioc_elem req;
+	u32 ksz = t->shm->key_size, vsz = t->shm->value_size;
+	void *key = NULL, *val = NULL, *p;
+	long ret;
+
+	if (copy_from_user(&req, uarg, sizeof(req)))
+		return -EFAULT;
+	if (req.key_size != ksz || (cmd != HMAP_IOC_DELETE && req.value_size != vsz) ||
+	    (cmd == HMAP_IOC_UPDATE ? req.flags > HMAP_EXIST : req.flags))
+		return -EINVAL;
+	key = memdup_user(u64_to_user_ptr(req.key), ksz);
+	if (IS_ERR(key))
+		return PTR_ERR(key);
+	if (cmd != HMAP_IOC_DELETE) {
+		val = cmd == HMAP_IOC_UPDATE ? memdup_user(u64_to_user_ptr(req.value), vsz)
+					     : kmalloc(vsz, GFP_KERNEL);
+		if (IS_ERR_OR_NULL(val)) {
+			ret = val ? PTR_ERR(val) : -ENOMEM;
+			val = NULL;
+			goto out;
+		}
+	}
+
+	switch (cmd) {
+	case HMAP_IOC_LOOKUP:
+		rcu_read_lock();
+		this_cpu_inc(t->pcpu->lookups);
+		p = hmap_do_lookup(t, key);
+		if (p) {
+			this_cpu_inc(t->pcpu->hits);
+			memcpy(val, p, vsz);
+		}
+		rcu_read_unlock();
+		ret = p ? 0 : -ENOENT;
+		if (!ret && copy_to_user(u64_to_user_ptr(req.value), val, vsz))
+			ret = -EFAULT;
+		break;
+	case HMAP_IOC_UPDATE:
+		rcu_read_lock();
+		ret = hmap_do_update(t, key, val, req.flags, NULL);
+		rcu_read_unlock();
+		break;
+	default:
+		rcu_read_lock();
+		ret = hmap_do_delete(t, key);
+		rcu_read_unlock();
+	}
+out:
+	kfree(val);
+	kfree(key);
+	return ret;
+}
+
+static long hmap_table_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct hmap *t = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	struct hmap_info info;
+
+	switch (cmd) {
+	case HMAP_IOC_INFO:
+		memset(&info, 0, sizeof(info));
+		info.id = t->id;
+		info.variant = t->variant;
+		info.key_size = t->shm->key_size;
+		info.value_size = t->shm->value_size;
+		info.handle = t->handle;
+		info.bytes = t->bytes;
+		hmap_stats_read(t, &info.stats);
+		return copy_to_user(uarg, &info, sizeof(info)) ? -EFAULT : 0;
+	case HMAP_IOC_LOOKUP:
+	case HMAP_IOC_UPDATE:
+	case HMAP_IOC_DELETE:
+		return hmap_ioctl_elem(t, cmd, uarg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static int hmap_table_release(struct inode *inode, struct file *file)
+{
+	hmap_put(file->private_data);
+	return 0;
+}
+
+static const struct file_operations hmap_table_fops = {
+	.owner		= THIS_MODULE,
+	.mmap		= hmap_table_mmap,
+	.unlocked_ioctl	= hmap_table_ioctl,
+	.release	= hmap_table_release,
+	.llseek		= noop_llseek,
+};
+
+/* ---- /dev/hmap ---------------------------------------------------------- */
+
+static long hmap_dev_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	void __user *uarg = (void __user *)arg;
+	struct hmap_ioc_modstats ms;
+	struct hmap_ioc_next_id nid;
+	struct hmap_ioc_fd req;
+	struct hmap *t;
+	int fd, id;
+
+	switch (cmd) {
+	case HMAP_IOC_TABLE_FD:
+		/* As bpf_map_get_fd_by_id(): ids are global, so is the check. */
+		if (!capable(CAP_BPF) && !capable(CAP_SYS_ADMIN))
+			return -EPERM;
+		if (copy_from_user(&req, uarg, sizeof(req)))
+			return -EFAULT;
+		if (req.flags)
+			return -EINVAL;
+		t = hmap_get_by_id(req.id);
+		if (!t)
+			return -ENOENT;
+		fd = anon_inode_getfd("hmap-table", &hmap_table_fops, t, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			hmap_put(t);
+		return fd;
+	case HMAP_IOC_NEXT_ID:
+		if (copy_from_user(&nid, uarg, sizeof(nid)))
+			return -EFAULT;
+		if (nid.start_id >= INT_MAX)
+			return -ENOENT;
+		id = nid.start_id + 1;
+		rcu_read_lock();
+		t = idr_get_next(&hmap_idr, &id);
+		rcu_read_unlock();
+		if (!t)
+			return -ENOENT;
+		nid.next_id = id;
+		return copy_to_user(uarg, &nid, sizeof(nid)) ? -EFAULT : 0;
+	case HMAP_IOC_MODSTATS:
+		ms.live_tables = atomic64_read(&hmap_live_tables);
+		ms.live_bytes = atomic64_read(&hmap_live_bytes);
+		ms.created = atomic64_read(&hmap_created);
+		ms.freed = atomic64_read(&hmap_freed);
+		return copy_to_user(uarg, &ms, sizeof(ms)) ? -EFAULT : 0;
+	default:
+		return -ENOTTY;
+	}
+}
+
+static const struct file_operations hmap_dev_fops = {
+	.owner		= THIS_MODULE,
+	.unlocked_ioctl	= hmap_dev_ioctl,
+	.llseek		= noop_llseek,
+};
+
+static struct miscdevice hmap_miscdev = {
+	.minor	= MISC_DYNAMIC_MINOR,
+	.name	= HMAP_DEV_NAME,
+	.fops	= &hmap_dev_fops,
+	.mode	= 0600,
+};
+
+/* ---- variants ------------------------------------------------------------ */
+
+/**
+ * hmap_register_variant - plug a variant in (from the variant module's init)
+ * Context: process context.
+ * Return: 0; -EINVAL bad variant; -EEXIST already registered.
+ */
+int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops)
+{
+	int ret = 0;
+
+	if (variant == HMAP_VARIANT_FIXED || variant >= HMAP_VARIANT_MAX)
+		return -EINVAL;
+	mutex_lock(&hmap_variant_lock);
+	if (hmap_variants[variant])
+		ret = -EEXIST;
+	else
+		hmap_variants[variant] = ops;
+	mutex_unlock(&hmap_variant_lock);
+	return ret;
+}
+EXPORT_SYMBOL_GPL(hmap_register_variant);
+
+/* Context: process context; the variant module's exit (no tables left). */
+void hmap_unregister_variant(u32 variant)
+{
+	mutex_lock(&hmap_variant_lock);
+	hmap_variants[variant] = NULL;
+	mutex_unlock(&hmap_variant_lock);
+}
+EXPORT_SYMBOL_GPL(hmap_unregister_variant);
+
+/* ---- module ------------------------------------------------------------- */
+
+static int __init hmap_init(void)
+{
+	const struct btf_id_dtor_kfunc dtors[] = {
+		{ .btf_id = hmap_dtor_ids[0], .kfunc_btf_id = hmap_dtor_ids[1] },
+	};
+	int ret;
+
+	hmap_wq = alloc_workqueue("hmap_free", WQ_UNBOUND, 0);
+	if (!hmap_wq)
+		return -ENOMEM;
+
+	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &hmap_kfunc_set_data);
+	ret = ret ?: register_btf_kfunc_id_set(BPF_PROG_TYPE_SCHED_CLS, &hmap_kfunc_set_data);
+	ret = ret ?: register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING, &hmap_kfunc_set_data);
+	ret = ret ?: register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &hmap_kfunc_set_syscall);
+	ret = ret ?: register_btf_id_dtor_kfuncs(dtors, ARRAY_SIZE(dtors), THIS_MODULE);
+	if (ret) {
+		pr_err("registering kfuncs failed (%d): was the module built with BTF?\n", ret);
+		goto err_wq;
+	}
+
+	ret = misc_register(&hmap_miscdev);
+	if (ret)
+		goto err_wq;
+	pr_debug("loaded, max_table_bytes=%lu\n", max_table_bytes);
+	return 0;
+
+err_wq:
+	destroy_workqueue(hmap_wq);
+	return ret;
+}
+
+static void __exit hmap_exit(void)
+{
+	misc_deregister(&hmap_miscdev);
+	/* Tables hold module references, so none is left; wait for the free
+	 * work that dropped the last one to return. */
+	destroy_workqueue(hmap_wq);
+	WARN_ON(atomic64_read(&hmap_live_tables));
+	idr_destroy(&hmap_idr);
+}
+
+module_init(hmap_init);
+module_exit(hmap_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Go-map-style hash tables in kernel memory for BPF programs");
+MODULE_AUTHOR("hmap developers");

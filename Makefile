@@ -134,7 +134,7 @@ $(BUILD)/bpf/%.bpf.o: %.bpf.c $(BUILD)/vmlinux.h $(SRC)/bpf/hmap.bpf.h $(SRC)/km
 
 $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$(notdir $@))
-	$(Q)$(BPFTOOL) gen skeleton $< > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $(notdir $(basename $(basename $<))) > $@
 
 bpf: $(BPF_OBJS) $(BPF_SKELS)
 
@@ -169,7 +169,8 @@ $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.c $(BUILD)/user/libhmap.a 
 		$(wildcard $(SRC)/selftests/vm/*.h) $(HARNESS)
 	$(call msg,CC,$(notdir $@))
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -I$(dir $(HARNESS)) -I$(SRC)/selftests/vm $(filter %.c,$^) \
+	$(Q)$(CC) $(USER_CFLAGS) -Wno-sign-compare -Wno-misleading-indentation \
+		-I$(dir $(HARNESS)) -I$(SRC)/selftests/vm -I$(SRC)/selftests/progs $(filter %.c,$^) \
 		$(BUILD)/user/libhmap.a $(USER_LIBS) -lpthread -o $@
 
 $(BUILD)/selftests/bench_%: $(SRC)/selftests/bench/bench_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS) \

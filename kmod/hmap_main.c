@@ -393,12 +393,14 @@ __bpf_kfunc struct hmap *bpf_hmap_create(struct hmap_create_attr *attr)
  * @t: an acquired reference
  *
  * Also the destructor of the descriptor map's kptr.  The table is freed, after
- * RCU grace periods, when its last reference goes.
+ * RCU grace periods, when its last reference goes.  @t may be NULL: 6.1's
+ * bpf_map_free_kptrs() calls the destructor for empty kptr slots too.
  * Context: any; never sleeps.
  */
 __bpf_kfunc void bpf_hmap_release(struct hmap *t)
 {
-	hmap_put(t);
+	if (t)
+		hmap_put(t);
 }
 
 /**

@@ -116,14 +116,19 @@ struct hmap;
  * Everything but @table is plain data for bpftool map dump.  @stats is a
  * snapshot taken at creation and by "hmapctl stats"; live figures come from
  * the table fd.
+ *
+ * Every top-level member is 8-byte aligned on purpose: Linux 6.1's
+ * btf_find_struct_field() applies the kptr alignment to all members of a
+ * map value and silently drops the kptr if any member is at an offset that
+ * is not a multiple of 8.
  */
 struct hmap_desc {
 	struct hmap __hmap_kptr *table;	/* referenced kptr: the owning reference */
 	__u64 handle;
-	__u32 id;
-	__u32 variant;
-	__u32 key_size;
-	__u32 value_size;
+	__u64 id;
+	__u64 variant;
+	__u64 key_size;
+	__u64 value_size;
 	__u64 capacity;
 	struct hmap_stats stats;
 };

@@ -29,5 +29,5 @@ fi
 
 echo "HMAP-VM-EXIT: $rc"
 sync
+busybox poweroff -f
 echo o > /proc/sysrq-trigger
-sleep 10

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test programs for test_hmap.c.
+ *
+ *  op          SYSCALL: one kfunc call with run-time key/value sizes, so the
+ *              user-space test can check every flag and size boundary against
+ *              a reference model.  Lookups need a constant rdwr_buf_size, so
+ *              they switch over the value sizes the tests use.
+ *  writer      SYSCALL: a thread's round of updates (or deletes) over the keys
+ *              it owns, for the concurrency test.
+ *  xdp_count   XDP: counts packets per first byte of the frame, through
+ *              lookup-or-init and an atomic add (kfuncs registered for XDP).
+ *  tc_count    SCHED_CLS: the same for tc.
+ *  fentry_count  TRACING: counts calls of getpgid per tgid.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "hmap.bpf.h"
+#include "hmap_test.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+struct {
+	__u8 key[HMAP_KEY_SIZE_MAX];
+	__u8 value[HMAP_VALUE_SIZE_MAX];
+} buf;
+
+/* A table reached through its pinned descriptor, for the lifetime test. */
+HMAP_TABLE(keep, __u32, __u64);
+
+/* Tables for the XDP/tc/fentry programs, set by the test before running. */
+__u64 count_handle;
+__u32 count_tgid;
+
+#define LOOKUP_CASE(fn, N)						\
+	case N:								\
+		p = fn(h, buf.key, ksz, N);				\
+		if (p)							\
+			bpf_probe_read_kernel(buf.value, N, p);		\
+		break
+
+#define LOOKUP_SWITCH(fn)						\
+	switch (vsz) {							\
+	LOOKUP_CASE(fn, 1);						\
+	LOOKUP_CASE(fn, 2);						\
+	LOOKUP_CASE(fn, 8);						\
+	LOOKUP_CASE(fn, 12);						\
+	LOOKUP_CASE(fn, 16);						\
+	LOOKUP_CASE(fn, 64);						\
+	LOOKUP_CASE(fn, 100);						\
+	LOOKUP_CASE(fn, 4096);						\
+	default:							\
+		return -E2BIG;						\
+	}
+
+SEC("syscall")
+int op(struct hmap_test_args *ctx)
+{
+	/* 64-bit, and checks with distinct results: clang must not fold them
+	 * into one range check on a copy the verifier cannot relate. */
+	__u64 ksz = ctx->key_size, vsz = ctx->value_size;
+	__u64 h = ctx->handle;
+	void *p = NULL;
+
+	if (ksz > HMAP_KEY_SIZE_MAX)
+		return -E2BIG;
+	if (vsz > HMAP_VALUE_SIZE_MAX)
+		return -E2BIG;
+	if (!ksz)
+		return -EINVAL;
+	if (!vsz)
+		return -ENOENT;
+
+	switch (ctx->op) {
+	case HT_UPDATE:
+		ctx->ret = bpf_hmap_update(h | HMAP_UPDATE_FLAGS(ctx->flags), buf.key, ksz,
+					   buf.value, vsz);
+		break;
+	case HT_DELETE:
+		ctx->ret = bpf_hmap_delete(h, buf.key, ksz);
+		break;
+	case HT_LOOKUP:
+		LOOKUP_SWITCH(bpf_hmap_lookup);
+		ctx->ret = p != NULL;
+		break;
+	case HT_LOOKUP_OR_INIT:
+		LOOKUP_SWITCH(bpf_hmap_lookup_or_init);
+		ctx->ret = p != NULL;
+		break;
+	case HT_STATS:
+		ctx->ret = bpf_hmap_stats(h, (struct hmap_stats *)buf.value);
+		break;
+	default:
+		return -EINVAL;
+	}
+	return 0;
+}
+
+SEC("syscall")
+int keep_bump(void *ctx)
+{
+	__u32 key = 42;
+	__u64 *v = hmap_lookup_or_init(keep, &key);
+
+	if (!v)
+		return -ENOENT;
+	__sync_fetch_and_add(v, 1);
+	return 0;
+}
+
+struct writer_loop {
+	struct hmap_test_writer *w;
+};
+
+static long writer_one(__u32 i, void *data)
+{
+	struct hmap_test_writer *w = ((struct writer_loop *)data)->w;
+	struct hmap_test_val v;
+	__u64 key = (__u64)w->thread << 32 | i;
+	int ret, k;
+
+	if (w->delete_odd && (i & 1)) {
+		ret = bpf_hmap_delete(w->handle, &key, sizeof(key));
+		if (ret == -ENOENT)
+			ret = 0;
+	} else {
+		for (k = 0; k < 8; k++)
+			v.w[k] = key ^ w->round;
+		ret = bpf_hmap_update(w->handle, &key, sizeof(key), &v, sizeof(v));
+	}
+	/* Arithmetic, not branches: clang would otherwise pick the counter's
+	 * address at run time, a ctx pointer the verifier refuses. */
+	w->ebusy += ret == -EBUSY;
+	w->errors += ret != 0 && ret != -EBUSY;
+	return 0;
+}
+
+SEC("syscall")
+int writer(struct hmap_test_writer *ctx)
+{
+	struct writer_loop l = { .w = ctx };
+
+	bpf_loop(ctx->nkeys, writer_one, &l, 0);
+	return 0;
+}
+
+static __always_inline int count_frame(void *data, void *data_end)
+{
+	__u64 *cnt;
+	__u32 key;
+
+	if (data + 1 > data_end)
+		return -1;
+	key = *(__u8 *)data;
+	cnt = bpf_hmap_lookup_or_init(count_handle, &key, sizeof(key), sizeof(*cnt));
+	if (!cnt)
+		return -1;
+	__sync_fetch_and_add(cnt, 1);
+	return 0;
+}
+
+SEC("xdp")
+int xdp_count(struct xdp_md *ctx)
+{
+	count_frame((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	return XDP_PASS;
+}
+
+SEC("tc")
+int tc_count(struct __sk_buff *skb)
+{
+	count_frame((void *)(long)skb->data, (void *)(long)skb->data_end);
+	return 0;	/* TC_ACT_OK */
+}
+
+SEC("fentry/__x64_sys_getpgid")
+int BPF_PROG(fentry_count)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	__u64 *cnt;
+
+	if (tgid != count_tgid)
+		return 0;
+	cnt = bpf_hmap_lookup_or_init(count_handle, &tgid, sizeof(tgid), sizeof(*cnt));
+	if (cnt)
+		__sync_fetch_and_add(cnt, 1);
+	return 0;
+}

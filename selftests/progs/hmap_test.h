@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Shared between the test BPF programs and test_hmap.c. */
+#ifndef __HMAP_TEST_H
+#define __HMAP_TEST_H
+
+enum hmap_test_op {
+	HT_UPDATE = 1,
+	HT_DELETE,
+	HT_LOOKUP,
+	HT_LOOKUP_OR_INIT,
+	HT_STATS,
+};
+
+/* ctx of the "op" SYSCALL program; key and value travel in .bss (buf). */
+struct hmap_test_args {
+	__u64 handle;
+	__u32 op;
+	__u32 key_size;
+	__u32 value_size;	/* lookups: the rdwr_buf_size to use (see hmap_test.bpf.c) */
+	__u32 flags;
+	__s64 ret;		/* errno, or 1 found / 0 absent for lookups */
+};
+
+/* ctx of the "writer" SYSCALL program: one thread's round over its keys. */
+struct hmap_test_writer {
+	__u64 handle;
+	__u32 thread;
+	__u32 nkeys;
+	__u32 round;
+	__u32 delete_odd;	/* delete odd keys this round instead of writing them */
+	__s64 errors;
+	__s64 ebusy;
+};
+
+/* A value that shows tearing: every word is key ^ round. */
+struct hmap_test_val {
+	__u64 w[8];
+};
+
+#endif

@@ -1,0 +1,857 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hmap.ko tests, run in the VM as root with the module loaded
+ * (selftests/vm/run_tests.sh).  Kselftest harness, TAP output.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include "kselftest_harness.h"
+#include "libhmap.h"
+#include "hmap_test.h"
+#include "hmap_test.skel.h"
+#include "hmap_bad.skel.h"
+
+#define PIN_ROOT	"/sys/fs/bpf/hmap-test"
+
+static void pin_path(char *buf, size_t n, const char *name)
+{
+	mkdir(PIN_ROOT, 0700);
+	snprintf(buf, n, PIN_ROOT "/%s", name);
+}
+
+static int make_table(const char *name, __u32 ksz, __u32 vsz, __u64 cap, char *path, size_t n)
+{
+	struct hmap_create_opts o = { .key_size = ksz, .value_size = vsz, .capacity = cap };
+
+	pin_path(path, n, name);
+	unlink(path);
+	return hmap_create_pinned(path, &o, NULL);
+}
+
+static int read_desc(const char *path, struct hmap_desc *d)
+{
+	__u32 zero = 0;
+	int fd = bpf_obj_get(path), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = bpf_map_lookup_elem(fd, &zero, d) ? -errno : 0;
+	close(fd);
+	return ret;
+}
+
+static __u64 live_tables(void)
+{
+	struct hmap_ioc_modstats ms = {};
+
+	return hmap_modstats(&ms) ? ~0ULL : ms.live_tables;
+}
+
+/* Frees run after RCU grace periods from a workqueue: wait for them. */
+static int wait_live_tables(__u64 want)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (live_tables() == want)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+/* Tests clean up after themselves, so between tests the module holds no
+ * table once pending frees have run.  Returns that count (0), or ~0 if a
+ * table leaked. */
+static __u64 settled_tables(void)
+{
+	return wait_live_tables(0) ? ~0ULL : 0;
+}
+
+static struct hmap_test *open_test_skel(const char *pin_root)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = pin_root);
+	struct hmap_test *skel;
+
+	mkdir(pin_root, 0700);
+	skel = hmap_test__open_opts(&oo);
+	if (!skel)
+		return NULL;
+	if (hmap_test__load(skel)) {
+		hmap_test__destroy(skel);
+		return NULL;
+	}
+	return skel;
+}
+
+/* One kfunc call through the "op" program.  Returns ctx->ret. */
+static long op(struct hmap_test *skel, __u64 handle, __u32 which, const void *key, __u32 ksz,
+	       void *val, __u32 vsz, __u32 flags)
+{
+	struct hmap_test_args a = {
+		.handle = handle, .op = which, .key_size = ksz, .value_size = vsz, .flags = flags,
+	};
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+	memcpy(skel->bss->buf.key, key, ksz);
+	if (which == HT_UPDATE)
+		memcpy(skel->bss->buf.value, val, vsz);
+	if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.op), &o))
+		return -10000 - errno;
+	if (o.retval)
+		return -20000 + (int)o.retval;
+	if ((which == HT_LOOKUP || which == HT_LOOKUP_OR_INIT) && a.ret == 1 && val)
+		memcpy(val, skel->bss->buf.value, vsz);
+	return a.ret;
+}
+
+static __u64 rng = 0x9e3779b97f4a7c15ULL;
+
+static __u64 rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* ---- creation and bad input ----------------------------------------------- */
+
+TEST(create_rejects_bad_shapes)
+{
+	static const struct {
+		__u32 ksz, vsz;
+		__u64 cap;
+		__u32 variant, flags;
+		int err;
+	} c[] = {
+		{ 0, 8, 10, 0, 0, -EINVAL },
+		{ 8, 0, 10, 0, 0, -EINVAL },
+		{ 8, 8, 0, 0, 0, -EINVAL },
+		{ HMAP_KEY_SIZE_MAX + 1, 8, 10, 0, 0, -E2BIG },
+		{ 8, HMAP_VALUE_SIZE_MAX + 1, 10, 0, 0, -E2BIG },
+		{ 8, 8, 1ULL << 40, 0, 0, -E2BIG },
+		{ 8, 8, ~0ULL, 0, 0, -E2BIG },
+		{ 8, 8, 10, 0, 1, -EINVAL },
+		{ 8, 8, 10, 77, 0, -EINVAL },
+		{ 8, 8, 10, HMAP_VARIANT_INCREMENTAL, 0, -EOPNOTSUPP },
+		/* 13M entries of 4 KiB values: far over max_table_bytes */
+		{ 8, 4096, 13000000, 0, 0, -E2BIG },
+	};
+	__u64 before = settled_tables();
+	char path[128];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct hmap_create_opts o = {
+			.key_size = c[i].ksz, .value_size = c[i].vsz, .capacity = c[i].cap,
+			.variant = c[i].variant, .flags = c[i].flags,
+		};
+
+		pin_path(path, sizeof(path), "bad");
+		EXPECT_EQ(c[i].err, hmap_create_pinned(path, &o, NULL)) {
+			TH_LOG("case %zu", i);
+		}
+		/* A failed create leaves no pin and no table behind. */
+		EXPECT_EQ(-1, access(path, F_OK));
+		EXPECT_EQ(before, live_tables());
+	}
+
+	/* Boundary shapes are accepted. */
+	ASSERT_EQ(0, make_table("edge1", 1, 1, 1, path, sizeof(path)));
+	unlink(path);
+	ASSERT_EQ(0, make_table("edge2", HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX, 100, path, sizeof(path)));
+	/* The same name twice. */
+	{
+		struct hmap_create_opts o = { .key_size = 8, .value_size = 8, .capacity = 8 };
+
+		EXPECT_EQ(-EEXIST, hmap_create_pinned(path, &o, NULL));
+	}
+	unlink(path);
+	ASSERT_EQ(0, wait_live_tables(before));
+}
+
+TEST(max_table_bytes_parameter)
+{
+	const char *param = "/sys/module/hmap/parameters/max_table_bytes";
+	char old[64] = {}, path[128];
+	FILE *f = fopen(param, "r");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(old, sizeof(old), f));
+	fclose(f);
+	f = fopen(param, "w");
+	ASSERT_NE(NULL, f);
+	fprintf(f, "65536\n");
+	fclose(f);
+	EXPECT_EQ(-E2BIG, make_table("cap", 16, 8, 100000, path, sizeof(path)));
+	EXPECT_EQ(0, make_table("cap", 16, 8, 100, path, sizeof(path)));
+	unlink(path);
+	f = fopen(param, "w");
+	ASSERT_NE(NULL, f);
+	fputs(old, f);
+	fclose(f);
+}
+
+/* ---- semantics against a reference model -------------------------------- */
+
+struct model {
+	__u32 ksz, vsz, n, cap, nkeys;
+	__u8 *keys;		/* nkeys distinct keys */
+	__u8 *vals;		/* value per key */
+	__u8 *present;
+};
+
+static int model_check_all(struct __test_metadata *_metadata, struct model *m,
+			   struct hmap_table *t)
+{
+	__u8 *v = malloc(m->vsz);
+	int bad = 0;
+
+	for (__u32 i = 0; i < m->nkeys; i++) {
+		int ret = hmap_lookup(t, m->keys + (size_t)i * m->ksz, v);
+
+		if (m->present[i] ? ret || memcmp(v, m->vals + (size_t)i * m->vsz, m->vsz)
+				  : ret != -ENOENT)
+			bad++;
+	}
+	free(v);
+	return bad;
+}
+
+static int count_cb(const void *k, const void *v, void *ctx)
+{
+	(*(__u64 *)ctx)++;
+	return 0;
+}
+
+static void run_model(struct __test_metadata *_metadata, struct hmap_test *skel,
+		      __u32 ksz, __u32 vsz, __u32 cap, __u32 nkeys, __u32 nops)
+{
+	struct model m = { .ksz = ksz, .vsz = vsz, .cap = cap, .nkeys = nkeys };
+	__u8 *v = malloc(vsz), *zero = calloc(1, vsz);
+	struct hmap_table *t;
+	struct hmap_desc d;
+	char path[128], name[32];
+	__u64 count = 0;
+
+	m.keys = calloc(nkeys, ksz);
+	m.vals = calloc(nkeys, vsz);
+	m.present = calloc(nkeys, 1);
+	for (__u32 i = 0; i < nkeys; i++) {
+		for (__u32 b = 0; b < ksz; b++)
+			m.keys[(size_t)i * ksz + b] = rnd();
+		memcpy(m.keys + (size_t)i * ksz, &i, ksz < 4 ? ksz : 4);
+	}
+	snprintf(name, sizeof(name), "model-%u-%u", ksz, vsz);
+	ASSERT_EQ(0, make_table(name, ksz, vsz, cap, path, sizeof(path)));
+	ASSERT_EQ(0, read_desc(path, &d));
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+
+	for (__u32 n = 0; n < nops; n++) {
+		__u32 i = rnd() % nkeys, which = rnd() % 8, flags = rnd() % 3;
+		const __u8 *k = m.keys + (size_t)i * ksz;
+		__u8 *mv = m.vals + (size_t)i * vsz;
+		long ret, want;
+
+		switch (which) {
+		case 0: case 1: case 2:
+			for (__u32 b = 0; b < vsz; b++)
+				v[b] = rnd();
+			ret = op(skel, d.handle, HT_UPDATE, k, ksz, v, vsz, flags);
+			if (flags == BPF_NOEXIST && m.present[i])
+				want = -EEXIST;
+			else if (flags == BPF_EXIST && !m.present[i])
+				want = -ENOENT;
+			else if (!m.present[i] && m.n >= cap)
+				want = -ENOSPC;
+			else
+				want = 0;
+			ASSERT_EQ(want, ret) {
+				TH_LOG("op %u: update flags %u", n, flags);
+			}
+			if (!ret) {
+				m.n += !m.present[i];
+				m.present[i] = 1;
+				memcpy(mv, v, vsz);
+			}
+			break;
+		case 3: case 4:
+			ret = op(skel, d.handle, HT_DELETE, k, ksz, NULL, vsz, 0);
+			ASSERT_EQ(m.present[i] ? 0 : -ENOENT, ret);
+			m.n -= m.present[i];
+			m.present[i] = 0;
+			break;
+		case 5:
+			ret = op(skel, d.handle, HT_LOOKUP_OR_INIT, k, ksz, v, vsz, 0);
+			if (m.present[i]) {
+				ASSERT_EQ(1, ret);
+				ASSERT_EQ(0, memcmp(v, mv, vsz));
+			} else if (m.n >= cap) {
+				ASSERT_EQ(0, ret);	/* full: NULL */
+			} else {
+				ASSERT_EQ(1, ret);
+				ASSERT_EQ(0, memcmp(v, zero, vsz));
+				m.present[i] = 1;
+				m.n++;
+				memset(mv, 0, vsz);
+			}
+			break;
+		default:
+			ret = op(skel, d.handle, HT_LOOKUP, k, ksz, v, vsz, 0);
+			ASSERT_EQ(m.present[i], ret);
+			if (ret)
+				ASSERT_EQ(0, memcmp(v, mv, vsz));
+		}
+	}
+	/* The zero-copy view agrees with the model, key by key and in total. */
+	EXPECT_EQ(0, model_check_all(_metadata, &m, t));
+	EXPECT_EQ(0, hmap_iterate(t, count_cb, &count, NULL));
+	EXPECT_EQ(m.n, count);
+	EXPECT_EQ(m.n, hmap_header(t)->entries);
+	/* The descriptor's stats snapshot refreshes on demand. */
+	ASSERT_EQ(0, hmap_refresh_desc(path));
+	ASSERT_EQ(0, read_desc(path, &d));
+	EXPECT_EQ(m.n, d.stats.entries);
+	EXPECT_EQ(cap, d.stats.capacity);
+
+	hmap_close(t);
+	unlink(path);
+	free(m.keys);
+	free(m.vals);
+	free(m.present);
+	free(v);
+	free(zero);
+}
+
+FIXTURE(skel) {
+	struct hmap_test *skel;
+	char root[64];
+};
+
+FIXTURE_SETUP(skel)
+{
+	snprintf(self->root, sizeof(self->root), PIN_ROOT "-skel-%d", getpid());
+	self->skel = open_test_skel(self->root);
+	ASSERT_NE(NULL, self->skel);
+}
+
+FIXTURE_TEARDOWN(skel)
+{
+	char p[128];
+
+	hmap_test__destroy(self->skel);
+	snprintf(p, sizeof(p), "%s/keep", self->root);
+	unlink(p);
+	rmdir(self->root);
+}
+
+TEST_F(skel, model_every_flag_and_size)
+{
+	static const __u32 shapes[][2] = {
+		{ 1, 1 }, { 2, 2 }, { 4, 8 }, { 16, 8 }, { 16, 64 }, { 3, 12 },
+		{ 17, 100 }, { HMAP_KEY_SIZE_MAX, 16 }, { 8, HMAP_VALUE_SIZE_MAX },
+		{ HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX },
+	};
+
+	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++)
+		run_model(_metadata, self->skel, shapes[i][0], shapes[i][1], 60,
+			  shapes[i][0] == 1 ? 200 : 120, 1500);
+}
+
+TEST_F(skel, full_table_then_delete_and_reinsert)
+{
+	const __u32 cap = 1000;
+	struct hmap_table *t;
+	struct hmap_info info;
+	struct hmap_desc d;
+	char path[128];
+	__u64 k, v;
+
+	ASSERT_EQ(0, make_table("full", 8, 8, cap, path, sizeof(path)));
+	ASSERT_EQ(0, read_desc(path, &d));
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	for (k = 0; k < cap; k++)
+		ASSERT_EQ(0, op(self->skel, d.handle, HT_UPDATE, &k, 8, &k, 8, BPF_NOEXIST));
+	EXPECT_EQ(-ENOSPC, op(self->skel, d.handle, HT_UPDATE, &k, 8, &k, 8, BPF_ANY));
+	EXPECT_EQ(-ENOSPC, hmap_update(t, &k, &k, BPF_ANY));	/* ioctl path agrees */
+	v = 77;
+	k = 3;
+	EXPECT_EQ(0, op(self->skel, d.handle, HT_UPDATE, &k, 8, &v, 8, BPF_EXIST));
+	EXPECT_EQ(0, hmap_lookup(t, &k, &v));
+	EXPECT_EQ(77, v);
+	ASSERT_EQ(0, hmap_info(t, &info));
+	EXPECT_EQ(cap, info.stats.entries);
+	EXPECT_EQ(2, info.stats.enospc);
+	for (k = 0; k < cap; k++)
+		ASSERT_EQ(0, op(self->skel, d.handle, HT_DELETE, &k, 8, NULL, 8, 0));
+	EXPECT_EQ(0, hmap_header(t)->entries);
+	for (k = 0; k < cap; k++)
+		ASSERT_EQ(0, hmap_update(t, &k, &k, BPF_NOEXIST));
+	for (k = 0; k < cap; k++) {
+		ASSERT_EQ(0, hmap_lookup(t, &k, &v));
+		ASSERT_EQ(k, v);
+	}
+	EXPECT_EQ(cap, hmap_header(t)->entries);
+	hmap_close(t);
+	unlink(path);
+}
+
+TEST_F(skel, wrong_sizes_and_flags_from_bpf)
+{
+	__u8 key[32] = {}, val[64] = {};
+	struct hmap_table *t;
+	struct hmap_info info;
+	struct hmap_desc d;
+	char path[128];
+
+	ASSERT_EQ(0, make_table("sizes", 16, 8, 100, path, sizeof(path)));
+	ASSERT_EQ(0, read_desc(path, &d));
+	ASSERT_EQ(0, op(self->skel, d.handle, HT_UPDATE, key, 16, val, 8, BPF_ANY));
+	EXPECT_EQ(1, op(self->skel, d.handle, HT_LOOKUP, key, 16, val, 8, 0));
+	EXPECT_EQ(0, op(self->skel, d.handle, HT_LOOKUP, key, 12, val, 8, 0));
+	EXPECT_EQ(0, op(self->skel, d.handle, HT_LOOKUP, key, 16, val, 16, 0));
+	EXPECT_EQ(0, op(self->skel, d.handle, HT_LOOKUP_OR_INIT, key, 16, val, 12, 0));
+	EXPECT_EQ(-EINVAL, op(self->skel, d.handle, HT_UPDATE, key, 17, val, 8, BPF_ANY));
+	EXPECT_EQ(-EINVAL, op(self->skel, d.handle, HT_UPDATE, key, 16, val, 12, BPF_ANY));
+	EXPECT_EQ(-EINVAL, op(self->skel, d.handle, HT_UPDATE, key, 16, val, 8, 3));
+	EXPECT_EQ(-EINVAL, op(self->skel, d.handle, HT_DELETE, key, 8, NULL, 8, 0));
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	ASSERT_EQ(0, hmap_info(t, &info));
+	EXPECT_EQ(7, info.stats.einval);
+	EXPECT_EQ(1, info.stats.entries);
+	hmap_close(t);
+	unlink(path);
+}
+
+TEST_F(skel, stale_and_unknown_handles)
+{
+	__u64 key = 1, val = 2, stale;
+	struct hmap_table *t;
+	struct hmap_desc d;
+	__u64 before = settled_tables();
+	char path[128];
+
+	ASSERT_EQ(0, make_table("stale", 8, 8, 100, path, sizeof(path)));
+	ASSERT_EQ(0, read_desc(path, &d));
+	ASSERT_EQ(0, op(self->skel, d.handle, HT_UPDATE, &key, 8, &val, 8, BPF_ANY));
+	/* Same id, another generation: never this table. */
+	stale = d.handle ^ (1ULL << 40);
+	EXPECT_EQ(-EBADF, op(self->skel, stale, HT_UPDATE, &key, 8, &val, 8, BPF_ANY));
+	EXPECT_EQ(0, op(self->skel, stale, HT_LOOKUP, &key, 8, &val, 8, 0));
+	EXPECT_EQ(-EBADF, op(self->skel, stale, HT_DELETE, &key, 8, NULL, 8, 0));
+	EXPECT_EQ(-EBADF, op(self->skel, 0, HT_UPDATE, &key, 8, &val, 8, BPF_ANY));
+	EXPECT_EQ(-EBADF, op(self->skel, 0xffffffffULL, HT_STATS, &key, 8, &val, 8, 0));
+	/* Freed: the old handle and id reach nothing. */
+	unlink(path);
+	ASSERT_EQ(0, wait_live_tables(before));
+	EXPECT_EQ(-EBADF, op(self->skel, d.handle, HT_UPDATE, &key, 8, &val, 8, BPF_ANY));
+	EXPECT_EQ(0, op(self->skel, d.handle, HT_LOOKUP, &key, 8, &val, 8, 0));
+	EXPECT_EQ(-ENOENT, hmap_open_id(d.id, &t));
+}
+
+TEST_F(skel, kfuncs_in_xdp_tc_and_fentry)
+{
+	__u8 pkt[64] = {};
+	struct hmap_table *t;
+	struct hmap_desc d;
+	struct bpf_link *link;
+	char path[128];
+	__u64 cnt;
+	__u32 key;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = sizeof(pkt));
+
+	ASSERT_EQ(0, make_table("count", 4, 8, 1000, path, sizeof(path)));
+	ASSERT_EQ(0, read_desc(path, &d));
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	self->skel->bss->count_handle = d.handle;
+
+	pkt[0] = 7;
+	o.repeat = 100;
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(self->skel->progs.xdp_count), &o));
+	EXPECT_EQ(XDP_PASS, o.retval);
+	key = 7;
+	ASSERT_EQ(0, hmap_lookup(t, &key, &cnt));
+	EXPECT_EQ(100, cnt);
+
+	pkt[0] = 9;
+	o.repeat = 50;
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(self->skel->progs.tc_count), &o));
+	key = 9;
+	ASSERT_EQ(0, hmap_lookup(t, &key, &cnt));
+	EXPECT_EQ(50, cnt);
+
+	self->skel->bss->count_tgid = getpid();
+	link = bpf_program__attach(self->skel->progs.fentry_count);
+	ASSERT_NE(NULL, link);
+	for (int i = 0; i < 25; i++)
+		syscall(SYS_getpgid, 0);
+	bpf_link__destroy(link);
+	key = getpid();
+	ASSERT_EQ(0, hmap_lookup(t, &key, &cnt));
+	EXPECT_EQ(25, cnt);
+
+	hmap_close(t);
+	unlink(path);
+}
+
+/* ---- user-space access ------------------------------------------------------ */
+
+TEST(mmap_is_read_only)
+{
+	struct hmap_table *t;
+	char path[128];
+	void *p;
+	int fd;
+
+	ASSERT_EQ(0, make_table("ro", 8, 8, 1000, path, sizeof(path)));
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	fd = hmap_table_fd(t);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EACCES, errno);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	EXPECT_EQ(MAP_FAILED, p);
+	EXPECT_EQ(EPERM, errno);
+	p = mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	EXPECT_EQ(-1, mprotect(p, 4096, PROT_READ | PROT_WRITE));
+	EXPECT_EQ(EACCES, errno);
+	munmap(p, 4096);
+	/* Unknown offset, and a length past the object. */
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 4096, PROT_READ, MAP_SHARED, fd, 1 << 30));
+	EXPECT_EQ(EINVAL, errno);
+	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * 4096, PROT_READ, MAP_SHARED, fd, 0));
+	EXPECT_EQ(EINVAL, errno);
+	hmap_close(t);
+	unlink(path);
+}
+
+TEST(ioctl_bad_arguments)
+{
+	struct hmap_ioc_fd req = {};
+	struct hmap_ioc_elem e = {};
+	struct hmap_table *t;
+	char path[128];
+	__u64 key = 1, val = 1;
+	int dev;
+
+	dev = open(HMAP_DEV_PATH, O_RDONLY);
+	ASSERT_LE(0, dev);
+	EXPECT_EQ(-1, ioctl(dev, _IO(HMAP_IOC_MAGIC, 99), 0));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-1, ioctl(dev, HMAP_IOC_TABLE_FD, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	req.id = 0;
+	EXPECT_EQ(-1, ioctl(dev, HMAP_IOC_TABLE_FD, &req));
+	EXPECT_EQ(ENOENT, errno);
+	req.id = 0x7ffffff0;
+	EXPECT_EQ(-1, ioctl(dev, HMAP_IOC_TABLE_FD, &req));
+	EXPECT_EQ(ENOENT, errno);
+
+	ASSERT_EQ(0, make_table("ioctl", 8, 8, 100, path, sizeof(path)));
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	req.id = hmap_header(t)->id;
+	req.flags = 1;
+	EXPECT_EQ(-1, ioctl(dev, HMAP_IOC_TABLE_FD, &req));
+	EXPECT_EQ(EINVAL, errno);
+
+	e.key = (unsigned long)&key;
+	e.value = (unsigned long)&val;
+	e.key_size = 4;
+	e.value_size = 8;
+	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), HMAP_IOC_UPDATE, &e));
+	EXPECT_EQ(EINVAL, errno);
+	e.key_size = 8;
+	e.flags = 9;
+	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), HMAP_IOC_UPDATE, &e));
+	EXPECT_EQ(EINVAL, errno);
+	e.flags = 0;
+	e.key = 8;	/* garbage pointer */
+	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), HMAP_IOC_UPDATE, &e));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), HMAP_IOC_INFO, NULL));
+	EXPECT_EQ(EFAULT, errno);
+	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), _IO(HMAP_IOC_MAGIC, 99), 0));
+	EXPECT_EQ(ENOTTY, errno);
+	EXPECT_EQ(-ENOENT, hmap_delete(t, &key));
+	EXPECT_EQ(0, hmap_update(t, &key, &val, BPF_NOEXIST));
+	EXPECT_EQ(-EEXIST, hmap_update(t, &key, &val, BPF_NOEXIST));
+	EXPECT_EQ(0, hmap_delete(t, &key));
+	close(dev);
+	hmap_close(t);
+	unlink(path);
+}
+
+TEST(unprivileged_caller_refused)
+{
+	char path[128];
+	struct hmap_table *t;
+	__u32 id;
+	int status;
+	pid_t pid;
+
+	ASSERT_EQ(0, make_table("priv", 8, 8, 100, path, sizeof(path)));
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	id = hmap_header(t)->id;
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct hmap_ioc_fd req = { .id = id };
+		int dev = open(HMAP_DEV_PATH, O_RDONLY), bits = 0;
+
+		if (dev < 0 || setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(100);
+		/* No capabilities left: an fd opened as root does not help. */
+		if (ioctl(dev, HMAP_IOC_TABLE_FD, &req) == -1 && errno == EPERM)
+			bits |= 1;
+		if (open(HMAP_DEV_PATH, O_RDONLY) == -1 && errno == EACCES)
+			bits |= 2;
+		_exit(bits);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(3, WEXITSTATUS(status));
+	hmap_close(t);
+	unlink(path);
+}
+
+/* ---- lifetime ------------------------------------------------------------------ */
+
+TEST(unpin_then_close_frees)
+{
+	struct hmap_ioc_modstats a = {}, b = {};
+	struct hmap_table *t;
+	char path[128];
+
+	/* Earlier tests' frees are asynchronous: start from a settled count. */
+	ASSERT_EQ(0, wait_live_tables(0));
+	ASSERT_EQ(0, hmap_modstats(&a));
+	ASSERT_EQ(0, make_table("life", 16, 64, 50000, path, sizeof(path)));
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	ASSERT_EQ(a.live_tables + 1, live_tables());
+	unlink(path);
+	usleep(200000);
+	/* The open fd still holds it. */
+	EXPECT_EQ(a.live_tables + 1, live_tables());
+	EXPECT_EQ(0, hmap_update(t, &(__u8[16]){ 1 }, &(__u8[64]){ 2 }, BPF_ANY));
+	hmap_close(t);
+	ASSERT_EQ(0, wait_live_tables(a.live_tables));
+	ASSERT_EQ(0, hmap_modstats(&b));
+	EXPECT_EQ(a.live_bytes, b.live_bytes);
+	EXPECT_EQ(a.created + 1, b.created);
+	EXPECT_EQ(a.freed + 1, b.freed);
+}
+
+TEST(loaded_program_keeps_table_alive)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+	__u64 before = settled_tables(), v;
+	struct hmap_test *skel;
+	struct hmap_table *t;
+	char path[128];
+	__u32 id, key = 42;
+
+	ASSERT_EQ(0, make_table("keep", 4, 8, 100, path, sizeof(path)));
+	/* The object's "keep" map reuses the pinned descriptor. */
+	skel = open_test_skel(PIN_ROOT);
+	ASSERT_NE(NULL, skel);
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	id = hmap_header(t)->id;
+	hmap_close(t);
+	unlink(path);
+	usleep(200000);
+	EXPECT_EQ(before + 1, live_tables());
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(skel->progs.keep_bump), &o));
+	EXPECT_EQ(0, o.retval);
+	ASSERT_EQ(0, hmap_open_id(id, &t));
+	ASSERT_EQ(0, hmap_lookup(t, &key, &v));
+	EXPECT_EQ(1, v);
+	hmap_close(t);
+	hmap_test__destroy(skel);
+	ASSERT_EQ(0, wait_live_tables(before));
+}
+
+TEST(rmmod_refused_while_a_table_exists)
+{
+	char path[128];
+
+	ASSERT_EQ(0, make_table("rmmod", 8, 8, 10, path, sizeof(path)));
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "hmap", O_NONBLOCK));
+	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	EXPECT_EQ(0, access("/dev/hmap", F_OK));
+	unlink(path);
+	/* The run script unloads the module after the suites, proving the rest. */
+}
+
+/* ---- verifier ---------------------------------------------------------------------- */
+
+TEST(verifier_rejects_misuse)
+{
+	static const struct {
+		const char *prog;
+		const char *msg;
+	} c[] = {
+		{ "key_buffer_too_small", "memory, len pair leads to invalid memory access" },
+		{ "read_past_value", "invalid access to memory, mem_size=8 off=8 size=8" },
+		{ "unchecked_null", "invalid mem access 'mem_or_null'" },
+		{ "size_not_constant", "is not a const" },
+		{ "create_from_xdp", "calling kernel function bpf_hmap_create is not allowed" },
+		{ "leak_reference", "Unreleased reference" },
+	};
+	static char log[1 << 16];
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		LIBBPF_OPTS(bpf_object_open_opts, oo, .kernel_log_buf = log,
+			    .kernel_log_size = sizeof(log), .kernel_log_level = 1);
+		struct hmap_bad *skel;
+		struct bpf_program *p;
+
+		log[0] = 0;
+		skel = hmap_bad__open_opts(&oo);
+		ASSERT_NE(NULL, skel);
+		bpf_object__for_each_program(p, skel->obj)
+			bpf_program__set_autoload(p, !strcmp(bpf_program__name(p), c[i].prog));
+		EXPECT_NE(0, hmap_bad__load(skel)) {
+			TH_LOG("%s was accepted", c[i].prog);
+		}
+		EXPECT_NE(NULL, strstr(log, c[i].msg)) {
+			TH_LOG("%s: no '%s' in the verifier log:\n%s", c[i].prog, c[i].msg, log);
+		}
+		hmap_bad__destroy(skel);
+	}
+}
+
+/* ---- concurrency ------------------------------------------------------------------ */
+
+#define NTHREADS	3
+#define NKEYS		3000
+#define NROUNDS		21	/* rounds 5, 10, 15, 20 delete odd keys; 21 writes all */
+
+struct writer_ctx {
+	int fd;
+	__u64 handle;
+	__u32 thread;
+	__s64 errors;
+	__s64 ebusy;
+	int ret;
+};
+
+static void *writer_thread(void *arg)
+{
+	struct writer_ctx *w = arg;
+
+	for (__u32 r = 1; r <= NROUNDS; r++) {
+		struct hmap_test_writer a = {
+			.handle = w->handle, .thread = w->thread, .nkeys = NKEYS,
+			.round = r, .delete_odd = r % 5 == 0,
+		};
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+		if (bpf_prog_test_run_opts(w->fd, &o)) {
+			w->ret = -errno;
+			return NULL;
+		}
+		w->errors += a.errors;
+		w->ebusy += a.ebusy;
+	}
+	return NULL;
+}
+
+struct torn_ctx {
+	__u64 entries;
+	__u64 torn;
+};
+
+static int torn_cb(const void *k, const void *v, void *ctx)
+{
+	const struct hmap_test_val *val = v;
+	struct torn_ctx *c = ctx;
+	__u64 key;
+
+	memcpy(&key, k, 8);
+	c->entries++;
+	for (int i = 1; i < 8; i++)
+		if (val->w[i] != val->w[0])
+			c->torn++;
+	if ((val->w[0] ^ key) > NROUNDS || (val->w[0] ^ key) == 0)
+		c->torn++;	/* a value that belongs to another key */
+	return 0;
+}
+
+TEST_F_TIMEOUT(skel, concurrent_bpf_writers_and_mmap_reader, 120)
+{
+	struct writer_ctx w[NTHREADS];
+	pthread_t th[NTHREADS];
+	struct torn_ctx tc = {};
+	struct hmap_table *t;
+	struct hmap_desc d;
+	bool joined[NTHREADS] = {};
+	__u64 retries = 0, passes = 0;
+	char path[128];
+	int running;
+
+	ASSERT_EQ(0, make_table("conc", 8, sizeof(struct hmap_test_val), NTHREADS * NKEYS,
+				path, sizeof(path)));
+	ASSERT_EQ(0, read_desc(path, &d));
+	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	for (int i = 0; i < NTHREADS; i++) {
+		w[i] = (struct writer_ctx){ .fd = bpf_program__fd(self->skel->progs.writer),
+					    .handle = d.handle, .thread = i + 1 };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, writer_thread, &w[i]));
+	}
+	/* Walk the mapping while they write; join each writer exactly once. */
+	do {
+		ASSERT_EQ(0, hmap_iterate(t, torn_cb, &tc, &retries));
+		passes++;
+		running = 0;
+		for (int i = 0; i < NTHREADS; i++) {
+			if (!joined[i])
+				joined[i] = pthread_tryjoin_np(th[i], NULL) == 0;
+			running += !joined[i];
+		}
+	} while (running);
+	TH_LOG("reader: %llu passes, %llu entries seen, %llu chain re-reads",
+	       (unsigned long long)passes, (unsigned long long)tc.entries,
+	       (unsigned long long)retries);
+	EXPECT_EQ(0, tc.torn);
+	for (int i = 0; i < NTHREADS; i++) {
+		EXPECT_EQ(0, w[i].ret);
+		EXPECT_EQ(0, w[i].errors);
+		EXPECT_EQ(0, w[i].ebusy);
+	}
+	/* No lost update: every key holds its owner's last write. */
+	for (__u64 id = 1; id <= NTHREADS; id++)
+		for (__u64 i = 0; i < NKEYS; i++) {
+			__u64 key = id << 32 | i;
+			struct hmap_test_val v;
+
+			ASSERT_EQ(0, hmap_lookup(t, &key, &v));
+			ASSERT_EQ(key ^ NROUNDS, v.w[0]);
+			ASSERT_EQ(key ^ NROUNDS, v.w[7]);
+		}
+	EXPECT_EQ(NTHREADS * NKEYS, hmap_header(t)->entries);
+	hmap_close(t);
+	unlink(path);
+}
+
+TEST(no_tables_left)
+{
+	/* Every test removed what it made: the module holds nothing. */
+	ASSERT_EQ(0, wait_live_tables(0));
+	rmdir(PIN_ROOT);
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libhmap: see libhmap.h.  The read side implements the protocol documented
+ * in kmod/uapi/hmap.h and kmod/hmap_engine.h: copy a chain between two equal,
+ * even reads of its head bucket's seq; bound every index read from shared
+ * memory, since a writer may be changing it under us.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "libhmap.h"
+#include "hmap_engine.h"	/* user-space build: hash and tophash, as the kernel */
+#include "hmap_admin.skel.h"
+
+struct hmap_table {
+	int fd;
+	const struct hmap_shm_header *shm;
+	const __u8 *buckets;
+	size_t buckets_len;
+	__u32 nbuckets;
+	__u32 ntotal;		/* main + overflow buckets */
+	hmap_seed_t seed;
+};
+
+#define HMAP_READ_RETRIES	1000000
+
+static int hmap_dev_ioctl(unsigned long cmd, void *arg)
+{
+	int fd, ret;
+
+	fd = open(HMAP_DEV_PATH, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = ioctl(fd, cmd, arg);
+	ret = ret < 0 ? -errno : ret;
+	close(fd);
+	return ret;
+}
+
+int hmap_create_pinned(const char *pin_path, const struct hmap_create_opts *opts, __u32 *id)
+{
+	struct hmap_create_attr attr = {
+		.key_size = opts->key_size,
+		.value_size = opts->value_size,
+		.capacity = opts->capacity,
+		.max_capacity = opts->max_capacity,
+		.variant = opts->variant,
+		.flags = opts->flags,
+	};
+	/* SYSCALL programs write their ctx back into ctx_in (no ctx_out). */
+	LIBBPF_OPTS(bpf_test_run_opts, run,
+		.ctx_in = &attr,
+		.ctx_size_in = sizeof(attr),
+	);
+	struct hmap_admin *skel;
+	int ret;
+
+	if (access(pin_path, F_OK) == 0)
+		return -EEXIST;
+	skel = hmap_admin__open();
+	if (!skel)
+		return -errno;
+	ret = bpf_map__set_pin_path(skel->maps.desc, pin_path);
+	if (ret)
+		goto out;
+	bpf_program__set_autoload(skel->progs.hmap_refresh, false);
+	ret = hmap_admin__load(skel);	/* creates and pins the descriptor */
+	if (ret)
+		goto out;
+	ret = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.hmap_create), &run);
+	if (ret)
+		ret = -errno;
+	else
+		ret = (int)run.retval;
+	if (ret)
+		bpf_map__unpin(skel->maps.desc, NULL);
+	else if (id)
+		*id = attr.id;
+out:
+	hmap_admin__destroy(skel);
+	return ret;
+}
+
+int hmap_refresh_desc(const char *pin_path)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	struct hmap_admin *skel;
+	int ret;
+
+	if (access(pin_path, F_OK))
+		return -errno;
+	skel = hmap_admin__open();
+	if (!skel)
+		return -errno;
+	ret = bpf_map__set_pin_path(skel->maps.desc, pin_path);
+	if (ret)
+		goto out;
+	bpf_program__set_autoload(skel->progs.hmap_create, false);
+	ret = hmap_admin__load(skel);	/* reuses the pinned descriptor */
+	if (ret)
+		goto out;
+	ret = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.hmap_refresh), &run);
+	ret = ret ? -errno : (int)run.retval;
+out:
+	hmap_admin__destroy(skel);
+	return ret;
+}
+
+static int hmap_map_table(int fd, struct hmap_table **tp)
+{
+	const struct hmap_shm_header *shm;
+	struct hmap_table *t;
+	void *p;
+	int ret;
+
+	shm = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
+	if (shm == MAP_FAILED) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	if (shm->magic != HMAP_SHM_MAGIC || shm->abi_version != HMAP_ABI_VERSION) {
+		ret = -EPROTO;	/* module and library disagree on the layout */
+		goto err_shm;
+	}
+	if (shm->variant != HMAP_VARIANT_FIXED) {
+		ret = -EOPNOTSUPP;
+		goto err_shm;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		ret = -ENOMEM;
+		goto err_shm;
+	}
+	t->fd = fd;
+	t->shm = shm;
+	t->nbuckets = shm->arrays[0].nbuckets;
+	t->ntotal = shm->arrays[0].nbuckets + shm->arrays[0].noverflow;
+	t->buckets_len = shm->arrays[0].mmap_size;
+	t->seed.key[0] = shm->seed[0];
+	t->seed.key[1] = shm->seed[1];
+	p = mmap(NULL, t->buckets_len, PROT_READ, MAP_SHARED, fd, shm->arrays[0].mmap_offset);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		free(t);
+		goto err_shm;
+	}
+	t->buckets = p;
+	*tp = t;
+	return 0;
+
+err_shm:
+	munmap((void *)shm, PAGE_SIZE);
+	close(fd);
+	return ret;
+}
+
+int hmap_open_id(__u32 id, struct hmap_table **tp)
+{
+	struct hmap_ioc_fd req = { .id = id };
+	int fd = hmap_dev_ioctl(HMAP_IOC_TABLE_FD, &req);
+
+	if (fd < 0)
+		return fd;
+	return hmap_map_table(fd, tp);
+}
+
+int hmap_open_pinned(const char *pin_path, struct hmap_table **tp)
+{
+	struct hmap_desc desc;
+	__u32 zero = 0;
+	int mfd, ret;
+
+	mfd = bpf_obj_get(pin_path);
+	if (mfd < 0)
+		return -errno;
+	ret = bpf_map_lookup_elem(mfd, &zero, &desc);
+	ret = ret ? -errno : 0;
+	close(mfd);
+	if (ret)
+		return ret;
+	if (!desc.id)
+		return -ENOENT;	/* a descriptor that owns no table */
+	return hmap_open_id(desc.id, tp);
+}
+
+void hmap_close(struct hmap_table *t)
+{
+	if (!t)
+		return;
+	munmap((void *)t->buckets, t->buckets_len);
+	munmap((void *)t->shm, PAGE_SIZE);
+	close(t->fd);
+	free(t);
+}
+
+int hmap_table_fd(const struct hmap_table *t)
+{
+	return t->fd;
+}
+
+const struct hmap_shm_header *hmap_header(const struct hmap_table *t)
+{
+	return t->shm;
+}
+
+int hmap_info(const struct hmap_table *t, struct hmap_info *info)
+{
+	return ioctl(t->fd, HMAP_IOC_INFO, info) ? -errno : 0;
+}
+
+static const struct hmap_bucket *hmap_ubucket(const struct hmap_table *t, __u32 idx)
+{
+	return (const struct hmap_bucket *)(t->buckets + (size_t)idx * t->shm->bucket_size);
+}
+
+/*
+ * Copy the chain at main bucket @bi into @buf (room for @max buckets).
+ * Returns the number of buckets copied, or -EAGAIN after too many retries.
+ */
+static int hmap_copy_chain(const struct hmap_table *t, __u32 bi, __u8 *buf, __u32 max,
+			   __u64 *retries)
+{
+	const struct hmap_bucket *head = hmap_ubucket(t, bi);
+	__u32 bsz = t->shm->bucket_size, seq, n, next;
+
+	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
+		seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		n = 0;
+		next = bi;
+		do {
+			const struct hmap_bucket *b = hmap_ubucket(t, next);
+
+			memcpy(buf + (size_t)n * bsz, b, bsz);
+			next = ((const struct hmap_bucket *)(buf + (size_t)n * bsz))->overflow;
+			n++;
+		} while (next && next < t->ntotal && next >= t->nbuckets && n < max);
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) == seq &&
+		    (!next || (next >= t->nbuckets && next < t->ntotal && n < max)))
+			return n;
+		if (retries)
+			(*retries)++;
+	}
+	return -EAGAIN;
+}
+
+int hmap_lookup(const struct hmap_table *t, const void *key, void *value)
+{
+	const struct hmap_shm_header *shm = t->shm;
+	__u32 hash = hmap_plat_hash(key, shm->key_size, &t->seed);
+	__u32 bi = hash & (t->nbuckets - 1);
+	__u8 top = hmap_tophash(hash);
+	const struct hmap_bucket *head = hmap_ubucket(t, bi), *b;
+	__u32 seq, next, hops;
+	int found;
+
+	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
+		seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
+		if (seq & 1) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		found = 0;
+		b = head;
+		for (hops = 0; hops <= t->ntotal - t->nbuckets; hops++) {
+			for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+				__u8 th = b->tophash[i];
+
+				if (th == HMAP_TOPHASH_EMPTY_REST)
+					goto done;
+				if (th != top || memcmp((const __u8 *)b + shm->keys_offset +
+							i * shm->key_stride, key, shm->key_size))
+					continue;
+				memcpy(value, (const __u8 *)b + shm->values_offset +
+				       i * shm->value_stride, shm->value_size);
+				found = 1;
+				goto done;
+			}
+			next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
+			if (!next)
+				break;
+			if (next < t->nbuckets || next >= t->ntotal)
+				break;	/* torn: the seq check below retries */
+			b = hmap_ubucket(t, next);
+		}
+done:
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) == seq)
+			return found ? 0 : -ENOENT;
+	}
+	return -EAGAIN;
+}
+
+int hmap_iterate(const struct hmap_table *t, hmap_iter_cb cb, void *ctx, __u64 *retries)
+{
+	const struct hmap_shm_header *shm = t->shm;
+	__u32 max = 64, bsz = shm->bucket_size;
+	__u8 *buf = malloc((size_t)max * bsz);
+	int ret = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	for (__u32 bi = 0; bi < t->nbuckets && !ret; bi++) {
+		int n = hmap_copy_chain(t, bi, buf, max, retries);
+
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		for (int j = 0; j < n && !ret; j++) {
+			const __u8 *b = buf + (size_t)j * bsz;
+
+			for (int i = 0; i < HMAP_BUCKET_SLOTS && !ret; i++) {
+				__u8 th = ((const struct hmap_bucket *)b)->tophash[i];
+
+				if (th == HMAP_TOPHASH_EMPTY_REST)
+					break;
+				if (th < HMAP_TOPHASH_MIN)
+					continue;
+				ret = cb(b + shm->keys_offset + i * shm->key_stride,
+					 b + shm->values_offset + i * shm->value_stride, ctx);
+			}
+		}
+	}
+	free(buf);
+	return ret;
+}
+
+static int hmap_elem_ioctl(const struct hmap_table *t, unsigned long cmd, const void *key,
+			   const void *value, __u64 flags)
+{
+	struct hmap_ioc_elem req = {
+		.key = (__u64)(unsigned long)key,
+		.value = (__u64)(unsigned long)value,
+		.key_size = t->shm->key_size,
+		.value_size = t->shm->value_size,
+		.flags = flags,
+	};
+
+	return ioctl(t->fd, cmd, &req) ? -errno : 0;
+}
+
+int hmap_update(const struct hmap_table *t, const void *key, const void *value, __u64 flags)
+{
+	return hmap_elem_ioctl(t, HMAP_IOC_UPDATE, key, value, flags);
+}
+
+int hmap_delete(const struct hmap_table *t, const void *key)
+{
+	return hmap_elem_ioctl(t, HMAP_IOC_DELETE, key, NULL, 0);
+}
+
+int hmap_modstats(struct hmap_ioc_modstats *ms)
+{
+	return hmap_dev_ioctl(HMAP_IOC_MODSTATS, ms);
+}
+
+int hmap_next_id(__u32 start, __u32 *next)
+{
+	struct hmap_ioc_next_id req = { .start_id = start };
+	int ret = hmap_dev_ioctl(HMAP_IOC_NEXT_ID, &req);
+
+	if (!ret)
+		*next = req.next_id;
+	return ret;
+}

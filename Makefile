@@ -173,16 +173,19 @@ $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.c $(BUILD)/user/libhmap.a 
 		-I$(dir $(HARNESS)) -I$(SRC)/selftests/vm -I$(SRC)/selftests/progs $(filter %.c,$^) \
 		$(BUILD)/user/libhmap.a $(USER_LIBS) -lpthread -o $@
 
-$(BUILD)/selftests/bench_%: $(SRC)/selftests/bench/bench_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS) \
-		$(SRC)/kmod/hmap_engine.c
+$(BUILD)/selftests/bench_%: $(SRC)/selftests/bench/bench_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS)
 	$(call msg,CC,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -O3 -fno-strict-aliasing $(filter %.c,$^) \
 		$(BUILD)/user/libhmap.a $(USER_LIBS) -lpthread -lm -o $@
 
-$(BUILD)/selftests/absl_peer: $(SRC)/selftests/bench/absl_peer.cc
+$(BUILD)/selftests/bench_native: $(SRC)/selftests/bench/bench_native.cc $(SRC)/kmod/hmap_engine.c \
+		$(wildcard $(SRC)/kmod/*.h)
 	$(call msg,CXX,$(notdir $@))
-	$(Q)$(CXX) -O3 -std=c++17 $< -o $@ $$(pkg-config --libs absl_hash absl_raw_hash_set)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O3 -g -fno-strict-aliasing -I$(SRC)/kmod -c $(SRC)/kmod/hmap_engine.c -o $@-engine.o
+	$(Q)$(CXX) -O3 -g -std=c++17 -fno-strict-aliasing -I$(SRC)/kmod $< $@-engine.o -o $@ \
+		$$(pkg-config --libs absl_hash absl_raw_hash_set)
 
 selftests: $(BUILD)/selftests/engine_test $(VM_TESTS)
 
@@ -207,7 +210,7 @@ vm: all
 		$(if $(CMD),-- sh -c '$(CMD)',--interactive)
 
 bench: deps
-	$(Q)$(MAKE) all $(BENCHES) $(BUILD)/selftests/absl_peer
+	$(Q)$(MAKE) all $(BENCHES) $(BUILD)/selftests/bench_native
 	$(Q)$(VM_ENV) $(SRC)/selftests/bench/run.sh
 
 clean:

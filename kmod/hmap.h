@@ -29,9 +29,10 @@
 
 #include "hmap_engine.h"
 
+/* One increment per operation: lookups are hits + misses. */
 struct hmap_pcpu_stats {
-	u64 lookups;
 	u64 hits;
+	u64 misses;
 	u64 updates;
 	u64 deletes;
 	u64 enospc;

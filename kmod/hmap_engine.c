@@ -115,6 +115,9 @@ void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *bucket
 	t->locks.mask = l->nlocks - 1;
 }
 
+#define HMAP_BYTES_01	0x0101010101010101ULL
+#define HMAP_BYTES_80	0x8080808080808080ULL
+
 /* Keys in slots are 8-byte aligned; the caller's key may not be. */
 static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len)
 {
@@ -162,19 +165,24 @@ again:
 	val = NULL;
 	b = head;
 	for (;;) {
-		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
-			u8 th = READ_ONCE(b->tophash[i]);
+		/* All 8 tophash bytes at once (little-endian: slot i is byte i).
+		 * Candidates may include a false positive above a real match or
+		 * zero byte; the key compare settles it. */
+		u64 word = READ_ONCE(*(const u64 *)b->tophash);
+		u64 x = word ^ (HMAP_BYTES_01 * top);
+		u64 m = (x - HMAP_BYTES_01) & ~x & HMAP_BYTES_80;
 
-			if (th != top) {
-				if (th == HMAP_TOPHASH_EMPTY_REST)
-					goto out;
-				continue;
-			}
+		while (m) {
+			i = __builtin_ctzll(m) >> 3;
 			if (hmap_key_eq(hmap_slot_key(t, b, i), key, t->key_size)) {
 				val = hmap_slot_val(t, b, i);
 				goto out;
 			}
+			m &= m - 1;
 		}
+		/* A zero byte is EMPTY_REST: nothing after it in the chain. */
+		if ((word - HMAP_BYTES_01) & ~word & HMAP_BYTES_80)
+			goto out;
 		next = READ_ONCE(b->overflow);
 		if (!next)
 			break;

@@ -13,7 +13,6 @@
 #include <linux/bpf.h>
 #include <linux/btf.h>
 #include <linux/btf_ids.h>
-#include <linux/idr.h>
 #include <linux/slab.h>
 #include <linux/vmalloc.h>
 #include <linux/random.h>
@@ -35,9 +34,20 @@ static unsigned long max_table_bytes = 4UL << 30;
 module_param(max_table_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_table_bytes, "Largest bucket array one table may allocate, in bytes (default 4 GiB)");
 
-static DEFINE_IDR(hmap_idr);
-static DEFINE_SPINLOCK(hmap_idr_lock);	/* writers of hmap_idr; readers use RCU */
-static u64 hmap_generation;		/* under hmap_idr_lock */
+/*
+ * Live tables by id.  Slot = id % HMAP_MAX_TABLES; ids grow (cyclically) so a
+ * freed id is not handed out again soon, and a handle also carries the
+ * creation generation, so a stale one never resolves.  Writers hold
+ * hmap_slots_lock; readers load a slot with READ_ONCE() and need no lock of
+ * their own: a table is freed only after an RCU and an RCU-tasks-trace grace
+ * period following the clearing of its slot (hmap_free_work()), which covers
+ * every BPF program, sleepable or not, that can still hold the pointer.
+ */
+#define HMAP_MAX_TABLES		16384
+static struct hmap *hmap_slots[HMAP_MAX_TABLES];
+static DEFINE_SPINLOCK(hmap_slots_lock);
+static u32 hmap_next_id = 1;		/* under hmap_slots_lock */
+static u64 hmap_generation;		/* under hmap_slots_lock */
 static struct workqueue_struct *hmap_wq;
 
 static DEFINE_MUTEX(hmap_variant_lock);
@@ -90,12 +100,13 @@ static void hmap_free_work(struct work_struct *work)
 	struct hmap *t = container_of(work, struct hmap, free_work);
 	u64 bytes = t->bytes;
 
-	spin_lock_bh(&hmap_idr_lock);
-	idr_remove(&hmap_idr, t->id);
-	spin_unlock_bh(&hmap_idr_lock);
+	spin_lock_bh(&hmap_slots_lock);
+	WRITE_ONCE(hmap_slots[t->id % HMAP_MAX_TABLES], NULL);
+	spin_unlock_bh(&hmap_slots_lock);
 
-	/* Kfuncs resolve handles under RCU; sleepable programs run under
-	 * RCU tasks trace.  Wait for both before the memory goes. */
+	/* Programs resolve handles under RCU (sleepable ones under RCU tasks
+	 * trace) and may hold value pointers until they return: wait for both
+	 * before the memory goes. */
 	synchronize_rcu();
 	synchronize_rcu_tasks_trace();
 
@@ -154,7 +165,8 @@ static struct hmap *hmap_create(const struct hmap_create_attr *attr)
 	struct hmap_layout *l;
 	hmap_seed_t seed;
 	struct hmap *t;
-	int id, ret;
+	u32 id, n;
+	int ret;
 
 	if (attr->flags || attr->variant >= HMAP_VARIANT_MAX)
 		return ERR_PTR(-EINVAL);
@@ -227,23 +239,25 @@ static struct hmap *hmap_create(const struct hmap_create_attr *attr)
 		t->bytes += l->array_bytes + l->nlocks * sizeof(raw_spinlock_t);
 	}
 
-	/* Reserve an id, make the handle, then publish the table. */
-	idr_preload(GFP_KERNEL);
-	spin_lock_bh(&hmap_idr_lock);
-	id = idr_alloc_cyclic(&hmap_idr, NULL, 1, INT_MAX, GFP_ATOMIC);
-	if (id > 0) {
+	/* Find a free slot for the next id, make the handle, publish. */
+	ret = -ENOSPC;
+	spin_lock_bh(&hmap_slots_lock);
+	for (n = 0; n < HMAP_MAX_TABLES; n++) {
+		id = hmap_next_id;
+		hmap_next_id = id >= INT_MAX ? 1 : id + 1;
+		if (hmap_slots[id % HMAP_MAX_TABLES])
+			continue;
 		hmap_generation++;
 		t->id = id;
-		t->handle = ((hmap_generation & ((1ULL << 30) - 1)) << 32) | (u32)id;
+		t->handle = ((hmap_generation & ((1ULL << 30) - 1)) << 32) | id;
 		shm->id = id;
-		idr_replace(&hmap_idr, t, id);	/* rcu_assign_pointer inside */
+		smp_store_release(&hmap_slots[id % HMAP_MAX_TABLES], t);
+		ret = 0;
+		break;
 	}
-	spin_unlock_bh(&hmap_idr_lock);
-	idr_preload_end();
-	if (id < 0) {
-		ret = id == -ENOSPC ? -ENOSPC : -ENOMEM;
-		goto err_free;
-	}
+	spin_unlock_bh(&hmap_slots_lock);
+	if (ret)
+		goto err_free;	/* HMAP_MAX_TABLES tables exist */
 
 	__module_get(THIS_MODULE);
 	atomic64_inc(&hmap_live_tables);
@@ -267,12 +281,18 @@ err_free:
 	return ERR_PTR(ret);
 }
 
-/* Caller holds rcu_read_lock().  NULL for an unknown or stale handle. */
-static __always_inline struct hmap *hmap_from_handle(u64 handle)
+/*
+ * Resolve a handle from BPF context (see hmap_slots).  NULL for an unknown
+ * or stale handle.  @flags_ok: the update flags in the top bits are allowed
+ * (and ignored here); otherwise a handle with flags resolves to nothing.
+ */
+static __always_inline struct hmap *hmap_from_handle(u64 handle, bool flags_ok)
 {
-	struct hmap *t = idr_find(&hmap_idr, (u32)handle);
+	struct hmap *t = READ_ONCE(hmap_slots[(u32)handle % HMAP_MAX_TABLES]);
 
-	if (unlikely(!t || READ_ONCE(t->handle) != (handle & HMAP_HANDLE_MASK)))
+	if (flags_ok)
+		handle &= HMAP_HANDLE_MASK;
+	if (unlikely(!t || t->handle != handle))
 		return NULL;
 	return t;
 }
@@ -283,8 +303,8 @@ static struct hmap *hmap_get_by_id(u32 id)
 	struct hmap *t;
 
 	rcu_read_lock();
-	t = idr_find(&hmap_idr, id);
-	if (t && !refcount_inc_not_zero(&t->refcnt))
+	t = READ_ONCE(hmap_slots[id % HMAP_MAX_TABLES]);
+	if (t && (t->id != id || !refcount_inc_not_zero(&t->refcnt)))
 		t = NULL;
 	rcu_read_unlock();
 	return t;
@@ -341,8 +361,8 @@ static void hmap_stats_read(struct hmap *t, struct hmap_stats *st)
 	for_each_possible_cpu(cpu) {
 		const struct hmap_pcpu_stats *p = per_cpu_ptr(t->pcpu, cpu);
 
-		st->lookups += READ_ONCE(p->lookups);
 		st->hits += READ_ONCE(p->hits);
+		st->lookups += READ_ONCE(p->hits) + READ_ONCE(p->misses);
 		st->updates += READ_ONCE(p->updates);
 		st->deletes += READ_ONCE(p->deletes);
 		st->enospc += READ_ONCE(p->enospc);
@@ -413,30 +433,26 @@ __bpf_kfunc void bpf_hmap_release(struct hmap *t)
  * Context: XDP, SCHED_CLS, TRACING, SYSCALL programs; lock-free, never
  * sleeps, safe when re-entered.
  * Return: writable pointer to the value, valid until the program returns;
- * NULL if the key is absent, the handle is unknown or stale, or a size does
- * not match the table (counted in stats.einval).
+ * NULL if the key is absent, the handle is unknown or stale (or has update
+ * flags set), or a size does not match the table (counted in stats.einval).
  */
 __bpf_kfunc void *bpf_hmap_lookup(u64 handle, const void *key, u32 key__sz,
 				  u32 rdwr_buf_size)
 {
-	struct hmap *t;
-	void *v = NULL;
+	struct hmap *t = hmap_from_handle(handle, false);
+	void *v;
 
-	rcu_read_lock();
-	t = hmap_from_handle(handle);
 	if (unlikely(!t))
-		goto out;
-	if (unlikely(key__sz != t->shm->key_size || rdwr_buf_size != t->shm->value_size ||
-		     handle >> HMAP_HANDLE_FLAGS_SHIFT)) {
+		return NULL;
+	if (unlikely(key__sz != t->layout.key_size || rdwr_buf_size != t->layout.value_size)) {
 		this_cpu_inc(t->pcpu->einval);
-		goto out;
+		return NULL;
 	}
-	this_cpu_inc(t->pcpu->lookups);
 	v = hmap_do_lookup(t, key);
 	if (v)
 		this_cpu_inc(t->pcpu->hits);
-out:
-	rcu_read_unlock();
+	else
+		this_cpu_inc(t->pcpu->misses);
 	return v;
 }
 
@@ -457,28 +473,23 @@ out:
 __bpf_kfunc void *bpf_hmap_lookup_or_init(u64 handle, const void *key, u32 key__sz,
 					  u32 rdwr_buf_size)
 {
-	struct hmap *t;
-	void *v = NULL;
+	struct hmap *t = hmap_from_handle(handle, false);
+	void *v;
 
-	rcu_read_lock();
-	t = hmap_from_handle(handle);
 	if (unlikely(!t))
-		goto out;
-	if (unlikely(key__sz != t->shm->key_size || rdwr_buf_size != t->shm->value_size ||
-		     handle >> HMAP_HANDLE_FLAGS_SHIFT)) {
+		return NULL;
+	if (unlikely(key__sz != t->layout.key_size || rdwr_buf_size != t->layout.value_size)) {
 		this_cpu_inc(t->pcpu->einval);
-		goto out;
+		return NULL;
 	}
-	this_cpu_inc(t->pcpu->lookups);
 	v = hmap_do_lookup(t, key);
 	if (v) {
 		this_cpu_inc(t->pcpu->hits);
-		goto out;
+		return v;
 	}
+	this_cpu_inc(t->pcpu->misses);
 	if (hmap_do_update(t, key, NULL, HMAP_INIT, &v))
-		v = NULL;
-out:
-	rcu_read_unlock();
+		return NULL;
 	return v;
 }
 
@@ -501,26 +512,17 @@ out:
 __bpf_kfunc int bpf_hmap_update(u64 handle, const void *key, u32 key__sz,
 				const void *value, u32 value__sz)
 {
+	struct hmap *t = hmap_from_handle(handle, true);
 	u32 flags = handle >> HMAP_HANDLE_FLAGS_SHIFT;
-	struct hmap *t;
-	int ret;
 
-	rcu_read_lock();
-	t = hmap_from_handle(handle);
-	if (unlikely(!t)) {
-		ret = -EBADF;
-		goto out;
-	}
-	if (unlikely(key__sz != t->shm->key_size || value__sz != t->shm->value_size ||
+	if (unlikely(!t))
+		return -EBADF;
+	if (unlikely(key__sz != t->layout.key_size || value__sz != t->layout.value_size ||
 		     flags > HMAP_EXIST)) {
 		this_cpu_inc(t->pcpu->einval);
-		ret = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
-	ret = hmap_do_update(t, key, value, flags, NULL);
-out:
-	rcu_read_unlock();
-	return ret;
+	return hmap_do_update(t, key, value, flags, NULL);
 }
 
 /**
@@ -530,29 +532,21 @@ out:
  * @key__sz: size of @key; must equal the table's key size
  *
  * Context: as bpf_hmap_update().
- * Return: 0; -EBADF unknown or stale handle; -EINVAL wrong size or flags in
- * @handle; -ENOENT key absent; -EBUSY bucket lock already held on this CPU.
+ * Return: 0; -EBADF unknown or stale handle (or update flags set in it);
+ * -EINVAL wrong key size; -ENOENT key absent; -EBUSY bucket lock already held
+ * on this CPU.
  */
 __bpf_kfunc int bpf_hmap_delete(u64 handle, const void *key, u32 key__sz)
 {
-	struct hmap *t;
-	int ret;
+	struct hmap *t = hmap_from_handle(handle, false);
 
-	rcu_read_lock();
-	t = hmap_from_handle(handle);
-	if (unlikely(!t)) {
-		ret = -EBADF;
-		goto out;
-	}
-	if (unlikely(key__sz != t->shm->key_size || handle >> HMAP_HANDLE_FLAGS_SHIFT)) {
+	if (unlikely(!t))
+		return -EBADF;
+	if (unlikely(key__sz != t->layout.key_size)) {
 		this_cpu_inc(t->pcpu->einval);
-		ret = -EINVAL;
-		goto out;
+		return -EINVAL;
 	}
-	ret = hmap_do_delete(t, key);
-out:
-	rcu_read_unlock();
-	return ret;
+	return hmap_do_delete(t, key);
 }
 
 /**
@@ -566,19 +560,14 @@ out:
  */
 __bpf_kfunc int bpf_hmap_stats(u64 handle, struct hmap_stats *st)
 {
-	struct hmap *t;
-	int ret = 0;
+	struct hmap *t = hmap_from_handle(handle, false);
 
-	rcu_read_lock();
-	t = hmap_from_handle(handle);
-	if (t)
-		hmap_stats_read(t, st);
-	else {
+	if (unlikely(!t)) {
 		memset(st, 0, sizeof(*st));
-		ret = -EBADF;
+		return -EBADF;
 	}
-	rcu_read_unlock();
-	return ret;
+	hmap_stats_read(t, st);
+	return 0;
 }
 
 __bpf_kfunc_end_defs();
@@ -708,11 +697,12 @@ static long hmap_ioctl_elem(struct hmap *t, unsigned int cmd, void __user *uarg)
 	switch (cmd) {
 	case HMAP_IOC_LOOKUP:
 		rcu_read_lock();
-		this_cpu_inc(t->pcpu->lookups);
 		p = hmap_do_lookup(t, key);
 		if (p) {
 			this_cpu_inc(t->pcpu->hits);
 			memcpy(val, p, vsz);
+		} else {
+			this_cpu_inc(t->pcpu->misses);
 		}
 		rcu_read_unlock();
 		ret = p ? 0 : -ENOENT;
@@ -784,7 +774,8 @@ static long hmap_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 	struct hmap_ioc_next_id nid;
 	struct hmap_ioc_fd req;
 	struct hmap *t;
-	int fd, id;
+	int fd;
+	u32 n;
 
 	switch (cmd) {
 	case HMAP_IOC_TABLE_FD:
@@ -807,13 +798,16 @@ static long hmap_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 			return -EFAULT;
 		if (nid.start_id >= INT_MAX)
 			return -ENOENT;
-		id = nid.start_id + 1;
-		rcu_read_lock();
-		t = idr_get_next(&hmap_idr, &id);
-		rcu_read_unlock();
-		if (!t)
+		nid.next_id = 0;
+		spin_lock_bh(&hmap_slots_lock);
+		for (n = 0; n < HMAP_MAX_TABLES; n++) {
+			t = hmap_slots[n];
+			if (t && t->id > nid.start_id && (!nid.next_id || t->id < nid.next_id))
+				nid.next_id = t->id;
+		}
+		spin_unlock_bh(&hmap_slots_lock);
+		if (!nid.next_id)
 			return -ENOENT;
-		nid.next_id = id;
 		return copy_to_user(uarg, &nid, sizeof(nid)) ? -EFAULT : 0;
 	case HMAP_IOC_MODSTATS:
 		ms.live_tables = atomic64_read(&hmap_live_tables);
@@ -912,7 +906,6 @@ static void __exit hmap_exit(void)
 	 * work that dropped the last one to return. */
 	destroy_workqueue(hmap_wq);
 	WARN_ON(atomic64_read(&hmap_live_tables));
-	idr_destroy(&hmap_idr);
 }
 
 module_init(hmap_init);

@@ -159,7 +159,7 @@ static __always_inline u32 hmap_load32u(const void *p)
 /* Bit-exact with lib/siphash.c __hsiphash_unaligned() on 64-bit little-endian. */
 static inline u32 hmap_plat_hash(const void *data, u32 len, const hmap_seed_t *key)
 {
-	const u8 *p = data, *end = p + len - (len % 8);
+	const u8 *p = (const u8 *)data, *end = p + len - (len % 8);
 	u8 left = len & 7;
 	u64 v0 = 0x736f6d6570736575ULL ^ key->key[0];
 	u64 v1 = 0x646f72616e646f6dULL ^ key->key[1];

@@ -504,6 +504,17 @@ TEST_F(skel, kfuncs_in_xdp_tc_and_fentry)
 	ASSERT_EQ(0, hmap_lookup(t, &key, &cnt));
 	EXPECT_EQ(25, cnt);
 
+	/* 175 lookup-or-init calls: three first-time inserts, 172 hits. */
+	{
+		struct hmap_info info;
+
+		ASSERT_EQ(0, hmap_info(t, &info));
+		EXPECT_EQ(175, info.stats.lookups);
+		EXPECT_EQ(172, info.stats.hits);
+		EXPECT_EQ(3, info.stats.updates);
+		EXPECT_EQ(3, info.stats.entries);
+		EXPECT_EQ(0, info.stats.einval);
+	}
 	hmap_close(t);
 	unlink(path);
 }

@@ -52,9 +52,22 @@ extern int bpf_hmap_stats(__u64 handle, struct hmap_stats *st) __ksym;
 extern struct hmap *bpf_hmap_create(struct hmap_create_attr *attr) __ksym __weak;
 extern void bpf_hmap_release(struct hmap *t) __ksym __weak;
 
+/*
+ * Declares the table's descriptor map, and records the key and value types
+ * in the object's BTF (variable <name>__hmap_types, one byte of .bss that
+ * skeletons do not show) so that "hmapctl prog load" can check sizes and
+ * "hmapctl dump --btf" can print typed fields.  Zero-length arrays, not
+ * pointers: clang emits only a forward declaration for a struct it sees
+ * through a pointer alone.
+ */
 #define HMAP_TABLE(name, key_type, value_type)				\
 	typedef key_type name##__hmap_key_t;				\
 	typedef value_type name##__hmap_value_t;			\
+	static struct {							\
+		key_type key[0];					\
+		value_type value[0];					\
+		char __nonzero;						\
+	} name##__hmap_types __attribute__((used));			\
 	struct {							\
 		__uint(type, BPF_MAP_TYPE_ARRAY);			\
 		__uint(max_entries, 1);					\

@@ -4,7 +4,7 @@
  *
  * Design: a table is owned by its descriptor map, a one-element BPF array
  * whose value (struct hmap_desc) holds a referenced kptr to the table.  The
- * loader points "desc" at the table's pin path (<pin root>/<name>) before
+ * loader points "hmap_desc" at the table's pin path (<pin root>/<name>) before
  * load, so libbpf creates and pins a fresh descriptor, or reuses the pinned
  * one; then it runs one of these programs with BPF_PROG_TEST_RUN:
  *
@@ -30,7 +30,7 @@ struct {
 	__uint(max_entries, 1);
 	__type(key, __u32);
 	__type(value, struct hmap_desc);
-} desc SEC(".maps");
+} hmap_desc SEC(".maps");
 
 SEC("syscall")
 int hmap_create(struct hmap_create_attr *ctx)
@@ -40,7 +40,7 @@ int hmap_create(struct hmap_create_attr *ctx)
 	struct hmap_desc *d;
 	__u32 zero = 0;
 
-	d = bpf_map_lookup_elem(&desc, &zero);
+	d = bpf_map_lookup_elem(&hmap_desc, &zero);
 	if (!d)
 		return -EINVAL;
 	if (d->handle)
@@ -84,7 +84,7 @@ int hmap_refresh(void *ctx)
 	struct hmap_desc *d;
 	__u32 zero = 0;
 
-	d = bpf_map_lookup_elem(&desc, &zero);
+	d = bpf_map_lookup_elem(&hmap_desc, &zero);
 	if (!d || !d->handle)
 		return -ENOENT;
 	return bpf_hmap_stats(d->handle, &d->stats);

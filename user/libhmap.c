@@ -67,7 +67,7 @@ int hmap_create_pinned(const char *pin_path, const struct hmap_create_opts *opts
 	skel = hmap_admin__open();
 	if (!skel)
 		return -errno;
-	ret = bpf_map__set_pin_path(skel->maps.desc, pin_path);
+	ret = bpf_map__set_pin_path(skel->maps.hmap_desc, pin_path);
 	if (ret)
 		goto out;
 	bpf_program__set_autoload(skel->progs.hmap_refresh, false);
@@ -80,7 +80,7 @@ int hmap_create_pinned(const char *pin_path, const struct hmap_create_opts *opts
 	else
 		ret = (int)run.retval;
 	if (ret)
-		bpf_map__unpin(skel->maps.desc, NULL);
+		bpf_map__unpin(skel->maps.hmap_desc, NULL);
 	else if (id)
 		*id = attr.id;
 out:
@@ -99,7 +99,7 @@ int hmap_refresh_desc(const char *pin_path)
 	skel = hmap_admin__open();
 	if (!skel)
 		return -errno;
-	ret = bpf_map__set_pin_path(skel->maps.desc, pin_path);
+	ret = bpf_map__set_pin_path(skel->maps.hmap_desc, pin_path);
 	if (ret)
 		goto out;
 	bpf_program__set_autoload(skel->progs.hmap_create, false);
@@ -226,14 +226,14 @@ static const struct hmap_bucket *hmap_ubucket(const struct hmap_table *t, __u32 
  * Returns the number of buckets copied, or -EAGAIN after too many retries.
  */
 static int hmap_copy_chain(const struct hmap_table *t, __u32 bi, __u8 *buf, __u32 max,
-			   __u64 *retries)
+			   bool consistent, __u64 *retries)
 {
 	const struct hmap_bucket *head = hmap_ubucket(t, bi);
 	__u32 bsz = t->shm->bucket_size, seq, n, next;
 
 	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
 		seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1) {
+		if ((seq & 1) && consistent) {
 			__builtin_ia32_pause();
 			continue;
 		}
@@ -247,6 +247,8 @@ static int hmap_copy_chain(const struct hmap_table *t, __u32 bi, __u8 *buf, __u3
 			n++;
 		} while (next && next < t->ntotal && next >= t->nbuckets && n < max);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (!consistent)
+			return n;	/* as read; the walk itself stayed in bounds */
 		if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) == seq &&
 		    (!next || (next >= t->nbuckets && next < t->ntotal && n < max)))
 			return n;
@@ -303,7 +305,8 @@ done:
 	return -EAGAIN;
 }
 
-int hmap_iterate(const struct hmap_table *t, hmap_iter_cb cb, void *ctx, __u64 *retries)
+int hmap_iterate(const struct hmap_table *t, unsigned int flags, hmap_iter_cb cb, void *ctx,
+		 __u64 *retries)
 {
 	const struct hmap_shm_header *shm = t->shm;
 	__u32 max = 64, bsz = shm->bucket_size;
@@ -313,7 +316,7 @@ int hmap_iterate(const struct hmap_table *t, hmap_iter_cb cb, void *ctx, __u64 *
 	if (!buf)
 		return -ENOMEM;
 	for (__u32 bi = 0; bi < t->nbuckets && !ret; bi++) {
-		int n = hmap_copy_chain(t, bi, buf, max, retries);
+		int n = hmap_copy_chain(t, bi, buf, max, flags & HMAP_ITER_CONSISTENT, retries);
 
 		if (n < 0) {
 			ret = n;
@@ -336,6 +339,18 @@ int hmap_iterate(const struct hmap_table *t, hmap_iter_cb cb, void *ctx, __u64 *
 	}
 	free(buf);
 	return ret;
+}
+
+static int hmap_count_cb(const void *key, const void *value, void *ctx)
+{
+	(*(__u64 *)ctx)++;
+	return 0;
+}
+
+int hmap_count(const struct hmap_table *t, __u64 *count)
+{
+	*count = 0;
+	return hmap_iterate(t, 0, hmap_count_cb, count, NULL);
 }
 
 static int hmap_elem_ioctl(const struct hmap_table *t, unsigned long cmd, const void *key,

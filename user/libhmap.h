@@ -54,14 +54,22 @@ int hmap_update(const struct hmap_table *t, const void *key, const void *value, 
 int hmap_delete(const struct hmap_table *t, const void *key);
 
 /*
- * Zero-copy iteration.  Each bucket chain is copied between two equal reads
- * of its sequence counter, so every entry handed to @cb is one consistent
- * key/value pair, and the chain is a consistent snapshot.  @cb returns 0 to
- * go on, anything else to stop (and hmap_iterate returns it).  @retries, if
- * not NULL, counts chains that were re-read because a writer was inside.
+ * Zero-copy iteration.  With HMAP_ITER_CONSISTENT each bucket chain is copied
+ * between two equal reads of its sequence counter, so every entry handed to
+ * @cb is one consistent key/value pair and each chain a consistent snapshot;
+ * @retries, if not NULL, counts chains re-read because a writer was inside.
+ * Without it, chains are read once (fastest; an entry being written at that
+ * moment may be torn).  @cb returns 0 to go on, anything else to stop (and
+ * hmap_iterate returns it).
  */
+#define HMAP_ITER_CONSISTENT	(1U << 0)
+
 typedef int (*hmap_iter_cb)(const void *key, const void *value, void *ctx);
-int hmap_iterate(const struct hmap_table *t, hmap_iter_cb cb, void *ctx, __u64 *retries);
+int hmap_iterate(const struct hmap_table *t, unsigned int flags, hmap_iter_cb cb, void *ctx,
+		 __u64 *retries);
+
+/* Count live entries by walking the mapping (no callback). */
+int hmap_count(const struct hmap_table *t, __u64 *count);
 
 /* Refresh the stats snapshot stored in the descriptor map (bpftool map dump). */
 int hmap_refresh_desc(const char *pin_path);

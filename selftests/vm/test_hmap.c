@@ -319,7 +319,7 @@ static void run_model(struct __test_metadata *_metadata, struct hmap_test *skel,
 	}
 	/* The zero-copy view agrees with the model, key by key and in total. */
 	EXPECT_EQ(0, model_check_all(_metadata, &m, t));
-	EXPECT_EQ(0, hmap_iterate(t, count_cb, &count, NULL));
+	EXPECT_EQ(0, hmap_iterate(t, HMAP_ITER_CONSISTENT, count_cb, &count, NULL));
 	EXPECT_EQ(m.n, count);
 	EXPECT_EQ(m.n, hmap_header(t)->entries);
 	/* The descriptor's stats snapshot refreshes on demand. */
@@ -825,7 +825,7 @@ TEST_F_TIMEOUT(skel, concurrent_bpf_writers_and_mmap_reader, 120)
 	}
 	/* Walk the mapping while they write; join each writer exactly once. */
 	do {
-		ASSERT_EQ(0, hmap_iterate(t, torn_cb, &tc, &retries));
+		ASSERT_EQ(0, hmap_iterate(t, HMAP_ITER_CONSISTENT, torn_cb, &tc, &retries));
 		passes++;
 		running = 0;
 		for (int i = 0; i < NTHREADS; i++) {

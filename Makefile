@@ -187,7 +187,14 @@ $(BUILD)/selftests/bench_native: $(SRC)/selftests/bench/bench_native.cc $(SRC)/k
 	$(Q)$(CXX) -O3 -g -std=c++17 -fno-strict-aliasing -I$(SRC)/kmod $< $@-engine.o -o $@ \
 		$$(pkg-config --libs absl_hash absl_raw_hash_set)
 
-selftests: $(BUILD)/selftests/engine_test $(VM_TESTS)
+$(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.sh
+	$(call msg,INSTALL,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)install -m 0755 $< $@
+
+VM_TESTS += $(patsubst $(SRC)/selftests/vm/%.sh,$(BUILD)/selftests/%,$(wildcard $(SRC)/selftests/vm/test_*.sh))
+
+selftests: $(BUILD)/selftests/engine_test $(VM_TESTS) $(BUILD)/selftests/bench_dump $(BUILD)/hmapctl
 
 # ---- running -----------------------------------------------------------------
 VM := $(SRC)/selftests/vm/vm.sh

@@ -458,6 +458,8 @@ static int parse_hex(int argc, char **argv, int *i, __u8 *out, __u32 want, const
 		if (!strcmp(a, "value") || !strcmp(a, "any") || !strcmp(a, "noexist") ||
 		    !strcmp(a, "exist"))
 			break;
+		if (n == want && !isxdigit((unsigned char)a[0]))
+			break;	/* complete: what follows is for the caller */
 		if (!strncmp(a, "0x", 2) || !strncmp(a, "0X", 2))
 			a += 2;
 		if (!*a || strlen(a) % 2)

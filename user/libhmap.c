@@ -226,14 +226,14 @@ static const struct hmap_bucket *hmap_ubucket(const struct hmap_table *t, __u32 
  * Returns the number of buckets copied, or -EAGAIN after too many retries.
  */
 static int hmap_copy_chain(const struct hmap_table *t, __u32 bi, __u8 *buf, __u32 max,
-			   bool consistent, __u64 *retries)
+			   __u64 *retries)
 {
 	const struct hmap_bucket *head = hmap_ubucket(t, bi);
 	__u32 bsz = t->shm->bucket_size, seq, n, next;
 
 	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
 		seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
-		if ((seq & 1) && consistent) {
+		if (seq & 1) {
 			__builtin_ia32_pause();
 			continue;
 		}
@@ -247,8 +247,6 @@ static int hmap_copy_chain(const struct hmap_table *t, __u32 bi, __u8 *buf, __u3
 			n++;
 		} while (next && next < t->ntotal && next >= t->nbuckets && n < max);
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (!consistent)
-			return n;	/* as read; the walk itself stayed in bounds */
 		if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) == seq &&
 		    (!next || (next >= t->nbuckets && next < t->ntotal && n < max)))
 			return n;
@@ -305,18 +303,55 @@ done:
 	return -EAGAIN;
 }
 
+/* One read of every chain, in place: entries point into the mapping. */
+static int hmap_iterate_once(const struct hmap_table *t, hmap_iter_cb cb, void *ctx)
+{
+	const struct hmap_shm_header *shm = t->shm;
+	__u32 koff = shm->keys_offset, voff = shm->values_offset;
+	__u32 ks = shm->key_stride, vs = shm->value_stride, maxhops = t->ntotal - t->nbuckets;
+	int ret;
+
+	for (__u32 bi = 0; bi < t->nbuckets; bi++) {
+		const struct hmap_bucket *b = hmap_ubucket(t, bi);
+
+		for (__u32 hops = 0;; hops++) {
+			for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+				__u8 th = b->tophash[i];
+
+				if (th == HMAP_TOPHASH_EMPTY_REST)
+					goto next_chain;
+				if (th < HMAP_TOPHASH_MIN)
+					continue;
+				ret = cb((const __u8 *)b + koff + i * ks, (const __u8 *)b + voff + i * vs, ctx);
+				if (ret)
+					return ret;
+			}
+			__u32 next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
+
+			if (!next || next < t->nbuckets || next >= t->ntotal || hops >= maxhops)
+				break;
+			b = hmap_ubucket(t, next);
+		}
+next_chain:;
+	}
+	return 0;
+}
+
 int hmap_iterate(const struct hmap_table *t, unsigned int flags, hmap_iter_cb cb, void *ctx,
 		 __u64 *retries)
 {
 	const struct hmap_shm_header *shm = t->shm;
 	__u32 max = 64, bsz = shm->bucket_size;
-	__u8 *buf = malloc((size_t)max * bsz);
+	__u8 *buf;
 	int ret = 0;
 
+	if (!(flags & HMAP_ITER_CONSISTENT))
+		return hmap_iterate_once(t, cb, ctx);
+	buf = malloc((size_t)max * bsz);
 	if (!buf)
 		return -ENOMEM;
 	for (__u32 bi = 0; bi < t->nbuckets && !ret; bi++) {
-		int n = hmap_copy_chain(t, bi, buf, max, flags & HMAP_ITER_CONSISTENT, retries);
+		int n = hmap_copy_chain(t, bi, buf, max, retries);
 
 		if (n < 0) {
 			ret = n;

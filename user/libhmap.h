@@ -58,7 +58,8 @@ int hmap_delete(const struct hmap_table *t, const void *key);
  * between two equal reads of its sequence counter, so every entry handed to
  * @cb is one consistent key/value pair and each chain a consistent snapshot;
  * @retries, if not NULL, counts chains re-read because a writer was inside.
- * Without it, chains are read once (fastest; an entry being written at that
+ * Without it, chains are read once, in place (fastest: @cb gets pointers
+ * into the mapping, valid until hmap_close(); an entry being written at that
  * moment may be torn).  @cb returns 0 to go on, anything else to stop (and
  * hmap_iterate returns it).
  */

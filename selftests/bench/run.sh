@@ -11,4 +11,6 @@ echo "== native (host CPU): hmap engine vs absl::flat_hash_map"
 echo
 echo "== VM (QEMU TCG, 2 vCPUs): kfuncs vs BPF_MAP_TYPE_HASH"
 "$SRC/selftests/vm/vm.sh" --smp 2 --mem 3G --timeout 1800 -- sh -c \
-	"insmod '$BUILD/kmod/hmap.ko' && '$BUILD/selftests/bench_kfunc' && rmmod hmap"
+	"insmod '$BUILD/kmod/hmap.ko' && '$BUILD/selftests/bench_kfunc' && echo &&
+	 echo '== VM: reading 1M entries, zero-copy vs BPF_MAP_LOOKUP_BATCH' &&
+	 '$BUILD/selftests/bench_dump' && rmmod hmap"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Send UDP datagrams to DST4 and DST6 and print, as JSON, exactly what was
 sent per flow: addresses, ports, packets, and bytes as XDP sees them (the
-Ethernet frame).  Usage: udp_send.py DST4 DST6 COUNT [SIZE ...]"""
+Ethernet frame).  Usage: udp_send.py DST4 DST6 COUNT [SIZE ...]; DST6 "-"
+sends IPv4 only."""
 import json
 import socket
 import sys
@@ -16,14 +17,16 @@ def main():
     sizes = [int(s) for s in sys.argv[4:]] or [100, 700, 1200]
     # Resolve neighbours first, so no datagram waits in (or falls out of) an
     # unresolved-neighbour queue; these warm-up flows are not reported.
-    for fam, dst in ((socket.AF_INET, dst4), (socket.AF_INET6, dst6)):
+    targets = [(socket.AF_INET, dst4, ETH + IP4 + UDP)]
+    if dst6 != "-":
+        targets.append((socket.AF_INET6, dst6, ETH + IP6 + UDP))
+    for fam, dst, _ in targets:
         s = socket.socket(fam, socket.SOCK_DGRAM)
         s.sendto(b"warm-up", (dst, 4999))
         s.close()
     time.sleep(0.5)
     flows = []
-    for fam, dst, hdr in ((socket.AF_INET, dst4, ETH + IP4 + UDP),
-                          (socket.AF_INET6, dst6, ETH + IP6 + UDP)):
+    for fam, dst, hdr in targets:
         for i, size in enumerate(sizes):
             s = socket.socket(fam, socket.SOCK_DGRAM)
             s.connect((dst, 5001 + i))

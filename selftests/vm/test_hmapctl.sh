@@ -1,0 +1,238 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+#
+# hmapctl and the example programs, end to end, in the VM (TAP 13; run by
+# run_tests.sh with hmap.ko loaded).  Every CLI error path is checked for its
+# message and exit code; traffic through veth between two namespaces is
+# counted by xdp_flowcount and compared with what the sender counted; tc and
+# fentry programs are attached, checked and detached; cleanup leaves no pins,
+# links or tables.
+SRC=${HMAP_SRC:?} B=${HMAP_BUILD:?}
+CTL=$B/hmapctl
+. "$SRC/selftests/vm/lib.sh"
+T=/tmp/hmapctl-test
+mkdir -p $T
+
+n=0 pass=0 fail=0 skip=0
+echo "TAP version 13"
+ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
+not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
+skipped() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }
+
+# expect CODE TEXT DESC CMD...: CMD exits CODE and prints TEXT (stdout or stderr).
+expect() {
+	code=$1 text=$2 desc=$3
+	shift 3
+	out=$("$@" 2>&1)
+	rc=$?
+	if [ "$rc" = "$code" ] && { [ -z "$text" ] || printf '%s' "$out" | grep -qF -- "$text"; }; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		echo "# exit $rc (want $code), wanted text: $text"
+		printf '%s\n' "$out" | sed 's/^/#   /'
+	fi
+}
+
+# check DESC CMD...: CMD succeeds.
+check() {
+	desc=$1
+	shift
+	if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
+}
+
+le64() { python3 -c "import sys; print(int(sys.argv[1]).to_bytes(8, 'little').hex())" "$1"; }
+le32() { python3 -c "import sys; print(int(sys.argv[1]).to_bytes(4, 'little').hex())" "$1"; }
+json_field() {	# json_field FILE EXPR: evaluate EXPR on the parsed JSON as "j"
+	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
+}
+value_u64() {	# value_u64 JSONFILE INDEX: u64 number INDEX of a -j lookup's value
+	json_field "$1" "int.from_bytes(bytes(int(b,16) for b in j['value'])[8*$2:8*$2+8], 'little')"
+}
+
+cleanup() {
+	in_b "$CTL" detach xdp vb >/dev/null 2>&1
+	in_a "$CTL" detach tc va egress >/dev/null 2>&1
+	"$CTL" detach fentry fentry_writes >/dev/null 2>&1
+	for p in xdp_flowcount tc_budget fentry_writes; do "$CTL" prog unload $p >/dev/null 2>&1; done
+	for t in t tiny flows budget writes; do "$CTL" rm $t >/dev/null 2>&1; done
+	veth_down
+}
+cleanup
+
+# ---- help and usage ------------------------------------------------------------
+expect 0 "Usage: hmapctl" "--help" "$CTL" --help
+for c in create list show stats lookup update delete dump rm prog attach detach; do
+	expect 0 "Usage: hmapctl [OPTIONS] $c" "$c --help" "$CTL" $c --help
+done
+expect 2 "Usage: hmapctl" "no command: usage, exit 2" "$CTL"
+expect 2 "unknown command 'bogus'" "unknown command" "$CTL" bogus
+expect 2 "unknown option '--bogus'" "unknown global option" "$CTL" --bogus list
+expect 2 "create needs --key-size, --value-size and --capacity" "create without sizes" "$CTL" create t
+expect 2 "is not a table name" "create with a bad name" "$CTL" create a/b --key-size 8 --value-size 8 --capacity 8
+expect 2 "--key-size 'x' is not a number" "create with a bad number" "$CTL" create t --key-size x --value-size 8 --capacity 8
+expect 2 "--variant is 'fixed' or 'incremental'" "create with a bad variant" "$CTL" create t --key-size 8 --value-size 8 --capacity 8 --variant big
+
+# ---- module and privileges ----------------------------------------------------
+if rmmod hmap 2>/dev/null; then
+	expect 1 "hmap.ko is not loaded" "module not loaded: says to insmod" "$CTL" create t --key-size 8 --value-size 8 --capacity 8
+	expect 1 "run 'insmod build/kmod/hmap.ko'" "module not loaded: names the command" "$CTL" list
+	insmod "$B/kmod/hmap.ko"
+else
+	skipped "module not loaded: says to insmod" "hmap.ko in use"
+	skipped "module not loaded: names the command" "hmap.ko in use"
+fi
+if grep -q '^hmap_rehash ' /proc/modules; then
+	skipped "incremental without hmap_rehash.ko" "hmap_rehash.ko is loaded"
+else
+	expect 1 "needs hmap_rehash.ko: run 'insmod build/kmod/hmap_rehash.ko'" "incremental without hmap_rehash.ko" \
+		"$CTL" create t --key-size 8 --value-size 8 --capacity 8 --variant incremental
+fi
+expect 1 "invalid table shape" "key size 0" "$CTL" create t --key-size 0 --value-size 8 --capacity 8
+expect 1 "table too large" "value size 5000" "$CTL" create t --key-size 8 --value-size 5000 --capacity 8
+expect 0 "created table 't'" "create" "$CTL" create t --key-size 8 --value-size 8 --capacity 100
+expect 1 "table 't' already exists" "create twice" "$CTL" create t --key-size 8 --value-size 8 --capacity 100
+expect 1 "permission denied" "create as nobody" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" create u --key-size 8 --value-size 8 --capacity 8
+expect 1 "permission denied" "show as nobody" setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" show t
+expect 1 "no table named 'nosuch'" "show an unknown name" "$CTL" show nosuch
+expect 1 "no table named 'nosuch'" "rm an unknown name" "$CTL" rm nosuch
+expect 1 "see 'hmapctl list'" "an unknown name points to list" "$CTL" dump nosuch
+
+# bpffs missing: hmapctl mounts it (in a private mount namespace here).
+expect 0 "created table 'm'" "bpffs not mounted: mounted on demand" \
+	unshare -m sh -c "umount /sys/fs/bpf && $CTL create m --key-size 8 --value-size 8 --capacity 8 && $CTL rm m"
+
+# ---- elements ---------------------------------------------------------------------
+K1="01 02 03 04 05 06 07 08"
+expect 0 "" "update" "$CTL" update t key $K1 value 2a 00 00 00 00 00 00 00
+expect 0 "value: 2a 00 00 00 00 00 00 00" "lookup (zero-copy)" "$CTL" lookup t key 0102030405060708
+expect 2 "is not hex" "lookup with a bad byte" "$CTL" lookup t key zz 02 03 04 05 06 07 08
+expect 2 "key has 1 bytes, the table's keys have 8" "lookup with a short key" "$CTL" lookup t key 01
+expect 1 "key already in 't' (noexist)" "update noexist on a present key" "$CTL" update t key $K1 value 00 00 00 00 00 00 00 00 noexist
+expect 1 "key not found in 't'" "update exist on an absent key" "$CTL" update t key 09 09 09 09 09 09 09 09 value 00 00 00 00 00 00 00 00 exist
+expect 2 "unknown update flag 'sometimes'" "update with a bad flag" "$CTL" update t key $K1 value 00 00 00 00 00 00 00 00 sometimes
+expect 1 "key not found in 't'" "lookup an absent key" "$CTL" lookup t key 09 09 09 09 09 09 09 09
+expect 0 "" "delete" "$CTL" delete t key $K1
+expect 1 "key not found in 't'" "delete twice" "$CTL" delete t key $K1
+expect 0 "created table 'tiny'" "create a 1-entry table" "$CTL" create tiny --key-size 4 --value-size 4 --capacity 1
+expect 0 "" "fill it" "$CTL" update tiny key 01 00 00 00 value 01 00 00 00
+expect 1 "table 'tiny' is full (capacity 1)" "insert into a full table" "$CTL" update tiny key 02 00 00 00 value 01 00 00 00
+
+# ---- JSON -----------------------------------------------------------------------
+"$CTL" update t key $K1 value 07 00 00 00 00 00 00 00 >/dev/null
+"$CTL" update t key 11 22 33 44 55 66 77 88 value 08 00 00 00 00 00 00 00 >/dev/null
+check "-j show parses" sh -c "'$CTL' -j show t > $T/show.json && python3 -m json.tool $T/show.json"
+check "-p list parses" sh -c "'$CTL' -p list | python3 -m json.tool"
+check "-j dump parses" sh -c "'$CTL' -j dump t > $T/dump.json && python3 -m json.tool $T/dump.json"
+check "-j lookup parses" sh -c "'$CTL' -j lookup t key $K1 > $T/lookup.json && python3 -m json.tool $T/lookup.json"
+entries=$(json_field $T/show.json "j['entries']")
+dumped=$(json_field $T/dump.json "len(j)")
+counted=$("$CTL" dump t --count)
+if [ "$entries" = 2 ] && [ "$dumped" = 2 ] && [ "$counted" = 2 ]; then ok "JSON and text carry the same numbers"
+else not_ok "JSON and text carry the same numbers"; echo "# show $entries, dump $dumped, count $counted"; fi
+if [ "$(value_u64 $T/lookup.json 0)" = 7 ]; then ok "-j lookup value"; else not_ok "-j lookup value"; fi
+check "-j error is JSON too" sh -c "'$CTL' -j show nosuch 2>/dev/null | python3 -c 'import json,sys; assert \"error\" in json.load(sys.stdin)'"
+
+# ---- prog load ----------------------------------------------------------------
+expect 1 "needs table 'flows', which does not exist: run 'hmapctl create flows --key-size 40 --value-size 16" \
+	"prog load without its table" "$CTL" prog load "$B/bpf/xdp_flowcount.bpf.o"
+"$CTL" create flows --key-size 8 --value-size 16 --capacity 100 >/dev/null
+expect 1 "expects key 40 bytes and value 16, but table 'flows' has key 8 and value 16" \
+	"prog load with mismatched sizes" "$CTL" prog load "$B/bpf/xdp_flowcount.bpf.o"
+"$CTL" rm flows >/dev/null
+expect 1 "cannot read /nonexistent.bpf.o" "prog load a missing file" "$CTL" prog load /nonexistent.bpf.o
+expect 1 "has no map 'nosuch'" "prog load --table with an unknown map" "$CTL" prog load "$B/bpf/xdp_flowcount.bpf.o" --table nosuch=flows
+expect 2 "--table takes MAP=NAME" "prog load --table without =" "$CTL" prog load "$B/bpf/xdp_flowcount.bpf.o" --table flows
+expect 1 "no network device 'nosuchdev'" "attach to an unknown device" "$CTL" attach xdp nosuchdev xdp_flowcount
+expect 1 "no loaded program named 'nosuchprog'" "attach an unknown program" "$CTL" attach xdp lo nosuchprog
+expect 1 "nothing attached by hmapctl" "detach what is not attached" "$CTL" detach xdp lo
+expect 2 "cannot attach to 'bogus'" "attach to an unknown hook" "$CTL" attach bogus lo x
+expect 2 "--mode takes native or generic" "attach with a bad mode" "$CTL" attach xdp lo x --mode turbo
+
+# ---- XDP end to end ------------------------------------------------------------
+check "veth between two namespaces" veth_up
+expect 0 "created table 'flows'" "create flows" "$CTL" create flows --key-size 40 --value-size 16 --capacity 4096
+expect 0 "loaded xdp_flowcount" "prog load xdp_flowcount" "$CTL" prog load "$B/bpf/xdp_flowcount.bpf.o"
+expect 0 "attached xdp_flowcount" "attach xdp (native) to vb" in_b "$CTL" attach xdp vb xdp_flowcount
+expect 1 "already attached to vb" "attach twice" in_b "$CTL" attach xdp vb xdp_flowcount
+check "the link pin outlives hmapctl" test -e /sys/fs/bpf/hmap-links/xdp-vb
+check "send UDP over IPv4 and IPv6" sh -c "nsenter --net=/run/netns/$NS_A python3 '$SRC/selftests/vm/udp_send.py' $IP_B $IP6_B 50 64 600 1400 > $T/sent.json"
+out=$(python3 "$SRC/selftests/vm/flowcheck.py" "$CTL" $T/sent.json 2>&1)
+if [ $? = 0 ]; then ok "XDP counters equal what the sender sent"; else not_ok "XDP counters equal what the sender sent"; fi
+printf '%s\n' "$out"
+
+# ---- tc end to end: a byte budget drops what exceeds it --------------------------
+expect 0 "created table 'budget'" "create budget" "$CTL" create budget --key-size 16 --value-size 24 --capacity 64
+expect 0 "loaded tc_budget" "prog load tc_budget" "$CTL" prog load "$B/bpf/tc_budget.bpf.o"
+DST="00 00 00 00 00 00 00 00 00 00 ff ff 0a 63 00 02"	# ::ffff:10.99.0.2
+LIMIT=20000
+expect 0 "" "set a 20000-byte budget for $IP_B" "$CTL" update budget key $DST value $(le64 0) $(le64 $LIMIT) $(le64 0)
+expect 0 "attached tc_budget" "attach tc egress on va" in_a "$CTL" attach tc va egress tc_budget
+check "send 100 x 400-byte UDP over IPv4" sh -c "nsenter --net=/run/netns/$NS_A python3 '$SRC/selftests/vm/udp_send.py' $IP_B - 100 400 > $T/sent-tc.json"
+"$CTL" -j lookup budget key $DST > $T/budget.json
+seen=$(value_u64 $T/budget.json 0) dropped=$(value_u64 $T/budget.json 2)
+# Frames are 14+20+8+400 = 442 bytes at tc; one 49-byte warm-up datagram first.
+want_pass=$(python3 -c "print(sum(1 for i in range(1, 101) if 49 + 442 * i <= $LIMIT))")
+if [ "$seen" = $((49 + 442 * 100)) ] && [ "$dropped" = $((100 - want_pass)) ]; then
+	ok "tc_budget counted every byte and dropped past the budget"
+else
+	not_ok "tc_budget counted every byte and dropped past the budget"
+fi
+echo "# budget: seen $seen bytes, dropped $dropped packets, expected $((100 - want_pass)) dropped"
+python3 -c "
+import json, sys
+f = json.load(open('$T/sent-tc.json'))[0]
+f['packets'] = $want_pass; f['bytes'] = $want_pass * 442
+json.dump([f], open('$T/passed-tc.json', 'w'))"
+out=$(python3 "$SRC/selftests/vm/flowcheck.py" "$CTL" $T/passed-tc.json 2>&1)
+if [ $? = 0 ]; then ok "XDP on the receiver saw exactly the packets tc let through"; else not_ok "XDP on the receiver saw exactly the packets tc let through"; fi
+printf '%s\n' "$out"
+expect 0 "detached tc va egress" "detach tc" in_a "$CTL" detach tc va egress
+expect 1 "no hmapctl tc program on va egress" "detach tc twice" in_a "$CTL" detach tc va egress
+
+# ---- fentry end to end ------------------------------------------------------------
+expect 0 "created table 'writes'" "create writes" "$CTL" create writes --key-size 4 --value-size 16 --capacity 1024
+expect 0 "loaded fentry_writes" "prog load fentry_writes" "$CTL" prog load "$B/bpf/fentry_writes.bpf.o"
+expect 0 "attached fentry_writes" "attach fentry" "$CTL" attach fentry fentry_writes
+dd if=/dev/zero of=/dev/null bs=1000 count=37 status=none &
+pid=$!
+wait $pid
+"$CTL" -j lookup writes key $(le32 $pid) > $T/writes.json 2>&1
+if [ "$(value_u64 $T/writes.json 0)" = 37000 ] && [ "$(value_u64 $T/writes.json 1)" = 37 ]; then
+	ok "fentry counted dd's 37 writes of 1000 bytes"
+else
+	not_ok "fentry counted dd's 37 writes of 1000 bytes"
+	sed 's/^/#   /' $T/writes.json
+fi
+expect 0 "calls=37" "lookup --btf prints typed fields" "$CTL" lookup writes key $(le32 $pid) --btf "$B/bpf/fentry_writes.bpf.o"
+expect 0 "detached" "detach fentry" "$CTL" detach fentry fentry_writes
+
+# ---- cleanup leaves nothing -------------------------------------------------------
+expect 0 "detached" "detach xdp" in_b "$CTL" detach xdp vb
+for p in xdp_flowcount tc_budget fentry_writes; do
+	expect 0 "unpinned" "prog unload $p" "$CTL" prog unload $p
+done
+for t in t tiny flows budget writes; do
+	expect 0 "removed '$t'" "rm $t" "$CTL" rm $t
+done
+veth_down
+expect 0 "no tables under" "list is empty" "$CTL" list
+if [ -z "$(find /sys/fs/bpf/hmap-links /sys/fs/bpf/hmap-progs -mindepth 1 2>/dev/null)" ]; then ok "no link or program pins left"
+else not_ok "no link or program pins left"; ls -R /sys/fs/bpf | sed 's/^/#   /'; fi
+if bpftool -j link show | python3 -c 'import json,sys; sys.exit(len(json.load(sys.stdin)))'; then ok "no BPF links left"
+else not_ok "no BPF links left"; bpftool link show | sed 's/^/#   /'; fi
+# Each table holds a reference on hmap.ko: its use count drops to 0 once all are freed.
+i=0
+while [ "$(awk '$1 == "hmap" { print $3 }' /proc/modules)" != 0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+if [ "$(awk '$1 == "hmap" { print $3 }' /proc/modules)" = 0 ]; then ok "every table was freed"
+else not_ok "every table was freed"; grep '^hmap ' /proc/modules | sed 's/^/#   /'; fi
+
+# ---- reading speed (printed, not asserted) ------------------------------------------
+out=$("$B/selftests/bench_dump" 2>&1)
+if [ $? = 0 ]; then ok "zero-copy dump vs BPF_MAP_LOOKUP_BATCH on 1M entries"; else not_ok "zero-copy dump vs BPF_MAP_LOOKUP_BATCH on 1M entries"; fi
+printf '%s\n' "$out" | sed 's/^/# /'
+
+echo "1..$n"
+echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:$skip error:0"
+[ $fail = 0 ]

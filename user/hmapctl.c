@@ -388,31 +388,6 @@ static void ty_value(struct typed *ty, __u32 id, const __u8 *p, const char *memb
 	}
 }
 
-/* Find the key and value types recorded by HMAP_TABLE(@map, ...) in @obj. */
-static int btf_table_types(struct btf *btf, const char *map, __s32 *key_id, __s32 *value_id)
-{
-	char name[256];
-	const struct btf_type *t;
-	const struct btf_member *m;
-	__s32 id;
-
-	/* HMAP_TABLE() records them as zero-length arrays in a static variable. */
-	snprintf(name, sizeof(name), "%s__hmap_types", map);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_VAR);
-	if (id < 0)
-		return -ENOENT;
-	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
-	if (!btf_is_struct(t) || btf_vlen(t) < 2)
-		return -EINVAL;
-	m = btf_members(t);
-	if (!btf_is_array(btf__type_by_id(btf, m[0].type)) ||
-	    !btf_is_array(btf__type_by_id(btf, m[1].type)))
-		return -EINVAL;
-	*key_id = btf_array(btf__type_by_id(btf, m[0].type))->type;
-	*value_id = btf_array(btf__type_by_id(btf, m[1].type))->type;
-	return 0;
-}
-
 static int typed_open(struct typed *ty, const char *obj, const char *table,
 		      const struct hmap_shm_header *shm)
 {
@@ -420,7 +395,7 @@ static int typed_open(struct typed *ty, const char *obj, const char *table,
 	ty->btf = btf__parse(obj, NULL);
 	if (!ty->btf)
 		return fail("cannot read BTF from %s: %s", obj, strerror(errno));
-	if (btf_table_types(ty->btf, table, &ty->key_id, &ty->value_id))
+	if (hmap_btf_table_types(ty->btf, table, &ty->key_id, &ty->value_id))
 		return fail("%s declares no HMAP_TABLE(%s, ...): pass the object that uses table '%s'",
 			    obj, table, table);
 	if (btf__resolve_size(ty->btf, ty->key_id) != shm->key_size ||
@@ -1093,13 +1068,6 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return vfprintf(stderr, fmt, args);
 }
 
-static bool is_hmap_desc(const struct bpf_map *m)
-{
-	return bpf_map__type(m) == BPF_MAP_TYPE_ARRAY && bpf_map__max_entries(m) == 1 &&
-	       bpf_map__value_size(m) == sizeof(struct hmap_desc) &&
-	       bpf_map__pin_path(m) != NULL;
-}
-
 static int do_prog_load(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1108,14 +1076,13 @@ static int do_prog_load(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	const char *tables[32][2];
+	const char *renames[32];
+	struct hmap_bind_error bad;
 	int ntables = 0, c, ret, npins = 0;
 	char pin_dir[PATH_MAX] = "", objname[128], path[PATH_MAX];
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = g.pin_root);
 	struct bpf_program *prog;
 	struct bpf_object *obj;
-	struct btf *btf;
-	struct bpf_map *m;
 	const char *file;
 
 	optind = 1;
@@ -1124,16 +1091,12 @@ static int do_prog_load(int argc, char **argv)
 		case 'p':
 			snprintf(pin_dir, sizeof(pin_dir), "%s", optarg);
 			break;
-		case 't': {
-			char *eq = strchr(optarg, '=');
-
-			if (!eq || eq == optarg || !eq[1] || ntables == 32)
+		case 't':
+			if (!strchr(optarg, '=') || optarg[0] == '=' || !strchr(optarg, '=')[1] ||
+			    ntables == 32)
 				return usage_error("--table takes MAP=NAME, not '%s'", optarg);
-			*eq = 0;
-			tables[ntables][0] = optarg;
-			tables[ntables++][1] = eq + 1;
+			renames[ntables++] = optarg;
 			break;
-		}
 		case 'h':
 			return help(current);
 		default:
@@ -1158,45 +1121,26 @@ static int do_prog_load(int argc, char **argv)
 	obj = bpf_object__open_file(file, &oo);
 	if (!obj)
 		return fail("cannot open BPF object %s: %s", file, strerror(errno));
-	btf = bpf_object__btf(obj);
 
-	/* Bind each table descriptor map to its table, and check the sizes. */
-	for (int i = 0; i < ntables; i++)
-		if (!bpf_object__find_map_by_name(obj, tables[i][0])) {
-			ret = fail("%s has no map '%s' (--table %s=%s)", file, tables[i][0],
-				   tables[i][0], tables[i][1]);
-			goto out;
-		}
-	bpf_object__for_each_map(m, obj) {
-		const char *mname = bpf_map__name(m), *tname = mname;
-		__s32 kid, vid;
-		struct hmap_desc d;
-
-		if (!is_hmap_desc(m))
-			continue;
-		for (int i = 0; i < ntables; i++)
-			if (!strcmp(tables[i][0], mname))
-				tname = tables[i][1];
-		if (!btf || btf_table_types(btf, mname, &kid, &vid))
-			continue;
-		if (get_desc(tname, &d, true)) {
-			ret = fail("map '%s' of %s needs table '%s', which does not exist: run "
-				   "'hmapctl create %s --key-size %lld --value-size %lld --capacity N'",
-				   mname, file, tname, tname, (long long)btf__resolve_size(btf, kid),
-				   (long long)btf__resolve_size(btf, vid));
-			goto out;
-		}
-		if (btf__resolve_size(btf, kid) != (long long)d.key_size ||
-		    btf__resolve_size(btf, vid) != (long long)d.value_size) {
-			ret = fail("map '%s' of %s expects key %lld bytes and value %lld, but table '%s' has "
-				   "key %llu and value %llu: create a table with matching sizes",
-				   mname, file, (long long)btf__resolve_size(btf, kid),
-				   (long long)btf__resolve_size(btf, vid), tname,
-				   (unsigned long long)d.key_size, (unsigned long long)d.value_size);
-			goto out;
-		}
-		table_path(path, sizeof(path), tname);
-		bpf_map__set_pin_path(m, path);
+	/* Bind each HMAP_TABLE map to its table, checking the sizes. */
+	ret = hmap_bind_object(obj, g.pin_root, renames, ntables, &bad);
+	if (ret == -ESRCH) {
+		ret = fail("%s has no map '%s' (--table)", file, bad.map);
+		goto out;
+	} else if (ret == -ENOENT) {
+		ret = fail("map '%s' of %s needs table '%s', which does not exist: run "
+			   "'hmapctl create %s --key-size %lld --value-size %lld --capacity N'",
+			   bad.map, file, bad.table, bad.table, bad.want_key, bad.want_value);
+		goto out;
+	} else if (ret == -ERANGE) {
+		ret = fail("map '%s' of %s expects key %lld bytes and value %lld, but table '%s' has "
+			   "key %llu and value %llu: create a table with matching sizes",
+			   bad.map, file, bad.want_key, bad.want_value, bad.table, bad.have_key,
+			   bad.have_value);
+		goto out;
+	} else if (ret) {
+		ret = fail("cannot bind the tables of %s: %s", file, strerror(-ret));
+		goto out;
 	}
 
 	ret = bpf_object__load(obj);

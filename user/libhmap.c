@@ -12,7 +12,9 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <stdio.h>
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include "libhmap.h"
@@ -425,4 +427,92 @@ int hmap_next_id(__u32 start, __u32 *next)
 	if (!ret)
 		*next = req.next_id;
 	return ret;
+}
+
+int hmap_btf_table_types(const struct btf *btf, const char *map, int *key_id, int *value_id)
+{
+	const struct btf_type *t, *k, *v;
+	const struct btf_member *m;
+	char name[256];
+	__s32 id;
+
+	/* HMAP_TABLE() records them as zero-length arrays in a static variable. */
+	snprintf(name, sizeof(name), "%s__hmap_types", map);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_VAR);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, btf__type_by_id(btf, id)->type);
+	if (!btf_is_struct(t) || btf_vlen(t) < 2)
+		return -EINVAL;
+	m = btf_members(t);
+	k = btf__type_by_id(btf, m[0].type);
+	v = btf__type_by_id(btf, m[1].type);
+	if (!btf_is_array(k) || !btf_is_array(v))
+		return -EINVAL;
+	*key_id = btf_array(k)->type;
+	*value_id = btf_array(v)->type;
+	return 0;
+}
+
+static bool hmap_is_desc_map(const struct bpf_map *m)
+{
+	return bpf_map__type(m) == BPF_MAP_TYPE_ARRAY && bpf_map__max_entries(m) == 1 &&
+	       bpf_map__value_size(m) == sizeof(struct hmap_desc);
+}
+
+int hmap_bind_object(struct bpf_object *obj, const char *pin_root, const char *const *renames,
+		     int nrenames, struct hmap_bind_error *bad)
+{
+	const struct btf *btf = bpf_object__btf(obj);
+	struct hmap_bind_error tmp;
+	struct bpf_map *m;
+	char path[4096];
+
+	if (!bad)
+		bad = &tmp;
+	memset(bad, 0, sizeof(*bad));
+	for (int i = 0; i < nrenames; i++) {
+		const char *eq = strchr(renames[i], '=');
+
+		snprintf(bad->map, sizeof(bad->map), "%.*s", eq ? (int)(eq - renames[i]) : 0, renames[i]);
+		if (!eq || !bpf_object__find_map_by_name(obj, bad->map))
+			return -ESRCH;
+	}
+	bpf_object__for_each_map(m, obj) {
+		const char *mname = bpf_map__name(m), *tname = mname;
+		struct hmap_desc d;
+		int kid, vid, fd, ret;
+		__u32 zero = 0;
+
+		if (!hmap_is_desc_map(m) || !btf || hmap_btf_table_types(btf, mname, &kid, &vid))
+			continue;	/* not an HMAP_TABLE */
+		for (int i = 0; i < nrenames; i++) {
+			const char *eq = strchr(renames[i], '=');
+
+			if ((size_t)(eq - renames[i]) == strlen(mname) &&
+			    !strncmp(renames[i], mname, eq - renames[i]))
+				tname = eq + 1;
+		}
+		snprintf(bad->map, sizeof(bad->map), "%s", mname);
+		snprintf(bad->table, sizeof(bad->table), "%s", tname);
+		bad->want_key = btf__resolve_size(btf, kid);
+		bad->want_value = btf__resolve_size(btf, vid);
+		snprintf(path, sizeof(path), "%s/%s", pin_root, tname);
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return -ENOENT;
+		ret = bpf_map_lookup_elem(fd, &zero, &d) ? -errno : 0;
+		close(fd);
+		if (ret || !d.id)
+			return -ENOENT;
+		bad->have_key = d.key_size;
+		bad->have_value = d.value_size;
+		if (bad->want_key != (long long)d.key_size || bad->want_value != (long long)d.value_size)
+			return -ERANGE;
+		ret = bpf_map__set_pin_path(m, path);
+		if (ret)
+			return ret;
+	}
+	memset(bad, 0, sizeof(*bad));
+	return 0;
 }

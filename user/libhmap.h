@@ -72,6 +72,32 @@ int hmap_iterate(const struct hmap_table *t, unsigned int flags, hmap_iter_cb cb
 /* Count live entries by walking the mapping (no callback). */
 int hmap_count(const struct hmap_table *t, __u64 *count);
 
+/*
+ * Bind a BPF object's tables before bpf_object__load(): every map declared
+ * with HMAP_TABLE(NAME, ...) is pointed at the descriptor pinned at
+ * @pin_root/NAME, so libbpf reuses it (and the loaded programs keep the table
+ * alive).  @renames maps a map to a table of another name: "MAP=TABLE"
+ * strings, @nrenames of them.  Each table must exist and have the key and
+ * value sizes of the types the object declared.
+ * Returns 0; -ESRCH a rename names no map of the object; -ENOENT a table does
+ * not exist; -ERANGE sizes differ.  On error, @bad (if not NULL) says which.
+ */
+struct bpf_object;
+struct btf;
+
+struct hmap_bind_error {
+	char map[64];
+	char table[256];
+	long long want_key, want_value;		/* the object's types */
+	unsigned long long have_key, have_value;	/* the table's */
+};
+
+int hmap_bind_object(struct bpf_object *obj, const char *pin_root, const char *const *renames,
+		     int nrenames, struct hmap_bind_error *bad);
+
+/* The key and value BTF types HMAP_TABLE(@map, ...) recorded in @btf. */
+int hmap_btf_table_types(const struct btf *btf, const char *map, int *key_id, int *value_id);
+
 /* Refresh the stats snapshot stored in the descriptor map (bpftool map dump). */
 int hmap_refresh_desc(const char *pin_path);
 

@@ -15,6 +15,16 @@ mkdir -p $T
 
 n=0 pass=0 fail=0 skip=0
 echo "TAP version 13"
+# kselftest convention: a missing prerequisite is a skip (exit 4).
+for need in "$(id -u):0:needs root" "$(test -e /dev/hmap; echo $?):0:hmap.ko is not loaded" \
+	    "$(command -v python3 >/dev/null; echo $?):0:needs python3" \
+	    "$(command -v nsenter >/dev/null; echo $?):0:needs nsenter (util-linux)"; do
+	have=${need%%:*} rest=${need#*:} want=${rest%%:*} why=${rest#*:}
+	if [ "$have" != "$want" ]; then
+		echo "1..0 # SKIP $why"
+		exit 4
+	fi
+done
 ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
 not_ok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; }
 skipped() { n=$((n + 1)); skip=$((skip + 1)); echo "ok $n $1 # SKIP $2"; }

@@ -97,18 +97,9 @@ void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *bucket
 		   u64 *entries, const hmap_seed_t *seed, const struct hmap_locks *locks)
 {
 	t->buckets = buckets;
+	t->l = *l;
 	t->mask = l->nbuckets - 1;
-	t->nbuckets = l->nbuckets;
-	t->noverflow = l->noverflow;
 	t->ovf_used = 0;
-	t->key_size = l->key_size;
-	t->value_size = l->value_size;
-	t->key_stride = l->key_stride;
-	t->value_stride = l->value_stride;
-	t->keys_off = l->keys_off;
-	t->values_off = l->values_off;
-	t->bucket_size = l->bucket_size;
-	t->capacity = l->capacity;
 	t->entries = entries;
 	t->seed = *seed;
 	t->locks = *locks;
@@ -139,7 +130,7 @@ static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len
 /**
  * hmap_tab_lookup - find a key without locks
  * @t: the engine
- * @key: t->key_size bytes
+ * @key: t->l.key_size bytes
  * @hash: hmap_tab_hash(t, key)
  *
  * Context: any, including NMI; never blocks.  The caller keeps the array
@@ -174,7 +165,7 @@ again:
 
 		while (m) {
 			i = __builtin_ctzll(m) >> 3;
-			if (hmap_key_eq(hmap_slot_key(t, b, i), key, t->key_size)) {
+			if (hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size)) {
 				val = hmap_slot_val(t, b, i);
 				goto out;
 			}
@@ -198,9 +189,9 @@ out:
 /**
  * hmap_tab_update - insert or replace under the stripe lock
  * @t: the engine
- * @key: t->key_size bytes
+ * @key: t->l.key_size bytes
  * @hash: hmap_tab_hash(t, key)
- * @value: t->value_size bytes; NULL inserts zeroes
+ * @value: t->l.value_size bytes; NULL inserts zeroes
  * @flags: HMAP_ANY, HMAP_NOEXIST, HMAP_EXIST, or HMAP_INIT (return the
  *         existing value untouched, or insert zeroes)
  * @valp: if not NULL, set to the value slot on success
@@ -239,7 +230,7 @@ int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
 					goto absent;
 				continue;
 			}
-			if (th == top && hmap_key_eq(hmap_slot_key(t, b, i), key, t->key_size))
+			if (th == top && hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size))
 				goto present;
 		}
 		last = b;
@@ -254,28 +245,28 @@ absent:
 		ret = -ENOENT;
 		goto unlock;
 	}
-	if (hmap_atomic64_inc_return(t->entries) > t->capacity) {
+	if (hmap_atomic64_inc_return(t->entries) > t->l.capacity) {
 		ret = -ENOSPC;
 		goto uncount;
 	}
 	if (!free_b) {
-		ovf = hmap_atomic_fetch_inc_below(&t->ovf_used, t->noverflow);
-		if (ovf >= t->noverflow) {
+		ovf = hmap_atomic_fetch_inc_below(&t->ovf_used, t->l.noverflow);
+		if (ovf >= t->l.noverflow) {
 			ret = -ENOSPC;
 			goto uncount;
 		}
-		ovf += t->nbuckets;
+		ovf += t->l.nbuckets;
 		free_b = hmap_bucket_at(t, ovf);	/* zeroed: all EMPTY_REST */
 		free_i = 0;
 	}
 
 	hmap_seq_begin(head);
-	memcpy(hmap_slot_key(t, free_b, free_i), key, t->key_size);
+	memcpy(hmap_slot_key(t, free_b, free_i), key, t->l.key_size);
 	v = hmap_slot_val(t, free_b, free_i);
 	if (value)
-		memcpy(v, value, t->value_size);
+		memcpy(v, value, t->l.value_size);
 	else
-		memset(v, 0, t->value_size);
+		memset(v, 0, t->l.value_size);
 	smp_wmb();
 	WRITE_ONCE(free_b->tophash[free_i], top);
 	if (ovf) {
@@ -293,7 +284,7 @@ present:
 	}
 	if (flags != HMAP_INIT) {
 		hmap_seq_begin(head);
-		memcpy(v, value, t->value_size);
+		memcpy(v, value, t->l.value_size);
 		hmap_seq_end(head);
 	}
 done:
@@ -312,7 +303,7 @@ unlock:
 /**
  * hmap_tab_delete - remove a key under the stripe lock
  * @t: the engine
- * @key: t->key_size bytes
+ * @key: t->l.key_size bytes
  * @hash: hmap_tab_hash(t, key)
  *
  * As in Go's mapdelete(), a slot followed only by empty slots becomes
@@ -340,7 +331,7 @@ int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
 
 			if (th == HMAP_TOPHASH_EMPTY_REST)
 				goto absent;
-			if (th == top && hmap_key_eq(hmap_slot_key(t, b, i), key, t->key_size))
+			if (th == top && hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size))
 				goto found;
 		}
 		next = b->overflow;

@@ -71,21 +71,12 @@ struct hmap_layout {
 /* One bucket array and its rules; embedded in the owner's table object. */
 struct hmap_tab {
 	u8 *buckets;
-	u32 mask;		/* nbuckets - 1 */
-	u32 nbuckets;
-	u32 noverflow;
-	u32 ovf_used;		/* overflow buckets handed out (atomic, <= noverflow) */
-	u32 key_size;
-	u32 value_size;
-	u32 key_stride;
-	u32 value_stride;
-	u32 keys_off;
-	u32 values_off;
-	u32 bucket_size;
-	u64 capacity;
+	u32 mask;		/* l.nbuckets - 1 */
+	u32 ovf_used;		/* overflow buckets handed out (atomic, <= l.noverflow) */
 	u64 *entries;		/* live count; lives in the shared header page */
 	hmap_seed_t seed;
 	struct hmap_locks locks;
+	struct hmap_layout l;
 };
 
 int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
@@ -100,7 +91,7 @@ int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash);
 
 static __always_inline u32 hmap_tab_hash(const struct hmap_tab *t, const void *key)
 {
-	return hmap_plat_hash(key, t->key_size, &t->seed);
+	return hmap_plat_hash(key, t->l.key_size, &t->seed);
 }
 
 static __always_inline u8 hmap_tophash(u32 hash)
@@ -112,17 +103,17 @@ static __always_inline u8 hmap_tophash(u32 hash)
 
 static __always_inline struct hmap_bucket *hmap_bucket_at(const struct hmap_tab *t, u32 idx)
 {
-	return (struct hmap_bucket *)(t->buckets + (size_t)idx * t->bucket_size);
+	return (struct hmap_bucket *)(t->buckets + (size_t)idx * t->l.bucket_size);
 }
 
 static __always_inline u8 *hmap_slot_key(const struct hmap_tab *t, struct hmap_bucket *b, u32 i)
 {
-	return (u8 *)b + t->keys_off + i * t->key_stride;
+	return (u8 *)b + t->l.keys_off + i * t->l.key_stride;
 }
 
 static __always_inline u8 *hmap_slot_val(const struct hmap_tab *t, struct hmap_bucket *b, u32 i)
 {
-	return (u8 *)b + t->values_off + i * t->value_stride;
+	return (u8 *)b + t->l.values_off + i * t->l.value_stride;
 }
 
 /* Writer side of the chain sequence counter; caller holds the stripe lock. */
@@ -142,7 +133,7 @@ static __always_inline u64 hmap_tab_overflow_used(const struct hmap_tab *t)
 {
 	u32 used = READ_ONCE(t->ovf_used);
 
-	return used < t->noverflow ? used : t->noverflow;
+	return used < t->l.noverflow ? used : t->l.noverflow;
 }
 
 #endif /* _HMAP_ENGINE_H */

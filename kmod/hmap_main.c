@@ -374,10 +374,37 @@ static void hmap_stats_read(struct hmap *t, struct hmap_stats *st)
 	if (t->ops) {
 		t->ops->stats(t, st);
 	} else {
-		st->nbuckets = t->tab.nbuckets;
-		st->noverflow = t->tab.noverflow;
+		st->nbuckets = t->tab.l.nbuckets;
+		st->noverflow = t->tab.l.noverflow;
 		st->overflow_used = hmap_tab_overflow_used(&t->tab);
 	}
+}
+
+/*
+ * The lookup kfuncs' common part: resolve the handle, check the sizes, look
+ * up, count.  *@tp is the table when the key may be inserted (NULL for an
+ * unknown handle or a size mismatch).
+ */
+static __always_inline void *__bpf_hmap_lookup(u64 handle, const void *key, u32 key_size,
+					       u32 value_size, struct hmap **tp)
+{
+	struct hmap *t = hmap_from_handle(handle, false);
+	void *v;
+
+	*tp = NULL;
+	if (unlikely(!t))
+		return NULL;
+	if (unlikely(key_size != t->layout.key_size || value_size != t->layout.value_size)) {
+		this_cpu_inc(t->pcpu->einval);
+		return NULL;
+	}
+	*tp = t;
+	v = hmap_do_lookup(t, key);
+	if (v)
+		this_cpu_inc(t->pcpu->hits);
+	else
+		this_cpu_inc(t->pcpu->misses);
+	return v;
 }
 
 /* ---- kfuncs ------------------------------------------------------------- */
@@ -439,21 +466,9 @@ __bpf_kfunc void bpf_hmap_release(struct hmap *t)
 __bpf_kfunc void *bpf_hmap_lookup(u64 handle, const void *key, u32 key__sz,
 				  u32 rdwr_buf_size)
 {
-	struct hmap *t = hmap_from_handle(handle, false);
-	void *v;
+	struct hmap *t;
 
-	if (unlikely(!t))
-		return NULL;
-	if (unlikely(key__sz != t->layout.key_size || rdwr_buf_size != t->layout.value_size)) {
-		this_cpu_inc(t->pcpu->einval);
-		return NULL;
-	}
-	v = hmap_do_lookup(t, key);
-	if (v)
-		this_cpu_inc(t->pcpu->hits);
-	else
-		this_cpu_inc(t->pcpu->misses);
-	return v;
+	return __bpf_hmap_lookup(handle, key, key__sz, rdwr_buf_size, &t);
 }
 
 /**
@@ -473,21 +488,11 @@ __bpf_kfunc void *bpf_hmap_lookup(u64 handle, const void *key, u32 key__sz,
 __bpf_kfunc void *bpf_hmap_lookup_or_init(u64 handle, const void *key, u32 key__sz,
 					  u32 rdwr_buf_size)
 {
-	struct hmap *t = hmap_from_handle(handle, false);
-	void *v;
+	struct hmap *t;
+	void *v = __bpf_hmap_lookup(handle, key, key__sz, rdwr_buf_size, &t);
 
-	if (unlikely(!t))
-		return NULL;
-	if (unlikely(key__sz != t->layout.key_size || rdwr_buf_size != t->layout.value_size)) {
-		this_cpu_inc(t->pcpu->einval);
-		return NULL;
-	}
-	v = hmap_do_lookup(t, key);
-	if (v) {
-		this_cpu_inc(t->pcpu->hits);
+	if (v || !t)
 		return v;
-	}
-	this_cpu_inc(t->pcpu->misses);
 	if (hmap_do_update(t, key, NULL, HMAP_INIT, &v))
 		return NULL;
 	return v;

@@ -46,6 +46,30 @@ static int hmap_dev_ioctl(unsigned long cmd, void *arg)
 	return ret;
 }
 
+/* Load the admin programs with their descriptor at @pin_path (created and
+ * pinned by the load if absent, reused if present): only hmap_create if
+ * @create, else only hmap_refresh. */
+static int hmap_admin_load_at(const char *pin_path, bool create, struct hmap_admin **sp)
+{
+	struct hmap_admin *skel = hmap_admin__open();
+	int ret;
+
+	if (!skel)
+		return -errno;
+	ret = bpf_map__set_pin_path(skel->maps.hmap_desc, pin_path);
+	if (!ret) {
+		bpf_program__set_autoload(create ? skel->progs.hmap_refresh
+						 : skel->progs.hmap_create, false);
+		ret = hmap_admin__load(skel);
+	}
+	if (ret) {
+		hmap_admin__destroy(skel);
+		return ret;
+	}
+	*sp = skel;
+	return 0;
+}
+
 int hmap_create_pinned(const char *pin_path, const struct hmap_create_opts *opts, __u32 *id)
 {
 	struct hmap_create_attr attr = {
@@ -66,26 +90,15 @@ int hmap_create_pinned(const char *pin_path, const struct hmap_create_opts *opts
 
 	if (access(pin_path, F_OK) == 0)
 		return -EEXIST;
-	skel = hmap_admin__open();
-	if (!skel)
-		return -errno;
-	ret = bpf_map__set_pin_path(skel->maps.hmap_desc, pin_path);
+	ret = hmap_admin_load_at(pin_path, true, &skel);	/* creates and pins the descriptor */
 	if (ret)
-		goto out;
-	bpf_program__set_autoload(skel->progs.hmap_refresh, false);
-	ret = hmap_admin__load(skel);	/* creates and pins the descriptor */
-	if (ret)
-		goto out;
+		return ret;
 	ret = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.hmap_create), &run);
-	if (ret)
-		ret = -errno;
-	else
-		ret = (int)run.retval;
+	ret = ret ? -errno : (int)run.retval;
 	if (ret)
 		bpf_map__unpin(skel->maps.hmap_desc, NULL);
 	else if (id)
 		*id = attr.id;
-out:
 	hmap_admin__destroy(skel);
 	return ret;
 }
@@ -98,19 +111,11 @@ int hmap_refresh_desc(const char *pin_path)
 
 	if (access(pin_path, F_OK))
 		return -errno;
-	skel = hmap_admin__open();
-	if (!skel)
-		return -errno;
-	ret = bpf_map__set_pin_path(skel->maps.hmap_desc, pin_path);
+	ret = hmap_admin_load_at(pin_path, false, &skel);	/* reuses the pinned descriptor */
 	if (ret)
-		goto out;
-	bpf_program__set_autoload(skel->progs.hmap_create, false);
-	ret = hmap_admin__load(skel);	/* reuses the pinned descriptor */
-	if (ret)
-		goto out;
+		return ret;
 	ret = bpf_prog_test_run_opts(bpf_program__fd(skel->progs.hmap_refresh), &run);
 	ret = ret ? -errno : (int)run.retval;
-out:
 	hmap_admin__destroy(skel);
 	return ret;
 }

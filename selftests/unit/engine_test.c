@@ -357,7 +357,7 @@ TEST(fill_to_capacity_then_reinsert)
 		ASSERT_EQ(k, *p);
 	}
 	TH_LOG("overflow buckets used at full load: %llu of %u",
-	       (unsigned long long)hmap_tab_overflow_used(&u.t), u.t.noverflow);
+	       (unsigned long long)hmap_tab_overflow_used(&u.t), u.t.l.noverflow);
 	utab_destroy(&u);
 }
 
@@ -410,7 +410,7 @@ static void *reader(void *arg)
 	u8 copy[HMAP_BUCKET_HDR_SIZE + 8 * 8 + 8 * 64];
 
 	while (!*c->stop) {
-		for (u32 bi = 0; bi < t->nbuckets; bi++) {
+		for (u32 bi = 0; bi < t->l.nbuckets; bi++) {
 			struct hmap_bucket *head = hmap_bucket_at(t, bi), *b;
 			u32 seq, nslots;
 			struct tval vals[64];
@@ -424,10 +424,10 @@ retry:
 			for (b = head; b && nslots < 64;) {
 				u32 next;
 
-				memcpy(copy, b, t->bucket_size);
+				memcpy(copy, b, t->l.bucket_size);
 				for (int i = 0; i < 8; i++)
 					if (copy[8 + i] >= HMAP_TOPHASH_MIN)
-						memcpy(&vals[nslots++], copy + t->values_off + i * 64, 64);
+						memcpy(&vals[nslots++], copy + t->l.values_off + i * 64, 64);
 				next = ((struct hmap_bucket *)copy)->overflow;
 				b = next ? hmap_bucket_at(t, next) : NULL;
 			}

@@ -72,8 +72,24 @@ if ! mount -t 9p -o trans=virtio,version=9p2000.L,ro,msize=512000 hostroot /newr
 	echo "HMAP-VM: cannot mount the host root over 9p"
 	echo o > /proc/sysrq-trigger
 fi
+# /tmp and /run get fresh tmpfs; keep the source and build trees visible
+# even when they live there (a CI checkout under /tmp, say).
+n=0
+for d in $hmapsrc $hmapbuild; do
+	case $d in /tmp/*|/run/*)
+		n=$((n + 1)); mkdir -p /keep$n
+		mount --bind "/newroot$d" /keep$n
+		echo "$d" > /keep$n.path ;;
+	esac
+done
 mount -t tmpfs tmpfs /newroot/tmp
 mount -t tmpfs tmpfs /newroot/run
+for k in /keep1 /keep2; do
+	[ -f $k.path ] || continue
+	d=$(cat $k.path)
+	mkdir -p "/newroot$d"
+	mount --move $k "/newroot$d"
+done
 mount --move /proc /newroot/proc
 mount --move /sys /newroot/sys
 mount --move /dev /newroot/dev
@@ -103,7 +119,7 @@ trap cleanup EXIT
 	fi
 } > "$CMDFILE"
 
-APPEND="console=ttyS0 panic=-1 oops=panic quiet loglevel=3 hmapguest=$SRC/selftests/vm/guest.sh hmapcmd=$CMDFILE"
+APPEND="console=ttyS0 panic=-1 oops=panic quiet loglevel=3 hmapguest=$SRC/selftests/vm/guest.sh hmapcmd=$CMDFILE hmapsrc=$SRC hmapbuild=$BUILD"
 QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP"
       -nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD"
       -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"

@@ -420,6 +420,102 @@ static void typed_close(struct typed *ty)
 	btf__free(ty->btf);
 }
 
+/* Parse one scalar or byte array of type @id from @text into @p. */
+static int ty_parse_one(struct typed *ty, __u32 id, const char *member, const char *text, __u8 *p)
+{
+	__s32 rid = btf__resolve_type(ty->btf, id);
+	const struct btf_type *t = btf__type_by_id(ty->btf, rid);
+	bool is_addr = member && strlen(member) >= 4 && !strcmp(member + strlen(member) - 4, "addr");
+
+	if (t && (btf_is_int(t) || btf_is_enum(t)) && t->size <= 8) {
+		unsigned long long v;
+		char *end;
+
+		if (is_addr && t->size == 4 && inet_pton(AF_INET, text, p) == 1)
+			return 0;
+		errno = 0;
+		v = text[0] == '-' ? (unsigned long long)strtoll(text, &end, 0) : strtoull(text, &end, 0);
+		if (errno || *end || !*text ||
+		    (t->size < 8 && text[0] != '-' && v >> (t->size * 8)))
+			return usage_error("'%s' is not a %u-byte number", text, t->size);
+		if (ty_is(ty->btf, id, "__be16"))
+			v = htons(v);
+		else if (ty_is(ty->btf, id, "__be32"))
+			v = htonl(v);
+		else if (ty_is(ty->btf, id, "__be64"))
+			v = htobe64(v);
+		memcpy(p, &v, t->size);
+		return 0;
+	}
+	if (t && btf_is_array(t) && btf__resolve_size(ty->btf, btf_array(t)->type) == 1) {
+		__u32 n = btf_array(t)->nelems;
+
+		if (is_addr && n == 16 && inet_pton(AF_INET6, text, p) == 1)
+			return 0;
+		if (is_addr && n == 16 && inet_pton(AF_INET, text, p + 12) == 1) {
+			memset(p, 0, 10);
+			p[10] = p[11] = 0xff;	/* IPv4-mapped */
+			return 0;
+		}
+		if (is_addr && n == 4 && inet_pton(AF_INET, text, p) == 1)
+			return 0;
+		if (strlen(text) != n * 2)
+			return usage_error("'%s' is not %u hex bytes%s", text, n,
+					   is_addr ? " or an IP address" : "");
+		for (__u32 i = 0; i < n; i++) {
+			char b[3] = { text[2 * i], text[2 * i + 1], 0 }, *end;
+
+			p[i] = strtoul(b, &end, 16);
+			if (*end)
+				return usage_error("'%s' is not hex", text);
+		}
+		return 0;
+	}
+	return usage_error("cannot parse a value of this field's type from '%s': use hex bytes", text);
+}
+
+/*
+ * Parse typed fields from argv[*i..] into @out (zeroed first): "field=value"
+ * tokens for a struct, or one bare value otherwise.  Stops at a keyword.
+ */
+static int parse_typed(struct typed *ty, __s32 id, int argc, char **argv, int *i, __u8 *out,
+		       size_t size, const char *what)
+{
+	const struct btf_type *t = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, id));
+	int got = 0;
+
+	memset(out, 0, size);
+	if (!btf_is_struct(t)) {
+		if (*i >= argc)
+			return usage_error("%s needs a value", what);
+		return ty_parse_one(ty, id, NULL, argv[(*i)++], out);
+	}
+	for (; *i < argc; (*i)++) {
+		const char *a = argv[*i], *eq = strchr(a, '=');
+		const struct btf_member *m = btf_members(t);
+		__u32 k;
+
+		if (!strcmp(a, "value") || !strcmp(a, "any") || !strcmp(a, "noexist") ||
+		    !strcmp(a, "exist"))
+			break;
+		if (!eq)
+			return usage_error("%s field '%s' is not NAME=VALUE", what, a);
+		for (k = 0; k < btf_vlen(t); k++, m++) {
+			const char *name = btf__name_by_offset(ty->btf, m->name_off);
+
+			if (strlen(name) == (size_t)(eq - a) && !strncmp(name, a, eq - a))
+				break;
+		}
+		if (k == btf_vlen(t) || btf_member_bitfield_size(t, k))
+			return usage_error("%s has no field '%.*s'", what, (int)(eq - a), a);
+		if (ty_parse_one(ty, m->type, btf__name_by_offset(ty->btf, m->name_off), eq + 1,
+				 out + btf_member_bit_offset(t, k) / 8))
+			return EXIT_USAGE;
+		got++;
+	}
+	return got ? 0 : usage_error("%s needs NAME=VALUE fields", what);
+}
+
 /* ---- hex input ------------------------------------------------------------------------ */
 
 /* Parse bytes from argv[*i..] until a keyword; accepts "0a 0b", "0x0a" or "0a0b". */
@@ -788,6 +884,7 @@ static int do_elem(int argc, char **argv)
 	__u8 key[HMAP_KEY_SIZE_MAX], *val;
 	const struct hmap_shm_header *shm;
 	struct hmap_table *t;
+	struct typed ty;
 	__u64 flags = BPF_ANY;
 	int i = 2, ret;
 
@@ -805,8 +902,13 @@ static int do_elem(int argc, char **argv)
 		return ret;
 	shm = hmap_header(t);
 	val = calloc(1, shm->value_size);
+	if (btf_obj && typed_open(&ty, btf_obj, name, shm)) {
+		ret = EXIT_FAILURE;
+		goto out_val;
+	}
 	i = 3;
-	if (parse_hex(argc, argv, &i, key, shm->key_size, "key")) {
+	if (btf_obj ? parse_typed(&ty, ty.key_id, argc, argv, &i, key, shm->key_size, "key")
+		    : parse_hex(argc, argv, &i, key, shm->key_size, "key")) {
 		ret = EXIT_USAGE;
 		goto out;
 	}
@@ -816,7 +918,8 @@ static int do_elem(int argc, char **argv)
 			goto out;
 		}
 		i++;
-		if (parse_hex(argc, argv, &i, val, shm->value_size, "value")) {
+		if (btf_obj ? parse_typed(&ty, ty.value_id, argc, argv, &i, val, shm->value_size, "value")
+			    : parse_hex(argc, argv, &i, val, shm->value_size, "value")) {
 			ret = EXIT_USAGE;
 			goto out;
 		}
@@ -866,12 +969,6 @@ static int do_elem(int argc, char **argv)
 	if (strcmp(cmd, "lookup"))
 		goto out;
 	if (btf_obj) {
-		struct typed ty;
-
-		if (typed_open(&ty, btf_obj, name, shm)) {
-			ret = EXIT_FAILURE;
-			goto out;
-		}
 		if (g.json) {
 			jw_open(NULL, '{');
 			jw_str("key", typed_fmt(&ty, ty.key_id, key, shm->key_size));
@@ -881,7 +978,6 @@ static int do_elem(int argc, char **argv)
 			printf("key: %s\n", typed_fmt(&ty, ty.key_id, key, shm->key_size));
 			printf("value: %s\n", typed_fmt(&ty, ty.value_id, val, shm->value_size));
 		}
-		typed_close(&ty);
 	} else if (g.json) {
 		jw_open(NULL, '{');
 		jw_bytes("key", key, shm->key_size);
@@ -893,6 +989,9 @@ static int do_elem(int argc, char **argv)
 		putchar('\n');
 	}
 out:
+	if (btf_obj)
+		typed_close(&ty);
+out_val:
 	free(val);
 	hmap_close(t);
 	return ret;
@@ -1459,12 +1558,15 @@ static const struct cmd cmds[] = {
 	{ "stats", do_stats, "NAME",
 	  "Show statistics, and refresh the snapshot in the descriptor map that\n"
 	  "'bpftool map dump pinned <pin root>/NAME' shows." },
-	{ "lookup", do_elem, "NAME key BYTES [--btf OBJ]",
-	  "Look a key up, zero-copy.  BYTES are hex, as bpftool takes them: '0a 00 00 01'\n"
-	  "or '0a000001'.  --btf prints typed fields from the object's HMAP_TABLE types." },
-	{ "update", do_elem, "NAME key BYTES value BYTES [any|noexist|exist]",
-	  "Insert or replace through the kernel (the same locks as BPF writers)." },
-	{ "delete", do_elem, "NAME key BYTES", "Delete a key through the kernel." },
+	{ "lookup", do_elem, "NAME key KEY [--btf OBJ]",
+	  "Look a key up, zero-copy.  KEY is hex bytes, as bpftool takes them ('0a 00 00 01'\n"
+	  "or '0a000001'), or with --btf OBJ typed fields from the object's HMAP_TABLE\n"
+	  "types: 'saddr=10.0.0.1 dport=53 proto=17' (unnamed fields are zero; *addr\n"
+	  "fields take IP addresses; a non-struct key is one bare number)." },
+	{ "update", do_elem, "NAME key KEY value VALUE [any|noexist|exist] [--btf OBJ]",
+	  "Insert or replace through the kernel (the same locks as BPF writers).\n"
+	  "KEY and VALUE as for lookup." },
+	{ "delete", do_elem, "NAME key KEY [--btf OBJ]", "Delete a key through the kernel." },
 	{ "dump", do_dump, "NAME [--count] [--consistent] [--top N] [--btf OBJ]",
 	  "Print every entry, reading the table's memory directly (no syscall per entry).\n"
 	  "--count only counts.  --consistent re-reads a bucket chain a writer was changing,\n"

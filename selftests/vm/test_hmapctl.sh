@@ -172,6 +172,17 @@ out=$(python3 "$SRC/selftests/vm/flowcheck.py" "$CTL" $T/sent.json 2>&1)
 if [ $? = 0 ]; then ok "XDP counters equal what the sender sent"; else not_ok "XDP counters equal what the sender sent"; fi
 printf '%s\n' "$out"
 
+# Typed keys from the object's BTF: addresses, ports in host order.
+sport=$(json_field $T/sent.json "j[1]['sport']")
+expect 0 "packets=50" "lookup with typed fields (--btf)" "$CTL" lookup flows key \
+	saddr=$IP_A daddr=$IP_B sport=$sport dport=5002 proto=17 family=4 --btf "$B/bpf/xdp_flowcount.bpf.o"
+expect 0 "saddr=fd00:99::1" "typed IPv6 fields" "$CTL" lookup flows key saddr=$IP6_A daddr=$IP6_B \
+	sport=$(json_field $T/sent.json "j[4]['sport']") dport=5002 proto=17 family=6 --btf "$B/bpf/xdp_flowcount.bpf.o"
+expect 2 "key has no field 'nosuch'" "typed key with an unknown field" "$CTL" lookup flows key nosuch=1 --btf "$B/bpf/xdp_flowcount.bpf.o"
+expect 2 "'70000' is not a 2-byte number" "typed key with an out-of-range field" "$CTL" lookup flows key sport=70000 --btf "$B/bpf/xdp_flowcount.bpf.o"
+expect 2 "is not NAME=VALUE" "typed key without =" "$CTL" lookup flows key 10.99.0.1 --btf "$B/bpf/xdp_flowcount.bpf.o"
+expect 1 "declares no HMAP_TABLE(flows" "--btf with the wrong object" "$CTL" lookup flows key sport=1 --btf "$B/bpf/tc_budget.bpf.o"
+
 # ---- tc end to end: a byte budget drops what exceeds it --------------------------
 expect 0 "created table 'budget'" "create budget" "$CTL" create budget --key-size 16 --value-size 24 --capacity 64
 expect 0 "loaded tc_budget" "prog load tc_budget" "$CTL" prog load "$B/bpf/tc_budget.bpf.o"
@@ -215,7 +226,11 @@ else
 	not_ok "fentry counted dd's 37 writes of 1000 bytes"
 	sed 's/^/#   /' $T/writes.json
 fi
-expect 0 "calls=37" "lookup --btf prints typed fields" "$CTL" lookup writes key $(le32 $pid) --btf "$B/bpf/fentry_writes.bpf.o"
+expect 0 "calls=37" "lookup --btf prints typed fields" "$CTL" lookup writes key $pid --btf "$B/bpf/fentry_writes.bpf.o"
+expect 0 "" "update with typed fields (bare key, struct value)" "$CTL" update writes key 4242 value bytes=10 calls=2 --btf "$B/bpf/fentry_writes.bpf.o"
+expect 0 "value: 0a 00 00 00 00 00 00 00 02 00" "the typed update landed (read back in hex)" "$CTL" lookup writes key $(le32 4242)
+expect 0 "value: {bytes=10 calls=2}" "and typed" "$CTL" lookup writes key 4242 --btf "$B/bpf/fentry_writes.bpf.o"
+expect 2 "'x12' is not a 4-byte number" "typed bare key that is not a number" "$CTL" lookup writes key x12 --btf "$B/bpf/fentry_writes.bpf.o"
 expect 0 "detached" "detach fentry" "$CTL" detach fentry fentry_writes
 
 # ---- cleanup leaves nothing -------------------------------------------------------

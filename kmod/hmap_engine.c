@@ -21,8 +21,18 @@ static u64 hmap_roundup_pow2(u64 n)
 	return p;
 }
 
-static u32 hmap_round8(u32 n)
+/*
+ * Slot stride: 1, 2 or 4 bytes for sizes up to that, else a multiple of 8.
+ * Every slot is then aligned to its size's natural alignment (so a __u32
+ * value is 4-aligned and a __u64 counter 8-aligned for atomics), and small
+ * keys and values do not pay for 8 bytes each.
+ */
+static u32 hmap_stride(u32 n)
 {
+	if (n <= 2)
+		return n;
+	if (n <= 4)
+		return 4;
 	return (n + 7) & ~7U;
 }
 
@@ -63,11 +73,12 @@ int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
 
 	l->key_size = key_size;
 	l->value_size = value_size;
-	l->key_stride = hmap_round8(key_size);
-	l->value_stride = hmap_round8(value_size);
+	l->key_stride = hmap_stride(key_size);
+	l->value_stride = hmap_stride(value_size);
 	l->keys_off = HMAP_BUCKET_HDR_SIZE;
-	l->values_off = l->keys_off + HMAP_BUCKET_SLOTS * l->key_stride;
-	l->bucket_size = l->values_off + HMAP_BUCKET_SLOTS * l->value_stride;
+	/* Values start 8-aligned; buckets are a multiple of 8 (header is 16). */
+	l->values_off = (l->keys_off + HMAP_BUCKET_SLOTS * l->key_stride + 7) & ~7U;
+	l->bucket_size = (l->values_off + HMAP_BUCKET_SLOTS * l->value_stride + 7) & ~7U;
 	l->nbuckets = nb;
 	l->noverflow = nov;
 	l->nlocks = nb < HMAP_MAX_LOCKS ? nb : HMAP_MAX_LOCKS;
@@ -109,7 +120,8 @@ void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *bucket
 #define HMAP_BYTES_01	0x0101010101010101ULL
 #define HMAP_BYTES_80	0x8080808080808080ULL
 
-/* Keys in slots are 8-byte aligned; the caller's key may not be. */
+/* Slot keys are aligned to their stride (8 for 8 and 16 bytes); the caller's
+ * key may not be aligned at all. */
 static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len)
 {
 	const u8 *k = key;

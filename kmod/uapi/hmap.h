@@ -16,8 +16,8 @@
  *   +0   __u32 seq        chain sequence counter; odd while a writer is inside
  *   +4   __u32 overflow   index of the next overflow bucket, 0 = end of chain
  *   +8   __u8  tophash[8] per-slot filter byte, or one of the HMAP_TOPHASH_*
- *   +16  keys[8]          key_stride bytes each (key_size rounded up to 8)
- *   +..  values[8]        value_stride bytes each (value_size rounded up to 8)
+ *   +16  keys[8]          key_stride bytes each (1, 2, 4, or key_size rounded up to 8)
+ *   +..  values[8]        at values_offset (8-aligned), value_stride bytes each
  *
  * Only the head bucket's seq is used: it covers the whole overflow chain.
  * A reader copies a chain between two equal, even reads of the head seq.

@@ -189,6 +189,19 @@ TEST(layout_rejects_bad_shapes)
 	ASSERT_EQ(0, hmap_layout_init(&l, 16, 8, 1 << 20, ~0ULL));
 	EXPECT_EQ(262144U, l.nbuckets);		/* 2^20 / 6.5 -> 2^18 */
 	EXPECT_EQ(16U + 8 * 16 + 8 * 8, l.bucket_size);
+	/* Small slots keep their natural size and alignment. */
+	ASSERT_EQ(0, hmap_layout_init(&l, 4, 4, 100, ~0ULL));
+	EXPECT_EQ(4U, l.key_stride);
+	EXPECT_EQ(48U, l.values_off);
+	EXPECT_EQ(80U, l.bucket_size);
+	ASSERT_EQ(0, hmap_layout_init(&l, 3, 1, 100, ~0ULL));
+	EXPECT_EQ(4U, l.key_stride);
+	EXPECT_EQ(1U, l.value_stride);
+	EXPECT_EQ(0U, l.values_off % 8);
+	EXPECT_EQ(0U, l.bucket_size % 8);
+	ASSERT_EQ(0, hmap_layout_init(&l, 5, 12, 100, ~0ULL));
+	EXPECT_EQ(8U, l.key_stride);
+	EXPECT_EQ(16U, l.value_stride);
 }
 
 /* Random ops against the model.  Returns the number of mismatches. */

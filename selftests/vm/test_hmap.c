@@ -14,6 +14,7 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -739,6 +740,75 @@ TEST(capacity_16m_entries)
 	ASSERT_EQ(0, wait_live_tables(0));
 	ASSERT_EQ(0, hmap_modstats(&b));
 	EXPECT_EQ(a.live_bytes, b.live_bytes);
+}
+
+static long long cg_read(const char *file)
+{
+	char path[256], buf[64] = {};
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/hmap-test/%s", file);
+	f = fopen(path, "r");
+	if (f && fgets(buf, sizeof(buf), f))
+		v = atoll(buf);
+	if (f)
+		fclose(f);
+	return v;
+}
+
+static int cg_write(const char *file, const char *val)
+{
+	char path[256];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", file);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	ret = fputs(val, f) < 0 ? -EIO : 0;
+	return fclose(f) ? -errno : ret;
+}
+
+TEST(memory_charged_to_creator_memcg)
+{
+	int status;
+	pid_t pid;
+
+	mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL);
+	if (cg_write("cgroup.subtree_control", "+memory") ||
+	    (mkdir("/sys/fs/cgroup/hmap-test", 0755) && errno != EEXIST) ||
+	    cg_write("hmap-test/memory.max", "67108864"))
+		SKIP(return, "no cgroup v2 memory controller");
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		char path[128], me[32];
+		long long before, after;
+		int bits = 0;
+
+		snprintf(me, sizeof(me), "%d", getpid());
+		if (cg_write("hmap-test/cgroup.procs", me))
+			_exit(100);
+		/* ~215 MiB of buckets against a 64 MiB limit: refused, no OOM kill. */
+		if (make_table("memcg-big", 16, 64, 1 << 20, path, sizeof(path)) == -ENOMEM)
+			bits |= 1;
+		unlink(path);
+		before = cg_read("memory.current");
+		if (make_table("memcg-small", 16, 64, 60000, path, sizeof(path)) == 0)
+			bits |= 2;
+		after = cg_read("memory.current");
+		/* 60000 entries: 16384 buckets + overflow of 656 bytes, about 13 MiB. */
+		if (after - before > 10 << 20)
+			bits |= 4;
+		unlink(path);
+		_exit(bits);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	EXPECT_EQ(7, WEXITSTATUS(status));
+	ASSERT_EQ(0, wait_live_tables(0));
+	rmdir("/sys/fs/cgroup/hmap-test");
 }
 
 TEST(rmmod_refused_while_a_table_exists)

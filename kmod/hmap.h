@@ -82,5 +82,8 @@ struct hmap_variant_ops {
 int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops);
 void hmap_unregister_variant(u32 variant);
 int hmap_mmap_vmalloc(struct hmap *t, struct vm_area_struct *vma, void *base, u64 size);
+int hmap_locks_alloc(struct hmap_locks *l, u32 nlocks);
+void hmap_locks_free(struct hmap_locks *l);
+void hmap_account_bytes(struct hmap *t, s64 delta);
 
 #endif /* _HMAP_H */

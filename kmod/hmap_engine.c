@@ -199,7 +199,7 @@ out:
 }
 
 /**
- * hmap_tab_update - insert or replace under the stripe lock
+ * __hmap_tab_update_locked - insert or replace; the caller holds the stripe
  * @t: the engine
  * @key: t->l.key_size bytes
  * @hash: hmap_tab_hash(t, key)
@@ -208,26 +208,19 @@ out:
  *         existing value untouched, or insert zeroes)
  * @valp: if not NULL, set to the value slot on success
  *
- * Context: any; takes a raw spinlock with IRQs off, never sleeps.
- * Return: 0; -EEXIST (NOEXIST, key present); -ENOENT (EXIST, key absent);
- * -ENOSPC (capacity reached or overflow buckets exhausted: nothing changed);
- * -EBUSY (stripe lock re-entered on this CPU: nothing changed).
+ * For variants that lock for themselves (hmap_rehash.ko); see
+ * hmap_tab_update() for the rest.
+ * Context: any; never sleeps.  The lock of @hash's stripe is held.
  */
-int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
-		    const void *value, u32 flags, void **valp)
+int __hmap_tab_update_locked(struct hmap_tab *t, const void *key, u32 hash,
+			     const void *value, u32 flags, void **valp)
 {
-	u32 idx = hash & t->mask, lidx = idx & t->locks.mask;
+	u32 idx = hash & t->mask;
 	u8 top = hmap_tophash(hash);
 	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b = head, *last = head;
 	struct hmap_bucket *free_b = NULL;
 	u32 i, free_i = 0, next, ovf = 0;
-	unsigned long irqflags;
 	u8 *v;
-	int ret;
-
-	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
-	if (ret)
-		return ret;
 
 	for (;;) {
 		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
@@ -253,19 +246,17 @@ int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
 	}
 
 absent:
-	if (flags == HMAP_EXIST) {
-		ret = -ENOENT;
-		goto unlock;
-	}
+	if (flags == HMAP_EXIST)
+		return -ENOENT;
 	if (hmap_atomic64_inc_return(t->entries) > t->l.capacity) {
-		ret = -ENOSPC;
-		goto uncount;
+		hmap_atomic64_dec(t->entries);
+		return -ENOSPC;
 	}
 	if (!free_b) {
 		ovf = hmap_atomic_fetch_inc_below(&t->ovf_used, t->l.noverflow);
 		if (ovf >= t->l.noverflow) {
-			ret = -ENOSPC;
-			goto uncount;
+			hmap_atomic64_dec(t->entries);
+			return -ENOSPC;
 		}
 		ovf += t->l.nbuckets;
 		free_b = hmap_bucket_at(t, ovf);	/* zeroed: all EMPTY_REST */
@@ -290,10 +281,8 @@ absent:
 
 present:
 	v = hmap_slot_val(t, b, i);
-	if (flags == HMAP_NOEXIST) {
-		ret = -EEXIST;
-		goto unlock;
-	}
+	if (flags == HMAP_NOEXIST)
+		return -EEXIST;
 	if (flags != HMAP_INIT) {
 		hmap_seq_begin(head);
 		memcpy(v, value, t->l.value_size);
@@ -302,57 +291,76 @@ present:
 done:
 	if (valp)
 		*valp = v;
-	hmap_plat_unlock(&t->locks, lidx, irqflags);
 	return 0;
-
-uncount:
-	hmap_atomic64_dec(t->entries);
-unlock:
-	hmap_plat_unlock(&t->locks, lidx, irqflags);
-	return ret;
 }
 
 /**
- * hmap_tab_delete - remove a key under the stripe lock
+ * hmap_tab_update - insert or replace under the stripe lock
  * @t: the engine
  * @key: t->l.key_size bytes
  * @hash: hmap_tab_hash(t, key)
- *
- * As in Go's mapdelete(), a slot followed only by empty slots becomes
- * EMPTY_REST, and so do the EMPTY_ONE slots before it, so lookups stop early.
+ * @value: t->l.value_size bytes; NULL inserts zeroes
+ * @flags: HMAP_ANY, HMAP_NOEXIST, HMAP_EXIST, or HMAP_INIT (return the
+ *         existing value untouched, or insert zeroes)
+ * @valp: if not NULL, set to the value slot on success
  *
  * Context: any; takes a raw spinlock with IRQs off, never sleeps.
- * Return: 0; -ENOENT (absent); -EBUSY (stripe lock re-entered on this CPU).
+ * Return: 0; -EEXIST (NOEXIST, key present); -ENOENT (EXIST, key absent);
+ * -ENOSPC (capacity reached or overflow buckets exhausted: nothing changed);
+ * -EBUSY (stripe lock re-entered on this CPU: nothing changed).
  */
-int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
+int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
+		    const void *value, u32 flags, void **valp)
 {
-	u32 idx = hash & t->mask, lidx = idx & t->locks.mask;
-	u8 top = hmap_tophash(hash);
-	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b = head, *c;
+	u32 lidx = hash & t->mask & t->locks.mask;
 	unsigned long irqflags;
-	u32 i, next;
 	int ret;
 
 	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
 	if (ret)
 		return ret;
+	ret = __hmap_tab_update_locked(t, key, hash, value, flags, valp);
+	hmap_plat_unlock(&t->locks, lidx, irqflags);
+	return ret;
+}
+
+/**
+ * __hmap_tab_delete_locked - remove a key; the caller holds the stripe
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @oldval: if not NULL, receives the removed value (t->l.value_size bytes)
+ *
+ * As in Go's mapdelete(), a slot followed only by empty slots becomes
+ * EMPTY_REST, and so do the EMPTY_ONE slots before it, so lookups stop early.
+ * Context: any; never sleeps.  The lock of @hash's stripe is held.
+ * Return: 0; -ENOENT (absent).
+ */
+int __hmap_tab_delete_locked(struct hmap_tab *t, const void *key, u32 hash, void *oldval)
+{
+	u32 idx = hash & t->mask;
+	u8 top = hmap_tophash(hash);
+	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b = head, *c;
+	u32 i, next;
 
 	for (;;) {
 		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
 			u8 th = b->tophash[i];
 
 			if (th == HMAP_TOPHASH_EMPTY_REST)
-				goto absent;
+				return -ENOENT;
 			if (th == top && hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size))
 				goto found;
 		}
 		next = b->overflow;
 		if (!next)
-			goto absent;
+			return -ENOENT;
 		b = hmap_bucket_at(t, next);
 	}
 
 found:
+	if (oldval)
+		memcpy(oldval, hmap_slot_val(t, b, i), t->l.value_size);
 	hmap_seq_begin(head);
 	WRITE_ONCE(b->tophash[i], HMAP_TOPHASH_EMPTY_ONE);
 	/* Is everything after this slot empty?  Then mark backwards. */
@@ -380,12 +388,28 @@ found:
 marked:
 	hmap_seq_end(head);
 	hmap_atomic64_dec(t->entries);
-	ret = 0;
-	goto unlock;
+	return 0;
+}
 
-absent:
-	ret = -ENOENT;
-unlock:
+/**
+ * hmap_tab_delete - remove a key under the stripe lock
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ *
+ * Context: any; takes a raw spinlock with IRQs off, never sleeps.
+ * Return: 0; -ENOENT (absent); -EBUSY (stripe lock re-entered on this CPU).
+ */
+int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
+{
+	u32 lidx = hash & t->mask & t->locks.mask;
+	unsigned long irqflags;
+	int ret;
+
+	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
+	if (ret)
+		return ret;
+	ret = __hmap_tab_delete_locked(t, key, hash, NULL);
 	hmap_plat_unlock(&t->locks, lidx, irqflags);
 	return ret;
 }
@@ -396,4 +420,6 @@ EXPORT_SYMBOL_GPL(hmap_tab_init);
 EXPORT_SYMBOL_GPL(hmap_tab_lookup);
 EXPORT_SYMBOL_GPL(hmap_tab_update);
 EXPORT_SYMBOL_GPL(hmap_tab_delete);
+EXPORT_SYMBOL_GPL(__hmap_tab_update_locked);
+EXPORT_SYMBOL_GPL(__hmap_tab_delete_locked);
 #endif

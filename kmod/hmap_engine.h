@@ -89,6 +89,11 @@ int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
 		    const void *value, u32 flags, void **valp);
 int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash);
 
+/* The same, for callers that hold the stripe lock themselves (variants). */
+int __hmap_tab_update_locked(struct hmap_tab *t, const void *key, u32 hash,
+			     const void *value, u32 flags, void **valp);
+int __hmap_tab_delete_locked(struct hmap_tab *t, const void *key, u32 hash, void *oldval);
+
 static __always_inline u32 hmap_tab_hash(const struct hmap_tab *t, const void *key)
 {
 	return hmap_plat_hash(key, t->l.key_size, &t->seed);

@@ -72,7 +72,8 @@ static void hmap_put(struct hmap *t)
 		queue_work(hmap_wq, &t->free_work);
 }
 
-static void hmap_free_locks(struct hmap_locks *l)
+/* Context: process context. */
+void hmap_locks_free(struct hmap_locks *l)
 {
 	int i;
 
@@ -90,7 +91,7 @@ static void hmap_free_mem(struct hmap *t)
 	}
 	vfree(t->array);
 	vfree(t->shm);
-	hmap_free_locks(&t->tab.locks);
+	hmap_locks_free(&t->tab.locks);
 	free_percpu(t->pcpu);
 	kfree(t);
 }
@@ -117,7 +118,13 @@ static void hmap_free_work(struct work_struct *work)
 	module_put(THIS_MODULE);
 }
 
-static int hmap_alloc_locks(struct hmap_locks *l, u32 nlocks)
+/**
+ * hmap_locks_alloc - @nlocks stripes and their per-CPU re-entry counters
+ * Context: process context, may sleep.  On failure the caller still calls
+ * hmap_locks_free() for what was allocated.
+ * Return: 0 or -ENOMEM.
+ */
+int hmap_locks_alloc(struct hmap_locks *l, u32 nlocks)
 {
 	u32 i;
 
@@ -133,6 +140,20 @@ static int hmap_alloc_locks(struct hmap_locks *l, u32 nlocks)
 	}
 	return 0;
 }
+
+EXPORT_SYMBOL_GPL(hmap_locks_alloc);
+EXPORT_SYMBOL_GPL(hmap_locks_free);
+
+/**
+ * hmap_account_bytes - a variant's memory grew or shrank by @delta
+ * Context: process context; the variant serialises its own calls.
+ */
+void hmap_account_bytes(struct hmap *t, s64 delta)
+{
+	t->bytes += delta;
+	atomic64_add(delta, &hmap_live_bytes);
+}
+EXPORT_SYMBOL_GPL(hmap_account_bytes);
 
 static struct hmap_variant_ops *hmap_variant_get(u32 variant)
 {
@@ -221,7 +242,7 @@ static struct hmap *hmap_create(const struct hmap_create_attr *attr)
 		if (ret)
 			goto err_free;
 	} else {
-		ret = hmap_alloc_locks(&t->tab.locks, l->nlocks);
+		ret = hmap_locks_alloc(&t->tab.locks, l->nlocks);
 		if (ret)
 			goto err_free;
 		t->array = __vmalloc(l->array_bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
@@ -275,7 +296,7 @@ err_free:
 	}
 	vfree(t->array);
 	vfree(t->shm);
-	hmap_free_locks(&t->tab.locks);
+	hmap_locks_free(&t->tab.locks);
 	free_percpu(t->pcpu);
 	kfree(t);
 	return ERR_PTR(ret);

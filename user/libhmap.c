@@ -21,14 +21,32 @@
 #include "hmap_engine.h"	/* user-space build: hash and tophash, as the kernel */
 #include "hmap_admin.skel.h"
 
+/* One mapped bucket array. */
+struct hmap_uarray {
+	__u64 offset;		/* mmap offset; 0: unused */
+	const __u8 *base;
+	size_t len;
+	__u32 nbuckets;
+	__u32 ntotal;		/* main + overflow buckets */
+};
+
 struct hmap_table {
 	int fd;
 	const struct hmap_shm_header *shm;
-	const __u8 *buckets;
-	size_t buckets_len;
-	__u32 nbuckets;
-	__u32 ntotal;		/* main + overflow buckets */
 	hmap_seed_t seed;
+	bool incr;		/* incremental variant: values in the pool */
+	/*
+	 * arr[0] is the current array, arr[1] the old one while growing
+	 * (narrays 2).  Fixed tables have one array, mapped once.  Incremental
+	 * tables re-read the layout when layout_seq moves (refresh).
+	 */
+	__u32 narrays;
+	__u32 layout_seq;
+	struct hmap_uarray arr[2];
+	struct hmap_uarray maps[4];	/* incremental: arrays mapped now */
+	const __u8 **chunks;		/* incremental: mapped value chunks */
+	__u32 nchunks;
+	__u32 chunks_cap;
 };
 
 #define HMAP_READ_RETRIES	1000000
@@ -120,11 +138,119 @@ int hmap_refresh_desc(const char *pin_path)
 	return ret;
 }
 
+static void hmap_unmap_arrays(struct hmap_table *t, bool all)
+{
+	for (int i = 0; i < 4; i++) {
+		struct hmap_uarray *m = &t->maps[i];
+		bool used = false;
+
+		for (__u32 j = 0; j < t->narrays && !all; j++)
+			used |= t->arr[j].offset == m->offset;
+		if (m->offset && !used) {
+			munmap((void *)m->base, m->len);
+			memset(m, 0, sizeof(*m));
+		}
+	}
+}
+
+static int hmap_map_array(struct hmap_table *t, const struct hmap_shm_array *sa,
+			  struct hmap_uarray *out)
+{
+	struct hmap_uarray *free_slot = NULL;
+	void *p;
+
+	for (int i = 0; i < 4; i++) {
+		if (t->maps[i].offset == sa->mmap_offset) {
+			*out = t->maps[i];
+			return 0;
+		}
+		if (!t->maps[i].offset && !free_slot)
+			free_slot = &t->maps[i];
+	}
+	if (!free_slot)
+		return -EAGAIN;
+	p = mmap(NULL, sa->mmap_size, PROT_READ, MAP_SHARED, t->fd, sa->mmap_offset);
+	if (p == MAP_FAILED)
+		return -errno;	/* e.g. freed since we read the layout: retry */
+	*free_slot = (struct hmap_uarray){
+		.offset = sa->mmap_offset, .base = p, .len = sa->mmap_size,
+		.nbuckets = sa->nbuckets, .ntotal = sa->nbuckets + sa->noverflow,
+	};
+	*out = *free_slot;
+	return 0;
+}
+
+/* Map the value chunks published so far (incremental). */
+static int hmap_map_chunks(struct hmap_table *t)
+{
+	const struct hmap_shm_header *shm = t->shm;
+	__u32 want = __atomic_load_n(&shm->pool_nchunks, __ATOMIC_ACQUIRE);
+
+	if (want > t->chunks_cap) {
+		const __u8 **c = realloc(t->chunks, (want + 64) * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		t->chunks = c;
+		t->chunks_cap = want + 64;
+	}
+	while (t->nchunks < want) {
+		void *p = mmap(NULL, shm->pool_chunk_bytes, PROT_READ, MAP_SHARED, t->fd,
+			       shm->pool_mmap_offset + (__u64)t->nchunks * shm->pool_chunk_bytes);
+
+		if (p == MAP_FAILED)
+			return -errno;
+		t->chunks[t->nchunks++] = p;
+	}
+	return 0;
+}
+
+/*
+ * Bring the mapped arrays in line with the header's layout.  Returns 0 with
+ * a consistent view, or a negative errno.  Cheap when nothing moved.
+ */
+static int hmap_refresh(struct hmap_table *t)
+{
+	const struct hmap_shm_header *shm = t->shm;
+
+	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
+		struct hmap_shm_array a[2];
+		__u32 seq = __atomic_load_n(&shm->layout_seq, __ATOMIC_ACQUIRE), n;
+		int ret = 0;
+
+		if (seq & 1) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		if (t->narrays && seq == t->layout_seq)
+			return t->incr ? hmap_map_chunks(t) : 0;
+		n = shm->narrays;
+		memcpy(a, shm->arrays, sizeof(a));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&shm->layout_seq, __ATOMIC_RELAXED) != seq || n < 1 || n > 2)
+			continue;
+		t->narrays = n;
+		for (__u32 i = 0; i < n && !ret; i++)
+			ret = hmap_map_array(t, &a[i], &t->arr[i]);
+		if (ret) {
+			t->narrays = 0;
+			if (ret == -EINVAL || ret == -EAGAIN) {
+				hmap_unmap_arrays(t, false);
+				continue;	/* moved under us */
+			}
+			return ret;
+		}
+		hmap_unmap_arrays(t, false);
+		t->layout_seq = seq;
+		return t->incr ? hmap_map_chunks(t) : 0;
+	}
+	return -EAGAIN;
+}
+
 static int hmap_map_table(int fd, struct hmap_table **tp)
 {
 	const struct hmap_shm_header *shm;
 	struct hmap_table *t;
-	void *p;
 	int ret;
 
 	shm = mmap(NULL, PAGE_SIZE, PROT_READ, MAP_SHARED, fd, 0);
@@ -137,7 +263,7 @@ static int hmap_map_table(int fd, struct hmap_table **tp)
 		ret = -EPROTO;	/* module and library disagree on the layout */
 		goto err_shm;
 	}
-	if (shm->variant != HMAP_VARIANT_FIXED) {
+	if (shm->variant >= HMAP_VARIANT_MAX) {
 		ret = -EOPNOTSUPP;
 		goto err_shm;
 	}
@@ -148,18 +274,14 @@ static int hmap_map_table(int fd, struct hmap_table **tp)
 	}
 	t->fd = fd;
 	t->shm = shm;
-	t->nbuckets = shm->arrays[0].nbuckets;
-	t->ntotal = shm->arrays[0].nbuckets + shm->arrays[0].noverflow;
-	t->buckets_len = shm->arrays[0].mmap_size;
+	t->incr = shm->variant == HMAP_VARIANT_INCREMENTAL;
 	t->seed.key[0] = shm->seed[0];
 	t->seed.key[1] = shm->seed[1];
-	p = mmap(NULL, t->buckets_len, PROT_READ, MAP_SHARED, fd, shm->arrays[0].mmap_offset);
-	if (p == MAP_FAILED) {
-		ret = -errno;
-		free(t);
-		goto err_shm;
+	ret = hmap_refresh(t);
+	if (ret) {
+		hmap_close(t);
+		return ret;
 	}
-	t->buckets = p;
 	*tp = t;
 	return 0;
 
@@ -202,7 +324,10 @@ void hmap_close(struct hmap_table *t)
 {
 	if (!t)
 		return;
-	munmap((void *)t->buckets, t->buckets_len);
+	hmap_unmap_arrays(t, true);
+	for (__u32 c = 0; c < t->nchunks; c++)
+		munmap((void *)t->chunks[c], t->shm->pool_chunk_bytes);
+	free(t->chunks);
 	munmap((void *)t->shm, PAGE_SIZE);
 	close(t->fd);
 	free(t);
@@ -223,89 +348,146 @@ int hmap_info(const struct hmap_table *t, struct hmap_info *info)
 	return ioctl(t->fd, HMAP_IOC_INFO, info) ? -errno : 0;
 }
 
-static const struct hmap_bucket *hmap_ubucket(const struct hmap_table *t, __u32 idx)
+static const struct hmap_bucket *hmap_ubucket(const struct hmap_table *t,
+					      const struct hmap_uarray *a, __u32 idx)
 {
-	return (const struct hmap_bucket *)(t->buckets + (size_t)idx * t->shm->bucket_size);
+	return (const struct hmap_bucket *)(a->base + (size_t)idx * t->shm->bucket_size);
+}
+
+/* The value of slot @i of bucket @b: in place, or in the pool (NULL: torn). */
+static const __u8 *hmap_uvalue(const struct hmap_table *t, const struct hmap_bucket *b, int i)
+{
+	const struct hmap_shm_header *shm = t->shm;
+	const __u8 *slot = (const __u8 *)b + shm->values_offset + i * shm->value_stride;
+	__u32 idx, c;
+
+	if (!t->incr)
+		return slot;
+	memcpy(&idx, slot, 4);
+	c = idx >> shm->pool_chunk_shift;
+	if (c >= t->nchunks)
+		return NULL;	/* a chunk newer than our view, or a torn index */
+	return t->chunks[c] + (size_t)(idx & ((1U << shm->pool_chunk_shift) - 1)) *
+	       shm->pool_value_stride;
+}
+
+static __u32 hmap_head_seq(const struct hmap_table *t, const struct hmap_uarray *a, __u32 b)
+{
+	return __atomic_load_n(&hmap_ubucket(t, a, b)->seq, __ATOMIC_ACQUIRE);
 }
 
 /*
- * Copy the chain at main bucket @bi into @buf (room for @max buckets).
- * Returns the number of buckets copied, or -EAGAIN after too many retries.
+ * Copy chain @b of array @a as packed key/value pairs into @buf (room for
+ * @max pairs), between two equal even reads of its head seq (ignoring the
+ * evacuated bit when @consistent is false it is read once).  Returns the
+ * number of pairs, -EAGAIN (torn: retry), or -E2BIG.
  */
-static int hmap_copy_chain(const struct hmap_table *t, __u32 bi, __u8 *buf, __u32 max,
-			   __u64 *retries)
-{
-	const struct hmap_bucket *head = hmap_ubucket(t, bi);
-	__u32 bsz = t->shm->bucket_size, seq, n, next;
-
-	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
-		seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1) {
-			__builtin_ia32_pause();
-			continue;
-		}
-		n = 0;
-		next = bi;
-		do {
-			const struct hmap_bucket *b = hmap_ubucket(t, next);
-
-			memcpy(buf + (size_t)n * bsz, b, bsz);
-			next = ((const struct hmap_bucket *)(buf + (size_t)n * bsz))->overflow;
-			n++;
-		} while (next && next < t->ntotal && next >= t->nbuckets && n < max);
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) == seq &&
-		    (!next || (next >= t->nbuckets && next < t->ntotal && n < max)))
-			return n;
-		if (retries)
-			(*retries)++;
-	}
-	return -EAGAIN;
-}
-
-int hmap_lookup(const struct hmap_table *t, const void *key, void *value)
+static int hmap_collect_chain(const struct hmap_table *t, const struct hmap_uarray *a, __u32 b,
+			      __u8 *buf, __u32 max, bool consistent)
 {
 	const struct hmap_shm_header *shm = t->shm;
-	__u32 hash = hmap_plat_hash(key, shm->key_size, &t->seed);
-	__u32 bi = hash & (t->nbuckets - 1);
+	const struct hmap_bucket *head = hmap_ubucket(t, a, b), *bk = head;
+	__u32 ksz = shm->key_size, vsz = shm->value_size, n = 0, hops = 0, next;
+	__u32 seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
+
+	if ((seq & 1) && consistent)
+		return -EAGAIN;
+	for (;;) {
+		for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+			__u8 th = bk->tophash[i];
+			const __u8 *v;
+
+			if (th == HMAP_TOPHASH_EMPTY_REST)
+				goto out;
+			if (th < HMAP_TOPHASH_MIN)
+				continue;
+			if (n == max)
+				return -E2BIG;
+			v = hmap_uvalue(t, bk, i);
+			if (!v)
+				return -EAGAIN;
+			memcpy(buf + (size_t)n * (ksz + vsz),
+			       (const __u8 *)bk + shm->keys_offset + i * shm->key_stride, ksz);
+			memcpy(buf + (size_t)n * (ksz + vsz) + ksz, v, vsz);
+			n++;
+		}
+		next = __atomic_load_n(&bk->overflow, __ATOMIC_RELAXED);
+		if (!next)
+			break;
+		if (next < a->nbuckets || next >= a->ntotal || ++hops >= a->ntotal)
+			return -EAGAIN;
+		bk = hmap_ubucket(t, a, next);
+	}
+out:
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (consistent && __atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
+		return -EAGAIN;
+	return n;
+}
+
+/* Find @key in chain hash & (nbuckets - 1) of @a; 0, -ENOENT or -EAGAIN. */
+static int hmap_find(const struct hmap_table *t, const struct hmap_uarray *a, const void *key,
+		     __u32 hash, void *value)
+{
+	const struct hmap_shm_header *shm = t->shm;
+	const struct hmap_bucket *head = hmap_ubucket(t, a, hash & (a->nbuckets - 1)), *b = head;
+	__u32 seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE), next, hops = 0;
 	__u8 top = hmap_tophash(hash);
-	const struct hmap_bucket *head = hmap_ubucket(t, bi), *b;
-	__u32 seq, next, hops;
-	int found;
+	int found = -ENOENT;
+
+	if (seq & 1)
+		return -EAGAIN;
+	for (;;) {
+		for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+			__u8 th = b->tophash[i];
+			const __u8 *v;
+
+			if (th == HMAP_TOPHASH_EMPTY_REST)
+				goto done;
+			if (th != top || memcmp((const __u8 *)b + shm->keys_offset +
+						i * shm->key_stride, key, shm->key_size))
+				continue;
+			v = hmap_uvalue(t, b, i);
+			if (!v)
+				return -EAGAIN;
+			memcpy(value, v, shm->value_size);
+			found = 0;
+			goto done;
+		}
+		next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
+		if (!next)
+			break;
+		if (next < a->nbuckets || next >= a->ntotal || ++hops >= a->ntotal)
+			return -EAGAIN;	/* torn: the seq check would fail too */
+		b = hmap_ubucket(t, a, next);
+	}
+done:
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
+		return -EAGAIN;
+	return found;
+}
+
+int hmap_lookup(const struct hmap_table *ct, const void *key, void *value)
+{
+	struct hmap_table *t = (struct hmap_table *)ct;	/* refresh updates the view */
+	__u32 hash = hmap_plat_hash(key, t->shm->key_size, &t->seed);
 
 	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
-		seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
-		if (seq & 1) {
-			__builtin_ia32_pause();
-			continue;
-		}
-		found = 0;
-		b = head;
-		for (hops = 0; hops <= t->ntotal - t->nbuckets; hops++) {
-			for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
-				__u8 th = b->tophash[i];
+		const struct hmap_uarray *a = &t->arr[0];
+		int ret = t->incr ? hmap_refresh(t) : 0;
 
-				if (th == HMAP_TOPHASH_EMPTY_REST)
-					goto done;
-				if (th != top || memcmp((const __u8 *)b + shm->keys_offset +
-							i * shm->key_stride, key, shm->key_size))
-					continue;
-				memcpy(value, (const __u8 *)b + shm->values_offset +
-				       i * shm->value_stride, shm->value_size);
-				found = 1;
-				goto done;
-			}
-			next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
-			if (!next)
-				break;
-			if (next < t->nbuckets || next >= t->ntotal)
-				break;	/* torn: the seq check below retries */
-			b = hmap_ubucket(t, next);
-		}
-done:
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) == seq)
-			return found ? 0 : -ENOENT;
+		if (ret)
+			return ret;
+		/* Growing: the old bucket, unless its chain has moved. */
+		if (t->narrays == 2 &&
+		    !(hmap_head_seq(t, &t->arr[1], hash & (t->arr[1].nbuckets - 1)) & HMAP_SEQ_EVACUATED))
+			a = &t->arr[1];
+		ret = hmap_find(t, a, key, hash, value);
+		if (ret != -EAGAIN &&
+		    (!t->incr || __atomic_load_n(&t->shm->layout_seq, __ATOMIC_ACQUIRE) == t->layout_seq))
+			return ret;
+		__builtin_ia32_pause();
 	}
 	return -EAGAIN;
 }
@@ -314,12 +496,13 @@ done:
 static int hmap_iterate_once(const struct hmap_table *t, hmap_iter_cb cb, void *ctx)
 {
 	const struct hmap_shm_header *shm = t->shm;
+	const struct hmap_uarray *a = &t->arr[0];
 	__u32 koff = shm->keys_offset, voff = shm->values_offset;
-	__u32 ks = shm->key_stride, vs = shm->value_stride, maxhops = t->ntotal - t->nbuckets;
+	__u32 ks = shm->key_stride, vs = shm->value_stride;
 	int ret;
 
-	for (__u32 bi = 0; bi < t->nbuckets; bi++) {
-		const struct hmap_bucket *b = hmap_ubucket(t, bi);
+	for (__u32 bi = 0; bi < a->nbuckets; bi++) {
+		const struct hmap_bucket *b = hmap_ubucket(t, a, bi);
 
 		for (__u32 hops = 0;; hops++) {
 			for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
@@ -335,48 +518,73 @@ static int hmap_iterate_once(const struct hmap_table *t, hmap_iter_cb cb, void *
 			}
 			__u32 next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
 
-			if (!next || next < t->nbuckets || next >= t->ntotal || hops >= maxhops)
+			if (!next || next < a->nbuckets || next >= a->ntotal || hops >= a->ntotal)
 				break;
-			b = hmap_ubucket(t, next);
+			b = hmap_ubucket(t, a, next);
 		}
 next_chain:;
 	}
 	return 0;
 }
 
-int hmap_iterate(const struct hmap_table *t, unsigned int flags, hmap_iter_cb cb, void *ctx,
+/* Emit chain @b of @a; retried until consistent when @consistent. */
+static int hmap_emit_chain(const struct hmap_table *t, const struct hmap_uarray *a, __u32 b,
+			   __u8 *buf, __u32 max, bool consistent, hmap_iter_cb cb, void *ctx,
+			   __u64 *retries)
+{
+	__u32 ksz = t->shm->key_size, vsz = t->shm->value_size;
+	int n = -EAGAIN, ret = 0;
+
+	for (int tries = 0; tries < HMAP_READ_RETRIES && n == -EAGAIN; tries++) {
+		n = hmap_collect_chain(t, a, b, buf, max, consistent);
+		if (n == -EAGAIN && retries)
+			(*retries)++;
+	}
+	if (n < 0)
+		return n;
+	for (int j = 0; j < n && !ret; j++)
+		ret = cb(buf + (size_t)j * (ksz + vsz), buf + (size_t)j * (ksz + vsz) + ksz, ctx);
+	return ret;
+}
+
+int hmap_iterate(const struct hmap_table *ct, unsigned int flags, hmap_iter_cb cb, void *ctx,
 		 __u64 *retries)
 {
+	struct hmap_table *t = (struct hmap_table *)ct;
 	const struct hmap_shm_header *shm = t->shm;
-	__u32 max = 64, bsz = shm->bucket_size;
+	bool consistent = flags & HMAP_ITER_CONSISTENT;
+	__u32 max = 8 * 64;
 	__u8 *buf;
-	int ret = 0;
+	int ret;
 
-	if (!(flags & HMAP_ITER_CONSISTENT))
+	if (!t->incr && !consistent)
 		return hmap_iterate_once(t, cb, ctx);
-	buf = malloc((size_t)max * bsz);
+	ret = t->incr ? hmap_refresh(t) : 0;
+	if (ret)
+		return ret;
+	buf = malloc((size_t)max * (shm->key_size + shm->value_size));
 	if (!buf)
 		return -ENOMEM;
-	for (__u32 bi = 0; bi < t->nbuckets && !ret; bi++) {
-		int n = hmap_copy_chain(t, bi, buf, max, retries);
+	if (t->narrays == 1) {
+		for (__u32 b = 0; b < t->arr[0].nbuckets && !ret; b++)
+			ret = hmap_emit_chain(t, &t->arr[0], b, buf, max, consistent, cb, ctx, retries);
+	} else {
+		/*
+		 * Growing: walk by old bucket, as Go's iterator does.  An old
+		 * bucket not yet moved is read there; a moved one is read from
+		 * the two new buckets its keys went to, never both.
+		 */
+		const struct hmap_uarray *old = &t->arr[1], *cur = &t->arr[0];
 
-		if (n < 0) {
-			ret = n;
-			break;
-		}
-		for (int j = 0; j < n && !ret; j++) {
-			const __u8 *b = buf + (size_t)j * bsz;
-
-			for (int i = 0; i < HMAP_BUCKET_SLOTS && !ret; i++) {
-				__u8 th = ((const struct hmap_bucket *)b)->tophash[i];
-
-				if (th == HMAP_TOPHASH_EMPTY_REST)
-					break;
-				if (th < HMAP_TOPHASH_MIN)
-					continue;
-				ret = cb(b + shm->keys_offset + i * shm->key_stride,
-					 b + shm->values_offset + i * shm->value_stride, ctx);
+		for (__u32 b = 0; b < old->nbuckets && !ret; b++) {
+			if (hmap_head_seq(t, old, b) & HMAP_SEQ_EVACUATED) {
+				ret = hmap_emit_chain(t, cur, b, buf, max, consistent, cb, ctx, retries);
+				if (!ret)
+					ret = hmap_emit_chain(t, cur, b + old->nbuckets, buf, max,
+							      consistent, cb, ctx, retries);
+				continue;
 			}
+			ret = hmap_emit_chain(t, old, b, buf, max, true, cb, ctx, retries);
 		}
 	}
 	free(buf);

@@ -167,9 +167,26 @@ struct hmap_shm_header {
 	__u64 capacity;
 	__u64 entries;		/* live entry count */
 	__u32 narrays;
-	__u32 __pad;
+	__u32 generation;	/* incremental: completed growths */
 	struct hmap_shm_array arrays[2];
+	/* incremental variant only: the value pool */
+	__u64 pool_mmap_offset;
+	__u64 pool_chunk_bytes;	/* page aligned */
+	__u32 pool_chunk_shift;
+	__u32 pool_value_stride;
+	__u32 pool_nchunks;	/* chunks mapped so far (grows) */
+	__u32 __pad2;
 };
+
+/*
+ * Incremental variant: a main bucket of the old array whose chain was moved
+ * to the new array has this bit set in its seq, forever.  Readers then look
+ * in the new array.  Its slots hold a __u32 value index (value_stride 4) into
+ * the value pool: value i is at pool chunk i >> pool_chunk_shift, slot
+ * i & ((1 << pool_chunk_shift) - 1), pool_value_stride bytes each; chunk c is
+ * mapped at pool_mmap_offset + c * pool_chunk_bytes.
+ */
+#define HMAP_SEQ_EVACUATED	(1U << 31)
 
 /* struct hmap_bucket: the fixed part of a bucket; keys and values follow. */
 struct hmap_bucket {

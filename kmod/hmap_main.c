@@ -282,13 +282,16 @@ static struct hmap *hmap_create(const struct hmap_create_attr *attr)
 
 	__module_get(THIS_MODULE);
 	atomic64_inc(&hmap_live_tables);
-	atomic64_add(t->bytes, &hmap_live_bytes);
+	/* A variant accounts its own memory as it allocates (hmap_account_bytes). */
+	atomic64_add(t->ops ? PAGE_SIZE : t->bytes, &hmap_live_bytes);
 	atomic64_inc(&hmap_created);
 	return t;
 
 err_free:
 	if (t->ops && t->variant_data)
 		t->ops->free(t);
+	if (t->ops)
+		atomic64_sub(t->bytes - PAGE_SIZE, &hmap_live_bytes);
 	if (t->ops) {
 		atomic_dec(&t->ops->live);
 		module_put(t->ops->owner);

@@ -528,7 +528,7 @@ next_chain:;
 }
 
 /* Emit chain @b of @a; retried until consistent when @consistent. */
-static int hmap_emit_chain(const struct hmap_table *t, const struct hmap_uarray *a, __u32 b,
+static int hmap_emit_chain(struct hmap_table *t, const struct hmap_uarray *a, __u32 b,
 			   __u8 *buf, __u32 max, bool consistent, hmap_iter_cb cb, void *ctx,
 			   __u64 *retries)
 {
@@ -537,8 +537,13 @@ static int hmap_emit_chain(const struct hmap_table *t, const struct hmap_uarray 
 
 	for (int tries = 0; tries < HMAP_READ_RETRIES && n == -EAGAIN; tries++) {
 		n = hmap_collect_chain(t, a, b, buf, max, consistent);
-		if (n == -EAGAIN && retries)
+		if (n != -EAGAIN)
+			break;
+		if (retries)
 			(*retries)++;
+		/* A value in a chunk added since our view: map it. */
+		if (t->incr && (ret = hmap_map_chunks(t)))
+			return ret;
 	}
 	if (n < 0)
 		return n;

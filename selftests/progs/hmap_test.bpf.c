@@ -117,8 +117,11 @@ static long writer_one(__u32 i, void *data)
 {
 	struct hmap_test_writer *w = ((struct writer_loop *)data)->w;
 	struct hmap_test_val v;
-	__u64 key = (__u64)w->thread << 32 | i;
+	__u64 key;
 	int ret, k;
+
+	i += w->first;
+	key = (__u64)w->thread << 32 | i;
 
 	if (w->delete_odd && (i & 1)) {
 		ret = bpf_hmap_delete(w->handle, &key, sizeof(key));
@@ -185,5 +188,33 @@ int BPF_PROG(fentry_count)
 	cnt = bpf_hmap_lookup_or_init(count_handle, &tgid, sizeof(tgid), sizeof(*cnt));
 	if (cnt)
 		__sync_fetch_and_add(cnt, 1);
+	return 0;
+}
+
+struct check_loop {
+	struct hmap_test_check *c;
+};
+
+static long check_one(__u32 i, void *data)
+{
+	struct hmap_test_check *c = ((struct check_loop *)data)->c;
+	__u64 key = (__u64)c->thread << 32 | i;
+	struct hmap_test_val *v;
+
+	v = bpf_hmap_lookup(c->handle, &key, sizeof(key), sizeof(*v));
+	if (c->odd_absent && (i & 1))
+		c->bad += v != NULL;
+	else
+		c->bad += !v || v->w[0] != (key ^ c->round) || v->w[7] != (key ^ c->round);
+	return 0;
+}
+
+/* Checks a thread's keys with the kfunc, in the kernel (fast under TCG). */
+SEC("syscall")
+int checker(struct hmap_test_check *ctx)
+{
+	struct check_loop l = { .c = ctx };
+
+	bpf_loop(ctx->nkeys, check_one, &l, 0);
 	return 0;
 }

@@ -30,6 +30,18 @@ struct hmap_test_writer {
 	__u32 delete_odd;	/* delete odd keys this round instead of writing them */
 	__s64 errors;
 	__s64 ebusy;
+	__u32 first;		/* keys first .. first + nkeys - 1 */
+	__u32 __pad;
+};
+
+/* ctx of the "checker" SYSCALL program: verify a thread's keys in place. */
+struct hmap_test_check {
+	__u64 handle;
+	__u32 thread;
+	__u32 nkeys;
+	__u32 round;		/* expected value: key ^ round */
+	__u32 odd_absent;	/* odd keys must be absent */
+	__s64 bad;
 };
 
 /* A value that shows tearing: every word is key ^ round. */

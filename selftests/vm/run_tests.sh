@@ -10,11 +10,13 @@ pass=0 fail=0 skip=0
 only=${1:-}
 [ $# -gt 0 ] && shift
 
-if ! insmod "$B/kmod/hmap.ko"; then
-	echo "not ok - insmod $B/kmod/hmap.ko"
-	echo "HMAP-TOTALS 0 1 0"
-	exit 1
-fi
+for m in hmap hmap_rehash; do
+	if ! insmod "$B/kmod/$m.ko"; then
+		echo "not ok - insmod $B/kmod/$m.ko"
+		echo "HMAP-TOTALS 0 1 0"
+		exit 1
+	fi
+done
 
 for t in "$B"/selftests/test_*; do
 	[ -x "$t" ] || continue
@@ -44,12 +46,12 @@ for t in "$B"/selftests/test_*; do
 	fi
 done
 
-rm -rf /sys/fs/bpf/hmap-test*
-if rmmod hmap; then
-	echo "ok - rmmod hmap: no table or reference left behind"
+rm -rf /sys/fs/bpf/hmap-test* /sys/fs/bpf/hmap-rehash-test
+if rmmod hmap_rehash && rmmod hmap; then
+	echo "ok - rmmod hmap_rehash hmap: no table or reference left behind"
 	pass=$((pass + 1))
 else
-	echo "not ok - rmmod hmap failed: a table or reference leaked"
+	echo "not ok - rmmod failed: a table or reference leaked"
 	fail=$((fail + 1))
 fi
 echo "HMAP-TOTALS $pass $fail $skip"

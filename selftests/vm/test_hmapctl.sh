@@ -84,20 +84,30 @@ expect 2 "--key-size 'x' is not a number" "create with a bad number" "$CTL" crea
 expect 2 "--variant is 'fixed' or 'incremental'" "create with a bad variant" "$CTL" create t --key-size 8 --value-size 8 --capacity 8 --variant big
 
 # ---- module and privileges ----------------------------------------------------
+rehash_was=$(grep -c '^hmap_rehash ' /proc/modules)
+[ "$rehash_was" = 1 ] && rmmod hmap_rehash
 if rmmod hmap 2>/dev/null; then
 	expect 1 "hmap.ko is not loaded" "module not loaded: says to insmod" "$CTL" create t --key-size 8 --value-size 8 --capacity 8
 	expect 1 "run 'insmod build/kmod/hmap.ko'" "module not loaded: names the command" "$CTL" list
 	insmod "$B/kmod/hmap.ko"
+	[ "$rehash_was" = 1 ] && insmod "$B/kmod/hmap_rehash.ko"
 else
 	skipped "module not loaded: says to insmod" "hmap.ko in use"
 	skipped "module not loaded: names the command" "hmap.ko in use"
 fi
-if grep -q '^hmap_rehash ' /proc/modules; then
-	skipped "incremental without hmap_rehash.ko" "hmap_rehash.ko is loaded"
-else
-	expect 1 "needs hmap_rehash.ko: run 'insmod build/kmod/hmap_rehash.ko'" "incremental without hmap_rehash.ko" \
-		"$CTL" create t --key-size 8 --value-size 8 --capacity 8 --variant incremental
-fi
+rehash_loaded=$(grep -c '^hmap_rehash ' /proc/modules)
+[ "$rehash_loaded" = 1 ] && rmmod hmap_rehash
+expect 1 "needs hmap_rehash.ko: run 'insmod build/kmod/hmap_rehash.ko'" "incremental without hmap_rehash.ko" \
+	"$CTL" create t --key-size 8 --value-size 8 --capacity 8 --variant incremental
+insmod "$B/kmod/hmap_rehash.ko"
+expect 0 "created table 'inc'" "create --variant incremental" \
+	"$CTL" create inc --key-size 8 --value-size 8 --capacity 52 --variant incremental
+expect 0 "variant incremental" "show an incremental table" "$CTL" show inc
+expect 0 "" "update an incremental table" "$CTL" update inc key $(le64 7) value $(le64 49)
+expect 0 "value: 31 00 00 00 00 00 00 00" "lookup an incremental table (zero-copy)" "$CTL" lookup inc key $(le64 7)
+expect 0 "1" "dump --count an incremental table" "$CTL" dump inc --count
+expect 0 "removed 'inc'" "rm the incremental table" "$CTL" rm inc
+[ "$rehash_loaded" = 1 ] || rmmod hmap_rehash
 expect 1 "invalid table shape" "key size 0" "$CTL" create t --key-size 0 --value-size 8 --capacity 8
 expect 1 "table too large" "value size 5000" "$CTL" create t --key-size 8 --value-size 5000 --capacity 8
 expect 0 "created table 't'" "create" "$CTL" create t --key-size 8 --value-size 8 --capacity 100

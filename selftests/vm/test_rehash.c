@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * hmap_rehash.ko tests, in the VM with hmap.ko and hmap_rehash.ko loaded
+ * (run_tests.sh).  Kselftest harness, TAP output.
+ *
+ *  - growth from 8 buckets to 4M entries under writers on every CPU: every
+ *    key present exactly once with its last value, deleted keys absent;
+ *  - lookups during growth never miss a key inserted before they began;
+ *  - zero-copy readers see every key exactly once across growth;
+ *  - allocation failure during growth: the table keeps serving at its size;
+ *  - rmmod ordering and no leaks.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "kselftest_harness.h"
+#include "libhmap.h"
+#include "hmap_test.h"
+#include "hmap_test.skel.h"
+
+#define ROOT	"/sys/fs/bpf/hmap-rehash-test"
+
+__attribute__((constructor)) static void require_prerequisites(void)
+{
+	const char *why = geteuid() ? "needs root" :
+			  access(HMAP_DEV_PATH, F_OK) ? "hmap.ko is not loaded" :
+			  access("/sys/module/hmap_rehash", F_OK) ? "hmap_rehash.ko is not loaded" : NULL;
+
+	if (why) {
+		printf("TAP version 13\n1..0 # SKIP %s\n", why);
+		exit(4);
+	}
+}
+
+static __u64 live_tables(void)
+{
+	struct hmap_ioc_modstats ms = {};
+
+	return hmap_modstats(&ms) ? ~0ULL : ms.live_tables;
+}
+
+static int wait_live_tables(__u64 want)
+{
+	for (int i = 0; i < 2000; i++) {
+		if (live_tables() == want)
+			return 0;
+		usleep(10000);
+	}
+	return -ETIMEDOUT;
+}
+
+static int set_param(const char *name, const char *val)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/hmap_rehash/parameters/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(val, f);
+	return fclose(f) ? -errno : 0;
+}
+
+struct incr {
+	char path[128];
+	struct hmap_desc d;
+	struct hmap_table *t;
+};
+
+static int incr_create(struct incr *x, const char *name, __u32 ksz, __u32 vsz, __u64 cap)
+{
+	struct hmap_create_opts co = { .key_size = ksz, .value_size = vsz, .capacity = cap,
+				       .variant = HMAP_VARIANT_INCREMENTAL };
+	__u32 zero = 0;
+	int fd, ret;
+
+	mkdir(ROOT, 0700);
+	snprintf(x->path, sizeof(x->path), ROOT "/%s", name);
+	unlink(x->path);
+	ret = hmap_create_pinned(x->path, &co, NULL);
+	if (ret)
+		return ret;
+	fd = bpf_obj_get(x->path);
+	bpf_map_lookup_elem(fd, &zero, &x->d);
+	close(fd);
+	return hmap_open_pinned(x->path, &x->t);
+}
+
+static void incr_destroy(struct incr *x)
+{
+	hmap_close(x->t);
+	unlink(x->path);
+}
+
+static struct hmap_test *skel_open(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = ROOT);
+	struct hmap_test *s;
+
+	mkdir(ROOT, 0700);
+	s = hmap_test__open_opts(&oo);
+	if (s && hmap_test__load(s)) {
+		hmap_test__destroy(s);
+		s = NULL;
+	}
+	return s;
+}
+
+static void skel_close(struct hmap_test *s)
+{
+	hmap_test__destroy(s);
+	unlink(ROOT "/keep");
+}
+
+/* Run one writer round until no key failed (-ENOSPC while growth catches up). */
+static int write_round(int fd, __u64 handle, __u32 thread, __u32 first, __u32 n, __u32 round,
+		       bool delete_odd, __u64 *retries)
+{
+	for (int attempt = 0; attempt < 2000; attempt++) {
+		struct hmap_test_writer a = {
+			.handle = handle, .thread = thread, .first = first, .nkeys = n,
+			.round = round, .delete_odd = delete_odd,
+		};
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
+
+		if (bpf_prog_test_run_opts(fd, &o))
+			return -errno;
+		if (!a.errors && !a.ebusy)
+			return 0;
+		if (retries)
+			(*retries)++;
+		usleep(2000);
+	}
+	return -ENOSPC;
+}
+
+static __s64 check_keys(struct hmap_test *s, __u64 handle, __u32 thread, __u32 n, __u32 round,
+			bool odd_absent)
+{
+	struct hmap_test_check c = { .handle = handle, .thread = thread, .nkeys = n,
+				     .round = round, .odd_absent = odd_absent };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c));
+
+	if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.checker), &o))
+		return -1;
+	return c.bad;
+}
+
+/* 6.1's harness sets timeouts on fixture tests only. */
+FIXTURE(rh) {
+	int unused;
+};
+
+FIXTURE_SETUP(rh)
+{
+}
+
+FIXTURE_TEARDOWN(rh)
+{
+}
+
+/* ---- growth to 4M entries under parallel writers ---------------------- */
+
+#define BIG_KEYS	(1U << 22)	/* 4,194,304 */
+
+struct grow_ctx {
+	int fd;
+	__u64 handle;
+	__u32 thread;
+	__u32 nkeys;
+	int ret;
+	__u64 retries;
+};
+
+static void *grow_writer(void *arg)
+{
+	struct grow_ctx *c = arg;
+
+	/* insert all, rewrite all, then delete odd keys and rewrite even ones */
+	c->ret = write_round(c->fd, c->handle, c->thread, 0, c->nkeys, 1, false, &c->retries);
+	if (!c->ret)
+		c->ret = write_round(c->fd, c->handle, c->thread, 0, c->nkeys, 2, false, &c->retries);
+	if (!c->ret)
+		c->ret = write_round(c->fd, c->handle, c->thread, 0, c->nkeys, 3, true, &c->retries);
+	return NULL;
+}
+
+struct seen {
+	__u8 *bits;		/* one bit per key: thread * per + index */
+	__u32 per;
+	__u32 nthreads;
+	__u64 count, dup, wrong;
+};
+
+static int seen_cb(const void *k, const void *v, void *ctx)
+{
+	struct seen *s = ctx;
+	const struct hmap_test_val *val = v;
+	__u64 key, bit;
+	__u32 th, i;
+
+	memcpy(&key, k, 8);
+	th = key >> 32;
+	i = (__u32)key;
+	s->count++;
+	if (th < 1 || th > s->nthreads || i >= s->per || (i & 1) || val->w[0] != (key ^ 3)) {
+		s->wrong++;
+		return 0;
+	}
+	bit = (__u64)(th - 1) * s->per + i;
+	if (s->bits[bit / 8] & (1 << (bit % 8)))
+		s->dup++;
+	s->bits[bit / 8] |= 1 << (bit % 8);
+	return 0;
+}
+
+TEST_F_TIMEOUT(rh, grow_from_8_buckets_to_4m_entries, 900)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nthreads = ncpu < 2 ? 2 : ncpu > 4 ? 4 : ncpu;
+	struct grow_ctx c[4];
+	pthread_t th[4];
+	struct hmap_test *s;
+	struct hmap_info info;
+	struct seen seen = {};
+	struct incr x;
+	__u32 per = BIG_KEYS / nthreads;
+
+	ASSERT_EQ(0, wait_live_tables(0));
+	/* capacity 52: 52 / 6.5 = 8 main buckets */
+	ASSERT_EQ(0, incr_create(&x, "big", 8, sizeof(struct hmap_test_val), 52));
+	ASSERT_EQ(0, hmap_info(x.t, &info));
+	ASSERT_EQ(8, info.stats.nbuckets);
+	s = skel_open();
+	ASSERT_NE(NULL, s);
+	for (int i = 0; i < nthreads; i++) {
+		c[i] = (struct grow_ctx){ .fd = bpf_program__fd(s->progs.writer),
+					  .handle = x.d.handle, .thread = i + 1, .nkeys = per };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, grow_writer, &c[i]));
+	}
+	for (int i = 0; i < nthreads; i++) {
+		pthread_join(th[i], NULL);
+		EXPECT_EQ(0, c[i].ret);
+		TH_LOG("writer %d: %u keys, %llu rounds retried while growth caught up", i + 1, per,
+		       (unsigned long long)c[i].retries);
+	}
+	ASSERT_EQ(0, hmap_info(x.t, &info));
+	TH_LOG("%llu entries, %u buckets, %llu growths, %llu buckets moved in %llu ms",
+	       (unsigned long long)info.stats.entries, info.stats.nbuckets,
+	       (unsigned long long)info.stats.grows, (unsigned long long)info.stats.evacuated,
+	       (unsigned long long)info.stats.evac_ns / 1000000);
+	EXPECT_EQ(BIG_KEYS / 2, info.stats.entries);
+	EXPECT_GE(info.stats.grows, 17);	/* 8 -> 2^20 buckets for 4M */
+	EXPECT_GE((__u64)info.stats.nbuckets * 13 / 2, BIG_KEYS * 3 / 4);
+	/* Every even key with its last value, every odd key gone (in kernel). */
+	for (int i = 0; i < nthreads; i++)
+		EXPECT_EQ(0, check_keys(s, x.d.handle, i + 1, per, 3, true));
+	/* And zero-copy: each key exactly once. */
+	seen.per = per;
+	seen.nthreads = nthreads;
+	seen.bits = calloc(BIG_KEYS / 8 + 1, 1);
+	ASSERT_EQ(0, hmap_iterate(x.t, HMAP_ITER_CONSISTENT, seen_cb, &seen, NULL));
+	EXPECT_EQ(BIG_KEYS / 2, seen.count);
+	EXPECT_EQ(0, seen.dup);
+	EXPECT_EQ(0, seen.wrong);
+	free(seen.bits);
+	skel_close(s);
+	incr_destroy(&x);
+	ASSERT_EQ(0, wait_live_tables(0));
+}
+
+/* ---- lookups during growth ------------------------------------------------- */
+
+struct race {
+	int fd_writer, fd_op;
+	struct hmap_test *s;
+	struct incr *x;
+	volatile __u32 published;	/* keys [0, published) are in */
+	volatile int done;
+	__u64 lookups, misses, zc_misses;
+	int ret;
+};
+
+static void *race_writer(void *arg)
+{
+	struct race *r = arg;
+
+	for (__u32 first = 0; first < 200000 && !r->ret; first += 2000) {
+		r->ret = write_round(r->fd_writer, r->x->d.handle, 9, first, 2000, 5, false, NULL);
+		__atomic_store_n(&r->published, first + 2000, __ATOMIC_RELEASE);
+	}
+	r->done = 1;
+	return NULL;
+}
+
+TEST_F_TIMEOUT(rh, lookups_during_growth_never_miss, 600)
+{
+	struct race r = {};
+	struct hmap_info info;
+	pthread_t w;
+	struct incr x;
+	__u64 seed = 12345;
+
+	ASSERT_EQ(0, incr_create(&x, "race", 8, sizeof(struct hmap_test_val), 52));
+	r.s = skel_open();
+	ASSERT_NE(NULL, r.s);
+	r.x = &x;
+	r.fd_writer = bpf_program__fd(r.s->progs.writer);
+	r.fd_op = bpf_program__fd(r.s->progs.op);
+	ASSERT_EQ(0, pthread_create(&w, NULL, race_writer, &r));
+	while (!r.done) {
+		__u32 n = __atomic_load_n(&r.published, __ATOMIC_ACQUIRE);
+
+		for (int i = 0; i < 64 && n; i++) {
+			struct hmap_test_args a = { .handle = x.d.handle, .op = HT_LOOKUP,
+						    .key_size = 8, .value_size = 64 };
+			LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &a, .ctx_size_in = sizeof(a));
+			struct hmap_test_val v;
+			__u64 key;
+
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			key = 9ULL << 32 | (__u32)((seed >> 33) % n);
+			memcpy(r.s->bss->buf.key, &key, 8);
+			ASSERT_EQ(0, bpf_prog_test_run_opts(r.fd_op, &o));
+			r.lookups++;
+			if (a.ret != 1)
+				r.misses++;
+			if (hmap_lookup(x.t, &key, &v) || v.w[0] != (key ^ 5))
+				r.zc_misses++;
+		}
+	}
+	pthread_join(w, NULL);
+	ASSERT_EQ(0, r.ret);
+	ASSERT_EQ(0, hmap_info(x.t, &info));
+	TH_LOG("%llu lookups during %llu growths: %llu kfunc misses, %llu zero-copy misses",
+	       (unsigned long long)r.lookups, (unsigned long long)info.stats.grows,
+	       (unsigned long long)r.misses, (unsigned long long)r.zc_misses);
+	EXPECT_GE(info.stats.grows, 10);
+	EXPECT_GT(r.lookups, 0);
+	EXPECT_EQ(0, r.misses);
+	EXPECT_EQ(0, r.zc_misses);
+	EXPECT_EQ(0, check_keys(r.s, x.d.handle, 9, 200000, 5, false));
+	skel_close(r.s);
+	incr_destroy(&x);
+}
+
+/* ---- zero-copy reader across growth ------------------------------------------ */
+
+struct basecheck {
+	__u8 *seen;
+	__u64 base, count, dup;
+};
+
+static int base_cb(const void *k, const void *v, void *ctx)
+{
+	struct basecheck *b = ctx;
+	__u64 key;
+
+	memcpy(&key, k, 8);
+	b->count++;
+	if ((key >> 32) == 9 && (__u32)key < b->base) {
+		if (b->seen[(__u32)key])
+			b->dup++;
+		b->seen[(__u32)key] = 1;
+	}
+	return 0;
+}
+
+TEST_F_TIMEOUT(rh, zero_copy_reader_across_growth, 600)
+{
+	const __u32 base = 20000;
+	struct race r = {};
+	pthread_t w;
+	struct incr x;
+	__u64 passes = 0, bad = 0;
+
+	ASSERT_EQ(0, incr_create(&x, "reader", 8, sizeof(struct hmap_test_val), 52));
+	r.s = skel_open();
+	ASSERT_NE(NULL, r.s);
+	r.x = &x;
+	r.fd_writer = bpf_program__fd(r.s->progs.writer);
+	ASSERT_EQ(0, write_round(r.fd_writer, x.d.handle, 9, 0, base, 5, false, NULL));
+	/* The writer goes on from key 0 (rewriting the base, then new keys). */
+	ASSERT_EQ(0, pthread_create(&w, NULL, race_writer, &r));
+	while (!r.done) {
+		struct basecheck b = { .seen = calloc(base, 1), .base = base };
+		__u32 missing = 0;
+
+		ASSERT_EQ(0, hmap_iterate(x.t, HMAP_ITER_CONSISTENT, base_cb, &b, NULL));
+		for (__u32 i = 0; i < base; i++)
+			missing += !b.seen[i];
+		bad += missing + b.dup;
+		passes++;
+		free(b.seen);
+	}
+	pthread_join(w, NULL);
+	ASSERT_EQ(0, r.ret);
+	TH_LOG("%llu passes over a growing table: %llu base keys missed or seen twice",
+	       (unsigned long long)passes, (unsigned long long)bad);
+	EXPECT_GT(passes, 0);
+	EXPECT_EQ(0, bad);
+	skel_close(r.s);
+	incr_destroy(&x);
+}
+
+/* ---- allocation failure during growth ------------------------------------------ */
+
+TEST_F_TIMEOUT(rh, allocation_failure_keeps_serving, 300)
+{
+	struct hmap_info info;
+	struct incr x;
+	__u64 k, v, n;
+	int ret = 0;
+
+	ASSERT_EQ(0, set_param("fail_grow", "1"));
+	ASSERT_EQ(0, incr_create(&x, "fail", 8, 8, 52));
+	for (n = 0; n < 10000; n++) {
+		ret = hmap_update(x.t, &n, &n, BPF_NOEXIST);
+		if (ret)
+			break;
+	}
+	EXPECT_EQ(-ENOSPC, ret);
+	ASSERT_EQ(0, hmap_info(x.t, &info));
+	TH_LOG("growth failing: %llu entries in %u buckets, then -ENOSPC", (unsigned long long)n,
+	       info.stats.nbuckets);
+	EXPECT_EQ(0, info.stats.grows);
+	EXPECT_EQ(8, info.stats.nbuckets);
+	EXPECT_GE(n, 52);
+	/* Everything inserted is there, updates and deletes still work. */
+	for (k = 0; k < n; k++) {
+		ASSERT_EQ(0, hmap_lookup(x.t, &k, &v));
+		ASSERT_EQ(k, v);
+	}
+	k = 0;
+	v = 77;
+	EXPECT_EQ(0, hmap_update(x.t, &k, &v, BPF_EXIST));
+	EXPECT_EQ(0, hmap_delete(x.t, &k));
+	EXPECT_EQ(0, hmap_update(x.t, &k, &k, BPF_NOEXIST));
+
+	/* Allocation works again: growth resumes, nothing was lost. */
+	ASSERT_EQ(0, set_param("fail_grow", "0"));
+	for (k = n; k < n + 5000; k++) {
+		for (int tries = 0; (ret = hmap_update(x.t, &k, &k, BPF_NOEXIST)) == -ENOSPC &&
+		     tries < 1000; tries++)
+			usleep(1000);
+		ASSERT_EQ(0, ret);
+	}
+	for (k = 0; k < n + 5000; k++) {
+		ASSERT_EQ(0, hmap_lookup(x.t, &k, &v));
+		ASSERT_EQ(k, v);
+	}
+	ASSERT_EQ(0, hmap_info(x.t, &info));
+	EXPECT_GE(info.stats.grows, 1);
+	EXPECT_EQ(n + 5000, info.stats.entries);
+	incr_destroy(&x);
+}
+
+/* ---- module ordering ----------------------------------------------------------------- */
+
+TEST_F_TIMEOUT(rh, rmmod_ordering_and_no_leaks, 120)
+{
+	struct hmap_ioc_modstats a, b;
+	char cmd[512];
+	struct incr x;
+
+	ASSERT_EQ(0, wait_live_tables(0));
+	ASSERT_EQ(0, hmap_modstats(&a));
+	ASSERT_EQ(0, incr_create(&x, "order", 4, 4, 100));
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "hmap_rehash", O_NONBLOCK));
+	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	EXPECT_EQ(-1, syscall(SYS_delete_module, "hmap", O_NONBLOCK));
+	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
+	incr_destroy(&x);
+	ASSERT_EQ(0, wait_live_tables(0));
+	ASSERT_EQ(0, hmap_modstats(&b));
+	EXPECT_EQ(a.live_bytes, b.live_bytes);
+	/* No table left: the companion unloads, and loads again. */
+	EXPECT_EQ(0, syscall(SYS_delete_module, "hmap_rehash", O_NONBLOCK));
+	snprintf(cmd, sizeof(cmd), "insmod %s/kmod/hmap_rehash.ko", getenv("HMAP_BUILD") ?: "build");
+	EXPECT_EQ(0, system(cmd));
+	rmdir(ROOT);
+}
+
+TEST_HARNESS_MAIN

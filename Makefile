@@ -179,6 +179,12 @@ $(BUILD)/selftests/bench_%: $(SRC)/selftests/bench/bench_%.c $(BUILD)/user/libhm
 	$(Q)$(CC) $(USER_CFLAGS) -O3 -fno-strict-aliasing $(filter %.c,$^) \
 		$(BUILD)/user/libhmap.a $(USER_LIBS) -lpthread -lm -o $@
 
+$(BUILD)/selftests/bench_grow_native: $(SRC)/selftests/bench/bench_grow_native.c \
+		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h)
+	$(call msg,CC,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -g -fno-strict-aliasing -I$(SRC)/kmod $(filter %.c,$^) -lpthread -o $@
+
 $(BUILD)/selftests/bench_native: $(SRC)/selftests/bench/bench_native.cc $(SRC)/kmod/hmap_engine.c \
 		$(wildcard $(SRC)/kmod/*.h)
 	$(call msg,CXX,$(notdir $@))
@@ -217,7 +223,7 @@ vm: all
 		$(if $(CMD),-- sh -c '$(CMD)',--interactive)
 
 bench: deps
-	$(Q)$(MAKE) all $(BENCHES) $(BUILD)/selftests/bench_native
+	$(Q)$(MAKE) all $(BENCHES) $(BUILD)/selftests/bench_native $(BUILD)/selftests/bench_grow_native
 	$(Q)$(VM_ENV) $(SRC)/selftests/bench/run.sh
 
 clean:

@@ -3,7 +3,9 @@
  * bench_kfunc: bpf_hmap_* kfuncs against a preallocated BPF_MAP_TYPE_HASH,
  * in the same VM run, through BPF_PROG_TEST_RUN with repeat (XDP programs,
  * 64 operations a run, 16-byte keys).  Prints ns/op for both and the ratio
- * hmap/htab (below 1.0: hmap is faster).  Needs hmap.ko loaded.
+ * hmap/htab (below 1.0: hmap is faster).  With hmap_rehash.ko loaded, also
+ * the incremental variant at the same size (steady state, not growing) and
+ * its cost against the fixed table, incr/hmap.  Needs hmap.ko loaded.
  *
  *   bench_kfunc [N...]      table sizes, powers of two (default 1024 1048576)
  *
@@ -47,12 +49,18 @@ static double run(struct hmap_bench *s, struct bpf_program *p, __u32 op, __u32 o
 
 struct row {
 	const char *name;
-	double hmap, htab;
+	double hmap, htab, incr;
 };
+
+static bool have_incr;	/* hmap_rehash.ko loaded: also measure the incremental variant */
 
 static void bench(__u32 n, __u32 vsz, int passes)
 {
 	struct hmap_create_opts co = { .key_size = 16, .value_size = vsz, .capacity = n };
+	struct hmap_create_opts ci = { .key_size = 16, .value_size = vsz, .capacity = n,
+				       .variant = HMAP_VARIANT_INCREMENTAL };
+	struct hmap_desc di = {};
+	char ipath[128];
 	struct bpf_program *ph, *pm;
 	struct hmap_bench *s;
 	struct hmap_desc d;
@@ -85,6 +93,18 @@ static void bench(__u32 n, __u32 vsz, int passes)
 	fd = bpf_obj_get(path);
 	bpf_map_lookup_elem(fd, &zero, &d);
 	close(fd);
+	/* Same shape, incremental variant: same buckets for n, so no growth here. */
+	snprintf(ipath, sizeof(ipath), ROOT "/i-%u-%u", n, vsz);
+	unlink(ipath);
+	if (have_incr) {
+		if (hmap_create_pinned(ipath, &ci, NULL)) {
+			fprintf(stderr, "cannot create an incremental table\n");
+			exit(1);
+		}
+		fd = bpf_obj_get(ipath);
+		bpf_map_lookup_elem(fd, &zero, &di);
+		close(fd);
+	}
 	if (vsz == 8) {
 		s->bss->handle8 = d.handle;
 		ph = s->progs.hmap_v8;
@@ -95,16 +115,21 @@ static void bench(__u32 n, __u32 vsz, int passes)
 		pm = s->progs.htab_v64;
 	}
 	for (int i = 0; i < nrows; i++)
-		rows[i].hmap = rows[i].htab = 1e30;
+		rows[i].hmap = rows[i].htab = rows[i].incr = 1e30;
 
 #define BEST(r, v) do { double _v = (v); if (_v < (r)) (r) = _v; } while (0)
 	for (int pass = 0; pass < passes; pass++) {
-		for (int side = 0; side < 2; side++) {
-			struct bpf_program *p = side ? pm : ph;
+		for (int side = 0; side < (have_incr ? 3 : 2); side++) {
+			struct bpf_program *p = side == 1 ? pm : ph;
 			double *col[5];
 
+			/* side 2: the hmap programs on the incremental table */
+			if (vsz == 8)
+				s->bss->handle8 = side == 2 ? di.handle : d.handle;
+			else
+				s->bss->handle64 = side == 2 ? di.handle : d.handle;
 			for (int i = 0; i < nrows; i++)
-				col[i] = side ? &rows[i].htab : &rows[i].hmap;
+				col[i] = side == 0 ? &rows[i].hmap : side == 1 ? &rows[i].htab : &rows[i].incr;
 			BEST(*col[0], run(s, p, B_INSERT, 0, fill));
 			if (s->bss->errors) {
 				fprintf(stderr, "%s: %llu inserts failed\n", bpf_program__name(p),
@@ -129,11 +154,16 @@ static void bench(__u32 n, __u32 vsz, int passes)
 			}
 		}
 	}
-	for (int i = 0; i < nrows; i++)
-		printf("%-16s %8u %6u %12.1f %12.1f %8.2f\n", rows[i].name, n, vsz,
+	for (int i = 0; i < nrows; i++) {
+		printf("%-16s %8u %6u %12.1f %12.1f %8.2f", rows[i].name, n, vsz,
 		       rows[i].hmap, rows[i].htab, rows[i].hmap / rows[i].htab);
+		if (have_incr)
+			printf(" %12.1f %8.2f", rows[i].incr, rows[i].incr / rows[i].hmap);
+		putchar('\n');
+	}
 	fflush(stdout);
 	unlink(path);
+	unlink(ipath);
 	hmap_bench__destroy(s);
 }
 
@@ -156,8 +186,12 @@ int main(int argc, char **argv)
 	}
 	printf("# bpf_hmap_* kfuncs vs BPF_MAP_TYPE_HASH (prealloc), 16-byte keys, "
 	       "%d ops per XDP test run, best of several passes\n", BATCH);
-	printf("%-16s %8s %6s %12s %12s %8s\n", "op", "entries", "value", "hmap ns/op",
+	have_incr = access("/sys/module/hmap_rehash", F_OK) == 0;
+	printf("%-16s %8s %6s %12s %12s %8s", "op", "entries", "value", "hmap ns/op",
 	       "htab ns/op", "hmap/htab");
+	if (have_incr)
+		printf(" %12s %8s", "incr ns/op", "incr/hmap");
+	putchar('\n');
 	for (int i = 0; i < nsizes; i++) {
 		int passes = sizes[i] <= 4096 ? 20 : 2;
 

@@ -9,8 +9,14 @@ SRC=${HMAP_SRC:?} BUILD=${HMAP_BUILD:?}
 echo "== native (host CPU): hmap engine vs absl::flat_hash_map"
 "$BUILD/selftests/bench_native" "$@"
 echo
+echo "== native (host CPU): insert latency while growing, incremental vs stop-the-world"
+"$BUILD/selftests/bench_grow_native"
+echo
 echo "== VM (QEMU TCG, 2 vCPUs): kfuncs vs BPF_MAP_TYPE_HASH"
 "$SRC/selftests/vm/vm.sh" --smp 2 --mem 3G --timeout 1800 -- sh -c \
-	"insmod '$BUILD/kmod/hmap.ko' && '$BUILD/selftests/bench_kfunc' && echo &&
+	"insmod '$BUILD/kmod/hmap.ko' && insmod '$BUILD/kmod/hmap_rehash.ko' &&
+	 '$BUILD/selftests/bench_kfunc' && echo &&
 	 echo '== VM: reading 1M entries, zero-copy vs BPF_MAP_LOOKUP_BATCH' &&
-	 '$BUILD/selftests/bench_dump' && rmmod hmap"
+	 '$BUILD/selftests/bench_dump' && echo &&
+	 echo '== VM: insert latency while growing, incremental vs stop-the-world (BPF)' &&
+	 '$BUILD/selftests/bench_grow' && rmmod hmap_rehash && rmmod hmap"

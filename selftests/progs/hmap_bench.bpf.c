@@ -134,3 +134,69 @@ int NAME_M(struct xdp_md *ctx)						\
 
 BENCH(val8, hmap_v8, htab_v8, handle8, htab8)
 BENCH(val64, hmap_v64, htab_v64, handle64, htab64)
+
+/*
+ * Per-insert latency while a table grows: insert keys first .. first+n-1 one
+ * by one (8-byte keys and values), timing each update.  Log-linear histogram:
+ * bucket = 16 * floor(log2 ns) + the next 4 bits.  Stops at the first failure
+ * (-ENOSPC: growth behind) and says where, so user space can wait and resume.
+ */
+#define LAT_BUCKETS	(64 * 16)
+
+__u64 lat_hist[LAT_BUCKETS];
+__u64 lat_max, lat_count;
+__u64 lat_handle;
+__u32 lat_first, lat_n, lat_stopped;
+__s32 lat_err;
+
+static __always_inline __u32 lat_bucket(__u64 ns)
+{
+	__u32 l = 0;
+
+	if (ns < 16)
+		return ns;
+	if (ns >> 32) { l += 32; ns >>= 32; }
+	if (ns >> 16) { l += 16; ns >>= 16; }
+	if (ns >> 8) { l += 8; ns >>= 8; }
+	if (ns >> 4) { l += 4; ns >>= 4; }
+	if (ns >> 2) { l += 2; ns >>= 2; }
+	if (ns >> 1) { l += 1; ns >>= 1; }
+	return l * 16;	/* refined below by the caller */
+}
+
+static long lat_one(__u32 i, void *ctx)
+{
+	__u64 key = lat_first + i, t0, dt;
+	__u32 b, l;
+	int ret;
+
+	t0 = bpf_ktime_get_ns();
+	ret = bpf_hmap_update(lat_handle | HMAP_UPDATE_FLAGS(BPF_NOEXIST), &key, sizeof(key),
+			      &key, sizeof(key));
+	dt = bpf_ktime_get_ns() - t0;
+	if (ret) {
+		lat_err = ret;
+		lat_stopped = lat_first + i;
+		return 1;
+	}
+	b = lat_bucket(dt);
+	if (dt >= 16) {
+		l = b / 16;
+		b += (dt >> (l - 4)) & 15;
+	}
+	if (b < LAT_BUCKETS)
+		lat_hist[b]++;
+	if (dt > lat_max)
+		lat_max = dt;
+	lat_count++;
+	return 0;
+}
+
+SEC("syscall")
+int lat_insert(void *ctx)
+{
+	lat_err = 0;
+	lat_stopped = lat_first + lat_n;
+	bpf_loop(lat_n, lat_one, NULL, 0);
+	return 0;
+}

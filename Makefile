@@ -165,6 +165,12 @@ $(BUILD)/selftests/engine_test: $(SRC)/selftests/unit/engine_test.c $(SRC)/kmod/
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) $(filter %.c,$^) -lpthread -o $@
 
+$(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap_grow.c \
+		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/grow_user.h $(HARNESS)
+	$(call msg,CC-ASAN,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNIT_CFLAGS) -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
+
 $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS) \
 		$(wildcard $(SRC)/selftests/vm/*.h) $(HARNESS)
 	$(call msg,CC,$(notdir $@))
@@ -180,10 +186,10 @@ $(BUILD)/selftests/bench_%: $(SRC)/selftests/bench/bench_%.c $(BUILD)/user/libhm
 		$(BUILD)/user/libhmap.a $(USER_LIBS) -lpthread -lm -o $@
 
 $(BUILD)/selftests/bench_grow_native: $(SRC)/selftests/bench/bench_grow_native.c \
-		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h)
+		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/grow_user.h
 	$(call msg,CC,$(notdir $@))
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -O2 -g -fno-strict-aliasing -I$(SRC)/kmod $(filter %.c,$^) -lpthread -o $@
+	$(Q)$(CC) -O2 -g -fno-strict-aliasing -I$(SRC)/kmod -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
 
 $(BUILD)/selftests/bench_native: $(SRC)/selftests/bench/bench_native.cc $(SRC)/kmod/hmap_engine.c \
 		$(wildcard $(SRC)/kmod/*.h)
@@ -200,7 +206,7 @@ $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.sh
 
 VM_TESTS += $(patsubst $(SRC)/selftests/vm/%.sh,$(BUILD)/selftests/%,$(wildcard $(SRC)/selftests/vm/test_*.sh))
 
-selftests: $(BUILD)/selftests/engine_test $(VM_TESTS) $(BUILD)/selftests/bench_dump $(BUILD)/hmapctl
+selftests: $(BUILD)/selftests/engine_test $(BUILD)/selftests/grow_test $(VM_TESTS) $(BUILD)/selftests/bench_dump $(BUILD)/hmapctl
 
 # ---- running -----------------------------------------------------------------
 VM := $(SRC)/selftests/vm/vm.sh

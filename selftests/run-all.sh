@@ -15,18 +15,20 @@ add_totals() {	# "# Totals: pass:N fail:N xfail:N xpass:N skip:N error:N"
 	skip=$((skip + $(sed 's/.* skip:\([0-9]*\).*/\1/' <<<"$line")))
 }
 
-echo "== host: engine unit tests (ASan, UBSan)"
-out=$("$BUILD/selftests/engine_test" 2>&1)
-rc=$?
-echo "$out"
-totals=$(grep '^# Totals:' <<<"$out" | tail -n1)
-if [ -n "$totals" ]; then add_totals "$totals"; else fail=$((fail + 1)); fi
-[ $rc -ne 0 ] && [ -n "$totals" ] && [ "$(sed 's/.* fail:\([0-9]*\).*/\1/' <<<"$totals")" = 0 ] &&
-	{ echo "not ok - engine_test exited $rc (sanitizer report?)"; fail=$((fail + 1)); }
+for t in engine_test grow_test; do
+	echo "== host: $t (ASan, UBSan)"
+	out=$("$BUILD/selftests/$t" 2>&1)
+	rc=$?
+	echo "$out"
+	totals=$(grep '^# Totals:' <<<"$out" | tail -n1)
+	if [ -n "$totals" ]; then add_totals "$totals"; else fail=$((fail + 1)); fi
+	[ $rc -ne 0 ] && [ -n "$totals" ] && [ "$(sed 's/.* fail:\([0-9]*\).*/\1/' <<<"$totals")" = 0 ] &&
+		{ echo "not ok - $t exited $rc (sanitizer report?)"; fail=$((fail + 1)); }
+done
 
 echo "== VM: $(basename /boot/vmlinuz-"${KVER:-}"*) with ${HMAP_SMP:-2} vCPUs"
 log=$(mktemp)
-"$SRC/selftests/vm/vm.sh" --smp "${HMAP_SMP:-2}" --mem "${HMAP_MEM:-2G}" -- \
+"$SRC/selftests/vm/vm.sh" --smp "${HMAP_SMP:-2}" --mem "${HMAP_MEM:-2G}" --timeout "${HMAP_VM_TIMEOUT:-1500}" -- \
 	sh "$SRC/selftests/vm/run_tests.sh" 2>&1 | tee "$log"
 vrc=${PIPESTATUS[0]}
 vt=$(sed -n 's/^HMAP-TOTALS \([0-9]*\) \([0-9]*\) \([0-9]*\)$/\1 \2 \3/p' "$log" | tail -n1)

@@ -16,72 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "hmap_grow.h"
-
-struct native {
-	struct hgr g;
-	u8 stripes[HMAP_MAX_LOCKS];
-	u8 pool_lock;
-	volatile int stop;
-	int stw;
-	struct hgr_array *garbage[64];	/* old arrays: freed at the end (no readers) */
-	struct hgr_regime *regimes[128];
-	int ngarbage, nregimes;
-};
-
-static struct hgr_array *array_new(struct native *n, u32 nbuckets)
-{
-	struct hmap_layout l;
-	struct hgr_array *a = calloc(1, sizeof(*a));
-
-	if (hmap_layout_init(&l, n->g.key_size, 4, (u64)nbuckets * 13 / 2, ~0ULL))
-		abort();
-	a->mem = calloc(1, l.array_bytes);	/* large: fresh zero pages, like __GFP_ZERO */
-	hmap_tab_init(&a->tab, &l, a->mem, &a->count, &n->g.seed, &n->g.locks);
-	a->tab.l.capacity = ~0ULL;
-	return a;
-}
-
-static struct hgr_regime *regime_new(struct native *n, struct hgr_array *cur,
-				     struct hgr_array *old, u32 mask)
-{
-	struct hgr_regime *r = calloc(1, sizeof(*r));
-
-	r->cur = cur;
-	r->old = old;
-	r->lock_mask = mask;
-	n->regimes[n->nregimes++] = r;
-	return r;
-}
-
-static void *worker(void *arg)
-{
-	struct native *n = arg;
-	struct hgr *g = &n->g;
-
-	while (!n->stop) {
-		while (hgr_wants_chunk(g))
-			hgr_pool_add_chunk(g, calloc(1U << HGR_CHUNK_SHIFT, g->pool.value_stride));
-		if (hgr_wants_grow(g)) {
-			struct hgr_regime *r = g->regime;
-			struct hgr_array *old = r->cur, *cur = array_new(n, old->tab.l.nbuckets * 2);
-
-			__atomic_store_n(&g->nevacuate, 0, __ATOMIC_RELAXED);
-			hgr_switch(g, regime_new(n, cur, old, r->lock_mask));
-			if (n->stw)
-				while (__atomic_load_n(&g->nevacuate, __ATOMIC_RELAXED) < old->tab.l.nbuckets &&
-				       !n->stop)
-					usleep(100);
-			while (!hgr_evacuate_rest(g, 256))
-				;
-			hgr_switch(g, regime_new(n, cur, NULL, hgr_lock_mask(cur->tab.l.nbuckets)));
-			n->garbage[n->ngarbage++] = old;
-		} else {
-			usleep(50);
-		}
-	}
-	return NULL;
-}
+#include "grow_user.h"
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -92,27 +27,13 @@ static int cmp_u32(const void *a, const void *b)
 
 static void run(const char *mode, u32 count, int stw, double out[4])
 {
-	struct native *n = calloc(1, sizeof(*n));
-	u32 *lat = malloc((size_t)count * sizeof(*lat));
+	struct native *n;
 	u64 entries = 0, stalls = 0;
+	u32 *lat = malloc((size_t)count * sizeof(*lat));
 	pthread_t w;
 	struct timespec a, b;
 
-	n->stw = stw;
-	n->g.key_size = 8;
-	n->g.seed = (hmap_seed_t){ { 0x1234, 0x5678 } };
-	n->g.entries = &entries;
-	n->g.max_entries = ~0ULL;
-	n->g.evac_per_write = stw ? UINT32_MAX : 1;
-	n->g.locks.lock = n->stripes;
-	n->g.locks.mask = HMAP_MAX_LOCKS - 1;
-	n->g.pool.lock.lock = &n->pool_lock;
-	n->g.pool.value_size = 8;
-	n->g.pool.value_stride = 8;
-	n->g.pool.maxchunks = (count >> HGR_CHUNK_SHIFT) + 2;
-	n->g.pool.chunks = calloc(n->g.pool.maxchunks, sizeof(void *));
-	hgr_pool_add_chunk(&n->g, calloc(1U << HGR_CHUNK_SHIFT, 8));
-	n->g.regime = regime_new(n, array_new(n, 8), NULL, hgr_lock_mask(8));
+	n = native_new(8, 8, count, &entries, stw);
 	pthread_create(&w, NULL, worker, n);
 
 	for (u64 k = 0; k < count; k++) {
@@ -146,20 +67,8 @@ static void run(const char *mode, u32 count, int stw, double out[4])
 	out[3] = lat[count - 1];
 	printf("%-16s %10.0f %10.0f %10.0f %12.0f %8llu\n", mode, out[0], out[1], out[2], out[3],
 	       (unsigned long long)stalls);
-	/* free everything */
-	for (int i = 0; i < n->ngarbage; i++) {
-		free(n->garbage[i]->mem);
-		free(n->garbage[i]);
-	}
-	free(n->g.regime->cur->mem);
-	free(n->g.regime->cur);
-	for (int i = 0; i < n->nregimes; i++)
-		free(n->regimes[i]);
-	for (u32 c = 0; c < n->g.pool.nchunks; c++)
-		free(n->g.pool.chunks[c]);
-	free(n->g.pool.chunks);
+	native_free(n);
 	free(lat);
-	free(n);
 }
 
 int main(int argc, char **argv)

@@ -76,7 +76,6 @@ struct hmap_variant_ops {
 	/* Process context: map the array at vma->vm_pgoff, read-only. */
 	int (*mmap)(struct hmap *t, struct vm_area_struct *vma);
 	void (*stats)(struct hmap *t, struct hmap_stats *st);
-	atomic_t live;				/* tables of this variant */
 };
 
 int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops);

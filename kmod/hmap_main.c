@@ -86,7 +86,6 @@ static void hmap_free_mem(struct hmap *t)
 {
 	if (t->ops) {
 		t->ops->free(t);
-		atomic_dec(&t->ops->live);
 		module_put(t->ops->owner);
 	}
 	vfree(t->array);
@@ -163,8 +162,6 @@ static struct hmap_variant_ops *hmap_variant_get(u32 variant)
 	ops = hmap_variants[variant];
 	if (ops && !try_module_get(ops->owner))
 		ops = NULL;
-	if (ops)
-		atomic_inc(&ops->live);
 	mutex_unlock(&hmap_variant_lock);
 	return ops;
 }
@@ -293,7 +290,6 @@ err_free:
 	if (t->ops)
 		atomic64_sub(t->bytes - PAGE_SIZE, &hmap_live_bytes);
 	if (t->ops) {
-		atomic_dec(&t->ops->live);
 		module_put(t->ops->owner);
 		t->ops = NULL;
 	}

@@ -24,22 +24,16 @@
 
 #include "kselftest_harness.h"
 #include "libhmap.h"
+#include "hmap_test_util.h"
 #include "hmap_test.h"
 #include "hmap_test.skel.h"
 #include "hmap_bad.skel.h"
 
 #define PIN_ROOT	"/sys/fs/bpf/hmap-test"
 
-/* kselftest convention: a missing prerequisite is a skip (exit 4), not a failure. */
 __attribute__((constructor)) static void require_prerequisites(void)
 {
-	const char *why = geteuid() ? "needs root" :
-			  access(HMAP_DEV_PATH, F_OK) ? "hmap.ko is not loaded" : NULL;
-
-	if (why) {
-		printf("TAP version 13\n1..0 # SKIP %s\n", why);
-		exit(4);
-	}
+	hmap_require(NULL);
 }
 
 static void pin_path(char *buf, size_t n, const char *name)
@@ -67,24 +61,6 @@ static int read_desc(const char *path, struct hmap_desc *d)
 	ret = bpf_map_lookup_elem(fd, &zero, d) ? -errno : 0;
 	close(fd);
 	return ret;
-}
-
-static __u64 live_tables(void)
-{
-	struct hmap_ioc_modstats ms = {};
-
-	return hmap_modstats(&ms) ? ~0ULL : ms.live_tables;
-}
-
-/* Frees run after RCU grace periods from a workqueue: wait for them. */
-static int wait_live_tables(__u64 want)
-{
-	for (int i = 0; i < 1000; i++) {
-		if (live_tables() == want)
-			return 0;
-		usleep(10000);
-	}
-	return -ETIMEDOUT;
 }
 
 /* Tests clean up after themselves, so between tests the module holds no

@@ -25,6 +25,7 @@
 
 #include "kselftest_harness.h"
 #include "libhmap.h"
+#include "hmap_test_util.h"
 #include "hmap_test.h"
 #include "hmap_test.skel.h"
 
@@ -32,31 +33,7 @@
 
 __attribute__((constructor)) static void require_prerequisites(void)
 {
-	const char *why = geteuid() ? "needs root" :
-			  access(HMAP_DEV_PATH, F_OK) ? "hmap.ko is not loaded" :
-			  access("/sys/module/hmap_rehash", F_OK) ? "hmap_rehash.ko is not loaded" : NULL;
-
-	if (why) {
-		printf("TAP version 13\n1..0 # SKIP %s\n", why);
-		exit(4);
-	}
-}
-
-static __u64 live_tables(void)
-{
-	struct hmap_ioc_modstats ms = {};
-
-	return hmap_modstats(&ms) ? ~0ULL : ms.live_tables;
-}
-
-static int wait_live_tables(__u64 want)
-{
-	for (int i = 0; i < 2000; i++) {
-		if (live_tables() == want)
-			return 0;
-		usleep(10000);
-	}
-	return -ETIMEDOUT;
+	hmap_require("/sys/module/hmap_rehash");
 }
 
 static int set_param(const char *name, const char *val)

@@ -104,6 +104,8 @@ kdir-check:
 KMOD_SRCS := $(wildcard $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/kmod/Kbuild $(SRC)/Kbuild
 
 # Kbuild writes next to its sources, so build in a tree of symlinks under BUILD.
+# Its .ko files are moved out to BUILD/kmod and given BTF there: no copy
+# without BTF is left to load by mistake.
 modules: $(BUILD)/kmod/.built
 $(BUILD)/kmod/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
 	$(Q)mkdir -p $(BUILD)/kbuild/kmod
@@ -116,7 +118,7 @@ $(BUILD)/kmod/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
 	$(Q)test -f $(BUILD)/kbuild/kmod/hmap.ko || { echo "error: kbuild produced no hmap.ko" >&2; exit 1; }
 	$(Q)mkdir -p $(BUILD)/kmod
 	$(Q)for ko in $(BUILD)/kbuild/kmod/*.ko; do \
-		cp $$ko $(BUILD)/kmod/ && \
+		mv $$ko $(BUILD)/kmod/ && \
 		printf '  %-8s %s\n' BTF "$$(basename $$ko)" && \
 		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(BUILD)/kmod/$$(basename $$ko) || exit 1; \
 	done

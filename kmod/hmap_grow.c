@@ -402,6 +402,8 @@ unlock:
 	hmap_plat_unlock(&g->locks, lidx, fl);
 	if (inserted && r->old)
 		hgr_evacuate_extra(g);
+	if ((inserted || ret == -ENOSPC) && (hgr_wants_grow(g) || hgr_wants_chunk(g)))
+		WRITE_ONCE(g->want_worker, true);
 	return ret;
 }
 

@@ -77,6 +77,9 @@ struct hgr {
 	u32 key_size;
 	u32 evac_per_write;		/* extra old buckets each write moves */
 	u32 nevacuate;			/* next old bucket to claim (atomic) */
+	bool want_worker;		/* an insert found room running short: the
+					 * owner should run its worker (checked after
+					 * inserts only, not on every update) */
 	u64 *entries;			/* live entries (shared header) */
 	u64 max_entries;
 	/* statistics (atomic) */

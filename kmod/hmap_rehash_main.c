@@ -245,11 +245,13 @@ static void hrh_work(struct work_struct *work)
 	mutex_unlock(&h->lock);
 }
 
-/* Any context: ask the worker for room ahead of need. */
+/* Any context: run the worker if an insert asked for room ahead of need. */
 static void hrh_kick(struct hrh *h)
 {
-	if ((hgr_wants_grow(&h->g) || hgr_wants_chunk(&h->g)) && !in_nmi())
+	if (unlikely(READ_ONCE(h->g.want_worker)) && !in_nmi()) {
+		WRITE_ONCE(h->g.want_worker, false);
 		queue_work(hrh_wq, &h->work);
+	}
 }
 
 /* ---- variant hooks --------------------------------------------------------- */
@@ -362,8 +364,7 @@ static int hrh_update(struct hmap *t, const void *key, const void *value, u32 fl
 	struct hrh *h = hrh_of(t);
 	int ret = hgr_update(&h->g, key, value, flags, valp);
 
-	if (ret == 0 || ret == -ENOSPC)
-		hrh_kick(h);
+	hrh_kick(h);
 	return ret;
 }
 

@@ -106,7 +106,8 @@ expect 0 "created table 'inc'" "create --variant incremental" \
 expect 0 "variant incremental" "show an incremental table" "$CTL" show inc
 expect 0 "" "update an incremental table" "$CTL" update inc key $(le64 7) value $(le64 49)
 expect 0 "value: 31 00 00 00 00 00 00 00" "lookup an incremental table (zero-copy)" "$CTL" lookup inc key $(le64 7)
-expect 0 "1" "dump --count an incremental table" "$CTL" dump inc --count
+if [ "$("$CTL" dump inc --count)" = 1 ]; then ok "dump --count an incremental table"
+else not_ok "dump --count an incremental table"; fi
 expect 0 "removed 'inc'" "rm the incremental table" "$CTL" rm inc
 expect 0 "created table 'capped'" "create an incremental table capped at 100" \
 	"$CTL" create capped --key-size 8 --value-size 8 --capacity 13 --max-capacity 100 --variant incremental

@@ -12,11 +12,14 @@
  *   - The id -> table idr is written under hmap_idr_lock and read under RCU.
  *     A handle resolves only if its generation matches, so a stale handle
  *     never reaches a table created later under a reused id.
- *   - When the last reference goes, a work item removes the id, waits for
- *     an RCU grace period and an RCU-tasks-trace grace period (kfuncs run
- *     under either, sleepable SYSCALL programs under the latter), and only
- *     then frees the buckets.  So a kfunc that resolved a handle, and any
- *     value pointer it returned, stay valid until the program returns.
+ *   - The last reference may go in any context, NMI included (the kptr dtor
+ *     runs wherever a program replaces the descriptor's value): it raises an
+ *     irq_work, which queues a work item that removes the id and chains an
+ *     RCU-tasks-trace and then an RCU grace period (kfuncs run under either,
+ *     sleepable SYSCALL programs under the latter) before a last work item
+ *     frees the memory.  No kworker blocks on a grace period.  So a kfunc
+ *     that resolved a handle, and any value pointer it returned, stay valid
+ *     until the program returns.
  *   - Each table holds a reference on hmap.ko (and on its variant's module),
  *     so rmmod is refused while any table exists.
  */
@@ -26,6 +29,8 @@
 #include <linux/refcount.h>
 #include <linux/workqueue.h>
 #include <linux/mm_types.h>
+#include <linux/irq_work.h>
+#include <linux/rcupdate.h>
 
 #include "hmap_engine.h"
 
@@ -55,7 +60,10 @@ struct hmap {
 	struct hmap_layout layout;
 	struct hmap_pcpu_stats __percpu *pcpu;
 	void *variant_data;
-	struct work_struct free_work;
+	struct irq_work put_work;		/* last reference dropped, any context */
+	struct work_struct unpublish_work;	/* remove the id, start grace periods */
+	struct rcu_head rcu;
+	struct work_struct free_work;		/* after the grace periods */
 };
 
 /*
@@ -71,6 +79,8 @@ struct hmap_variant_ops {
 	/* Process context, after the grace periods; frees what init allocated. */
 	void (*free)(struct hmap *t);
 	void *(*lookup)(struct hmap *t, const void *key);
+	/* Process context: a consistent copy of the value (ioctl lookup). */
+	int (*lookup_copy)(struct hmap *t, const void *key, void *value);
 	int (*update)(struct hmap *t, const void *key, const void *value, u32 flags, void **valp);
 	int (*delete)(struct hmap *t, const void *key);
 	/* Process context: map the array at vma->vm_pgoff, read-only. */

@@ -139,34 +139,15 @@ static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len
 	}
 }
 
-/**
- * hmap_tab_lookup - find a key without locks
- * @t: the engine
- * @key: t->l.key_size bytes
- * @hash: hmap_tab_hash(t, key)
- *
- * Context: any, including NMI; never blocks.  The caller keeps the array
- * alive (RCU read side, or a reference).
- * Return: pointer to the value in place, or NULL if absent.
- */
-void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash)
+/* One scan of @head's chain for @key; NULL if absent.  Bounded: overflow
+ * buckets are linked once each and never unlinked, so a chain has at most
+ * l.noverflow links, which the walk also enforces. */
+static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hmap_bucket *head,
+					     const void *key, u8 top)
 {
-	u32 idx = hash & t->mask;
-	u8 top = hmap_tophash(hash);
-	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b;
-	u32 seq, i, next;
-	void *val;
+	struct hmap_bucket *b = head;
+	u32 i, next, hops = 0;
 
-again:
-	seq = READ_ONCE(head->seq);
-	if (unlikely(seq & 1) &&
-	    !hmap_plat_writer_nested(&t->locks, idx & t->locks.mask)) {
-		cpu_relax();
-		goto again;
-	}
-	smp_rmb();
-	val = NULL;
-	b = head;
 	for (;;) {
 		/* All 8 tophash bytes at once (little-endian: slot i is byte i).
 		 * Candidates may include a false positive above a real match or
@@ -177,25 +158,108 @@ again:
 
 		while (m) {
 			i = __builtin_ctzll(m) >> 3;
-			if (hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size)) {
-				val = hmap_slot_val(t, b, i);
-				goto out;
-			}
+			if (hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size))
+				return hmap_slot_val(t, b, i);
 			m &= m - 1;
 		}
 		/* A zero byte is EMPTY_REST: nothing after it in the chain. */
 		if ((word - HMAP_BYTES_01) & ~word & HMAP_BYTES_80)
-			goto out;
+			return NULL;
 		next = READ_ONCE(b->overflow);
-		if (!next)
-			break;
+		if (!next || next < t->l.nbuckets || next >= t->l.nbuckets + t->l.noverflow ||
+		    ++hops > t->l.noverflow)
+			return NULL;
 		b = hmap_bucket_at(t, next);
 	}
-out:
-	smp_rmb();
-	if (unlikely(READ_ONCE(head->seq) != seq) && !(seq & 1))
-		goto again;
-	return val;
+}
+
+/**
+ * __hmap_tab_lookup - find a key without locks, or learn its chain has moved
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @moved: set to true, with NULL returned, if the chain's head carries
+ *         HMAP_SEQ_EVACUATED (incremental variant: look in the newer array);
+ *         read in the same snapshot as the chain, so a chain that moves
+ *         during the scan is reported as moved, never as a stale answer
+ *
+ * Context: any, including NMI; never waits: at most HMAP_LOOKUP_RETRIES
+ * re-reads, none while this CPU is itself inside a writer of the stripe.
+ * The caller keeps the array alive (RCU read side, or a reference).
+ * Return: pointer to the value in place, or NULL if absent (or moved).
+ */
+void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash, bool *moved)
+{
+	u32 idx = hash & t->mask;
+	u8 top = hmap_tophash(hash);
+	struct hmap_bucket *head = hmap_bucket_at(t, idx);
+	u32 seq, tries;
+	void *val;
+
+	for (tries = 0;; tries++) {
+		seq = READ_ONCE(head->seq);
+		if (unlikely(seq & HMAP_SEQ_EVACUATED)) {
+			*moved = true;
+			return NULL;
+		}
+		if (unlikely(seq & 1) && tries < HMAP_LOOKUP_RETRIES &&
+		    !hmap_plat_writer_nested(&t->locks, idx & t->locks.mask)) {
+			cpu_relax();
+			continue;
+		}
+		smp_rmb();
+		val = hmap_chain_find(t, head, key, top);
+		smp_rmb();
+		if (likely(READ_ONCE(head->seq) == seq) || tries >= HMAP_LOOKUP_RETRIES ||
+		    (seq & 1))
+			return val;	/* validated, or out of retries: as upstream htab */
+	}
+}
+
+/**
+ * hmap_tab_lookup - find a key without locks
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ *
+ * Context: any, including NMI; never waits (see __hmap_tab_lookup()).
+ * Return: pointer to the value in place, or NULL if absent.
+ */
+void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash)
+{
+	bool moved = false;
+
+	return __hmap_tab_lookup(t, key, hash, &moved);
+}
+
+/**
+ * hmap_tab_lookup_copy - copy a key's value out under the stripe lock
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @value: receives t->l.value_size bytes
+ *
+ * The copy is consistent with every writer that takes the lock (update
+ * kfuncs and ioctls); BPF programs writing through a value pointer take
+ * none, as with any BPF map value.
+ * Context: process context (ioctl); takes a raw spinlock with IRQs off.
+ * Return: 0; -ENOENT absent; -EBUSY stripe lock re-entered on this CPU.
+ */
+int hmap_tab_lookup_copy(struct hmap_tab *t, const void *key, u32 hash, void *value)
+{
+	u32 lidx = hash & t->mask & t->locks.mask;
+	unsigned long irqflags;
+	void *v;
+	int ret;
+
+	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
+	if (ret)
+		return ret;
+	v = hmap_chain_find(t, hmap_bucket_at(t, hash & t->mask), key, hmap_tophash(hash));
+	if (v)
+		memcpy(value, v, t->l.value_size);
+	hmap_plat_unlock(&t->locks, lidx, irqflags);
+	return v ? 0 : -ENOENT;
 }
 
 /**
@@ -418,6 +482,8 @@ int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
 EXPORT_SYMBOL_GPL(hmap_layout_init);
 EXPORT_SYMBOL_GPL(hmap_tab_init);
 EXPORT_SYMBOL_GPL(hmap_tab_lookup);
+EXPORT_SYMBOL_GPL(__hmap_tab_lookup);
+EXPORT_SYMBOL_GPL(hmap_tab_lookup_copy);
 EXPORT_SYMBOL_GPL(hmap_tab_update);
 EXPORT_SYMBOL_GPL(hmap_tab_delete);
 EXPORT_SYMBOL_GPL(__hmap_tab_update_locked);

@@ -25,10 +25,15 @@
  *     hmap_seq_end() on the chain's head bucket: head->seq is odd while the
  *     chain may be inconsistent.
  *   - Readers take no lock.  A lookup reads head->seq (even), scans, and
- *     retries if head->seq changed, so a match is never made on a torn key.
- *     A reader that finds an odd seq while this CPU is itself inside a writer
- *     of that stripe cannot wait for it; it scans once without validation.
+ *     retries if head->seq changed, so a match is normally never made on a
+ *     torn key.  Retries are bounded (HMAP_LOOKUP_RETRIES): a writer may be
+ *     an interrupted program on another CPU, or on this one (the re-entry
+ *     counter says so, and then the reader does not wait at all), so after
+ *     the bound the reader takes one unvalidated scan, as upstream htab
+ *     always does.  No reader ever waits for a writer.
  *     User-space readers of the mmap follow the same protocol, read-only.
+ *   - Bit 31 of seq (HMAP_SEQ_EVACUATED) is a state, not part of the count:
+ *     hmap_seq_next() never carries into it.
  *   - Writers fill a slot's key and value before publishing its tophash, and
  *     fill an overflow bucket before linking it (smp_wmb), so a lock-free
  *     walk only ever follows links to initialised buckets.
@@ -51,6 +56,10 @@
 #define HMAP_INIT	8	/* internal: lookup-or-insert-zeroed */
 
 #define HMAP_MAX_LOCKS	1024	/* lock stripes per table, at most */
+/* Lock-free lookups re-read a chain that changed under them at most this
+ * often, then take the last scan as it is (as upstream htab, which never
+ * waits): a reader must not spin on a writer it cannot see finish. */
+#define HMAP_LOOKUP_RETRIES	16
 
 /* Sizes of a table, computed once by hmap_layout_init(). */
 struct hmap_layout {
@@ -84,7 +93,9 @@ int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
 void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *buckets,
 		   u64 *entries, const hmap_seed_t *seed, const struct hmap_locks *locks);
 
+void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash, bool *moved);
 void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash);
+int hmap_tab_lookup_copy(struct hmap_tab *t, const void *key, u32 hash, void *value);
 int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
 		    const void *value, u32 flags, void **valp);
 int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash);
@@ -121,17 +132,26 @@ static __always_inline u8 *hmap_slot_val(const struct hmap_tab *t, struct hmap_b
 	return (u8 *)b + t->l.values_off + i * t->l.value_stride;
 }
 
-/* Writer side of the chain sequence counter; caller holds the stripe lock. */
+/*
+ * Writer side of the chain sequence counter; caller holds the stripe lock.
+ * The count runs in bits 0..30 and wraps there: bit 31 is the incremental
+ * variant's HMAP_SEQ_EVACUATED, a state that no number of writes may reach.
+ */
+static __always_inline u32 hmap_seq_next(u32 seq)
+{
+	return (seq & HMAP_SEQ_EVACUATED) | ((seq + 1) & ~HMAP_SEQ_EVACUATED);
+}
+
 static __always_inline void hmap_seq_begin(struct hmap_bucket *head)
 {
-	WRITE_ONCE(head->seq, head->seq + 1);
+	WRITE_ONCE(head->seq, hmap_seq_next(head->seq));
 	smp_wmb();
 }
 
 static __always_inline void hmap_seq_end(struct hmap_bucket *head)
 {
 	smp_wmb();
-	WRITE_ONCE(head->seq, head->seq + 1);
+	WRITE_ONCE(head->seq, hmap_seq_next(head->seq));
 }
 
 static __always_inline u64 hmap_tab_overflow_used(const struct hmap_tab *t)

@@ -13,10 +13,12 @@
 
 #include "hmap_grow.h"
 
+/* Context: any, NMI included (the kernel's NMI-safe clock, as
+ * bpf_ktime_get_ns() uses). */
 u64 hgr_now_ns(void)
 {
 #ifdef __KERNEL__
-	return ktime_get_ns();
+	return ktime_get_mono_fast_ns();
 #else
 	struct timespec ts;
 
@@ -25,88 +27,222 @@ u64 hgr_now_ns(void)
 #endif
 }
 
-/* Stripes in use for an array of @nbuckets main buckets (mask form). */
-u32 hgr_lock_mask(u32 nbuckets)
+/* Stripes for a table on a machine of @ncpus CPUs: a power of two, at least
+ * HGR_MIN_STRIPES, at most HMAP_MAX_LOCKS. */
+u32 hgr_stripes(u32 ncpus)
 {
-	return (nbuckets < HMAP_MAX_LOCKS ? nbuckets : HMAP_MAX_LOCKS) - 1;
+	u32 n = HGR_MIN_STRIPES;
+
+	while (n < HMAP_MAX_LOCKS && n < 4 * ncpus)
+		n <<= 1;
+	return n;
 }
+
+/**
+ * hgr_pool_setup - size the value pool
+ * @p: the pool; its lock and chunk slots are the owner's to allocate
+ * @value_size: 1..HMAP_VALUE_SIZE_MAX
+ * @max_entries: 1..HGR_MAX_ENTRIES
+ *
+ * Room for @max_entries live values plus an eighth (at least two chunks) for
+ * freed values still waiting for their grace period.
+ * Context: any.
+ * Return: 0; -EINVAL or -E2BIG for a size or count out of range.
+ */
+int hgr_pool_setup(struct hgr_pool *p, u32 value_size, u64 max_entries)
+{
+	u64 chunks;
+
+	if (!value_size || !max_entries)
+		return -EINVAL;
+	if (value_size > HMAP_VALUE_SIZE_MAX || max_entries > HGR_MAX_ENTRIES)
+		return -E2BIG;
+	chunks = (max_entries + HGR_CHUNK_VALUES - 1) >> HGR_CHUNK_SHIFT;
+	chunks += chunks / 8 > 2 ? chunks / 8 : 2;
+	p->value_size = value_size;
+	p->value_stride = value_size <= 4 ? 4 : (value_size + 7) & ~7U;
+	p->chunk_bytes = ((u64)p->value_stride << HGR_CHUNK_SHIFT);
+	p->chunk_bytes = (p->chunk_bytes + PAGE_SIZE - 1) & ~((u64)PAGE_SIZE - 1);
+	p->maxchunks = (u32)chunks;	/* < 2^15: max_entries < 2^27 */
+	p->nchunks = 0;
+	p->next = 0;
+	p->nfree = 0;
+	p->npend = 0;
+	p->nwait = 0;
+	p->free_head = HGR_NIL;
+	p->pend_head = HGR_NIL;
+	p->wait_head = HGR_NIL;
+	p->spare_chunk = NULL;
+	p->shm_nchunks = NULL;
+	return 0;
+}
+
+/* ---- value pool ---------------------------------------------------------- */
+
+/* Context: any; takes the pool lock alone.  0, -ENOSPC or -EBUSY. */
+static int hgr_pool_alloc(struct hgr *g, u32 *idx)
+{
+	struct hgr_pool *p = &g->pool;
+	unsigned long fl;
+	int ret;
+
+	ret = hmap_plat_lock(&p->lock, 0, &fl);
+	if (ret)
+		return ret;
+	if (p->free_head != HGR_NIL) {
+		*idx = p->free_head;
+		p->free_head = *hgr_link(p, *idx);
+		p->nfree--;
+	} else {
+		if ((u64)p->next >= ((u64)p->nchunks << HGR_CHUNK_SHIFT) && p->spare_chunk &&
+		    p->nchunks < p->maxchunks) {
+			/* The worker is late: use the chunk it set aside. */
+			p->chunks[p->nchunks] = p->spare_chunk;
+			p->spare_chunk = NULL;
+			hmap_publish(p->nchunks, p->nchunks + 1);
+			if (p->shm_nchunks)
+				WRITE_ONCE(*p->shm_nchunks, p->nchunks);
+			WRITE_ONCE(g->want_worker, true);
+		}
+		if ((u64)p->next < ((u64)p->nchunks << HGR_CHUNK_SHIFT))
+			*idx = p->next++;
+		else
+			ret = -ENOSPC;
+	}
+	hmap_plat_unlock(&p->lock, 0, fl);
+	return ret;
+}
+
+/*
+ * A freed value: onto the pending list, lock-free (cmpxchg), so a delete
+ * never fails or waits after it has removed its key.  Context: any.
+ */
+static void hgr_pool_defer(struct hgr_pool *p, u32 idx)
+{
+	u32 *link = hgr_link(p, idx), head = READ_ONCE(p->pend_head), old;
+
+	for (;;) {
+		WRITE_ONCE(*link, head);
+		old = hmap_cmpxchg(&p->pend_head, head, idx);
+		if (old == head)
+			break;
+		head = old;
+	}
+	hmap_atomic_add(&p->npend, 1);
+}
+
+/* A slot that was never published (an insert that did not happen): straight
+ * back to the free list, or to pending if the lock is re-entered. */
+static void hgr_pool_put_back(struct hgr *g, u32 idx)
+{
+	struct hgr_pool *p = &g->pool;
+	unsigned long fl;
+
+	if (hmap_plat_lock(&p->lock, 0, &fl)) {
+		hgr_pool_defer(p, idx);
+		return;
+	}
+	*hgr_link(p, idx) = p->free_head;
+	p->free_head = idx;
+	p->nfree++;
+	hmap_plat_unlock(&p->lock, 0, fl);
+}
+
+/**
+ * hgr_reclaim_start - detach the values freed so far, to wait out a grace period
+ * @g: the table
+ *
+ * Context: the owner, one batch at a time (hgr_reclaim_finish() must have
+ * run for the previous one).  Any context; lock-free.
+ * Return: true if there is a batch: the owner calls hgr_reclaim_finish()
+ * once no program can still hold a pointer to any of them.
+ */
+bool hgr_reclaim_start(struct hgr *g)
+{
+	struct hgr_pool *p = &g->pool;
+
+	p->wait_head = hmap_xchg(&p->pend_head, HGR_NIL);
+	return p->wait_head != HGR_NIL;
+}
+
+/**
+ * hgr_reclaim_finish - make the detached batch reusable
+ * @g: the table
+ *
+ * Context: after the grace period that began after hgr_reclaim_start();
+ * any context but NMI; takes the pool lock alone.  Walks the batch (kernel
+ * memory only) to find its tail.
+ */
+void hgr_reclaim_finish(struct hgr *g)
+{
+	struct hgr_pool *p = &g->pool;
+	u32 head = p->wait_head, tail = head, n = 1, next, old;
+	unsigned long fl;
+
+	if (head == HGR_NIL)
+		return;
+	p->wait_head = HGR_NIL;
+	while ((next = *hgr_link(p, tail)) != HGR_NIL) {
+		tail = next;
+		n++;
+	}
+	if (hmap_plat_lock(&p->lock, 0, &fl)) {
+		/* Cannot happen outside NMI; never lose the batch anyway. */
+		old = READ_ONCE(p->pend_head);
+		for (;;) {
+			WRITE_ONCE(*hgr_link(p, tail), old);
+			next = hmap_cmpxchg(&p->pend_head, old, head);
+			if (next == old)
+				return;
+			old = next;
+		}
+	}
+	*hgr_link(p, tail) = p->free_head;
+	p->free_head = head;
+	p->nfree += n;
+	hmap_plat_unlock(&p->lock, 0, fl);
+	hmap_atomic_sub(&p->npend, n);
+}
+
+/**
+ * hgr_pool_add_chunk - give the pool another chunk of values
+ * @g: the table
+ * @chunk: hgr_chunk_alloc_bytes() bytes, zeroed
+ *
+ * Context: the owner's worker (one at a time); takes the pool lock alone.
+ * Return: true if added; false if the pool is at maxchunks (the caller
+ * keeps @chunk).
+ */
+bool hgr_pool_add_chunk(struct hgr *g, void *chunk)
+{
+	struct hgr_pool *p = &g->pool;
+	unsigned long fl;
+	bool added = false;
+
+	while (hmap_plat_lock(&p->lock, 0, &fl))
+		cpu_relax();	/* only an NMI on this CPU holds it: brief */
+	if (p->nchunks < p->maxchunks) {
+		p->chunks[p->nchunks] = chunk;
+		hmap_publish(p->nchunks, p->nchunks + 1);
+		if (p->shm_nchunks)
+			WRITE_ONCE(*p->shm_nchunks, p->nchunks);
+		added = true;
+	}
+	hmap_plat_unlock(&p->lock, 0, fl);
+	return added;
+}
+
+/* ---- evacuation ----------------------------------------------------------- */
 
 static __always_inline bool hgr_evacuated(const struct hgr_array *old, u32 b)
 {
 	return READ_ONCE(hmap_bucket_at(&old->tab, b)->seq) & HMAP_SEQ_EVACUATED;
 }
 
-/* The array that holds @hash's key in regime @r. */
-static __always_inline struct hgr_array *hgr_home(const struct hgr_regime *r, u32 hash)
-{
-	if (r->old && !hgr_evacuated(r->old, hash & r->old->tab.mask))
-		return r->old;
-	return r->cur;
-}
-
 /*
- * Take @hash's stripe in the current regime.  Returns the regime it is valid
- * for, or NULL with *@err = -EBUSY (re-entered on this CPU).
- */
-static __always_inline struct hgr_regime *hgr_lock(struct hgr *g, u32 hash, u32 *lidx,
-						   unsigned long *fl, int *err)
-{
-	struct hgr_regime *r;
-
-	for (;;) {
-		r = hmap_deref(g->regime);
-		*lidx = hash & r->lock_mask;
-		*err = hmap_plat_lock(&g->locks, *lidx, fl);
-		if (*err)
-			return NULL;
-		if (hmap_deref(g->regime) == r)
-			return r;
-		hmap_plat_unlock(&g->locks, *lidx, *fl);	/* switched meanwhile */
-	}
-}
-
-/* ---- value pool: caller holds the pool lock ---------------------------- */
-
-static int __hgr_pool_alloc(struct hgr_pool *p, u32 *idx)
-{
-	if (p->free_head) {
-		*idx = p->free_head - 1;
-		p->free_head = *(u32 *)hgr_value(p, *idx);
-		return 0;
-	}
-	if (p->next >= (hmap_deref(p->nchunks) << HGR_CHUNK_SHIFT))
-		return -ENOSPC;
-	*idx = p->next++;
-	return 0;
-}
-
-static void __hgr_pool_free(struct hgr_pool *p, u32 idx)
-{
-	*(u32 *)hgr_value(p, idx) = p->free_head;
-	p->free_head = idx + 1;
-}
-
-/**
- * hgr_pool_add_chunk - give the pool another chunk of values
- * @g: the table
- * @chunk: (1 << HGR_CHUNK_SHIFT) * pool.value_stride bytes, zeroed
- *
- * Context: the owner's worker (one at a time); never sleeps.
- */
-void hgr_pool_add_chunk(struct hgr *g, void *chunk)
-{
-	struct hgr_pool *p = &g->pool;
-
-	p->chunks[p->nchunks] = chunk;
-	hmap_publish(p->nchunks, p->nchunks + 1);
-}
-
-/* ---- evacuation --------------------------------------------------------- */
-
-/*
- * Move old main bucket @b's chain into cur.  Caller holds @b's stripe in the
- * growing regime @r.  On -ENOSPC (cur's overflow buckets exhausted) what was
- * copied is removed again and the bucket stays in old.
+ * Move old main bucket @b's chain into cur.  Caller holds @b's stripe and
+ * read @r after taking it.  On -ENOSPC (cur's overflow buckets exhausted)
+ * what was copied is removed again and the bucket stays in old.
  */
 static int __hgr_evacuate_locked(struct hgr *g, struct hgr_regime *r, u32 b)
 {
@@ -145,6 +281,14 @@ copied:
 	hmap_seq_end(head);
 	hmap_atomic64_add(&g->evacuated, 1);
 	hmap_atomic64_add(&g->evac_ns, hgr_now_ns() - t0);
+	/* The last bucket of a growth the spare started: publish the stable
+	 * regime now, so the next growth need not wait for the worker. */
+	if (hmap_atomic_fetch_inc(&g->nmoved) + 1 == o->l.nbuckets) {
+		struct hgr_regime *st = hmap_xchg(&g->spare_stable, NULL);
+
+		if (st)
+			hmap_publish(g->regime, st);
+	}
 	return 0;
 
 rollback:
@@ -169,34 +313,28 @@ rollback:
  * @g: the table
  * @b: old main bucket index
  *
- * Context: any; never sleeps.
+ * Context: any; never sleeps; holds one stripe.
  * Return: 0 (moved, already moved, or not growing); -EBUSY; -ENOSPC.
  */
 int hgr_evacuate_bucket(struct hgr *g, u32 b)
 {
+	u32 lidx = b & g->locks.mask;	/* = hash & mask for every key of b */
 	struct hgr_regime *r;
 	unsigned long fl;
-	u32 lidx;
 	int ret;
 
-	for (;;) {
-		r = hmap_deref(g->regime);
-		if (!r->old || b >= r->old->tab.l.nbuckets)
-			return 0;
-		lidx = b & r->lock_mask;	/* = h & lock_mask for h in bucket b */
-		ret = hmap_plat_lock(&g->locks, lidx, &fl);
-		if (ret)
-			return ret;
-		if (hmap_deref(g->regime) == r)
-			break;
-		hmap_plat_unlock(&g->locks, lidx, fl);
-	}
-	ret = __hgr_evacuate_locked(g, r, b);
+	ret = hmap_plat_lock(&g->locks, lidx, &fl);
+	if (ret)
+		return ret;
+	r = hmap_deref(g->regime);
+	if (r->old && b < r->old->tab.l.nbuckets)
+		ret = __hgr_evacuate_locked(g, r, b);
 	hmap_plat_unlock(&g->locks, lidx, fl);
 	return ret;
 }
 
-/* A write's share of the background work: a bounded number of buckets. */
+/* An insert's share of the background work: a bounded number of buckets,
+ * one stripe at a time, after its own stripe was released. */
 static void hgr_evacuate_extra(struct hgr *g)
 {
 	for (u32 n = 0; n < g->evac_per_write; n++) {
@@ -218,7 +356,7 @@ static void hgr_evacuate_extra(struct hgr *g)
  * @batch: buckets to move in this call
  *
  * Context: process context (the owner's worker); never sleeps, so the
- * caller can reschedule between calls.
+ * caller can reschedule and check for teardown between calls.
  * Return: true once every old bucket has moved (or not growing).
  */
 bool hgr_evacuate_rest(struct hgr *g, u32 batch)
@@ -245,30 +383,125 @@ bool hgr_evacuate_rest(struct hgr *g, u32 batch)
 }
 
 /**
- * hgr_switch - publish a new regime
+ * hgr_start_growth - publish a growing regime
  * @g: the table
- * @next: the regime to publish; the caller frees the previous one after
- *        every reader that may hold it is gone (grace periods)
+ * @growing: { cur: the new, empty array; old: the current one }
  *
- * Holds every stripe either regime uses, so no writer is between its lock
- * and its work.  O(stripes), not O(table).
- * Context: the owner's worker; IRQs off for the duration.
+ * No lock: a writer reads the regime after taking its stripe, and a bucket
+ * moves only under its stripe, so a writer that still acts on the stable
+ * regime does so before its bucket's move, which then carries its change.
+ * The caller frees the previous regime after the grace periods.
+ * Context: the owner's worker.
  */
-void hgr_switch(struct hgr *g, struct hgr_regime *next)
+void hgr_start_growth(struct hgr *g, struct hgr_regime *growing)
 {
-	struct hgr_regime *r = g->regime;
-	u32 n = (r->lock_mask > next->lock_mask ? r->lock_mask : next->lock_mask) + 1;
-	unsigned long fl;
+	WRITE_ONCE(g->nevacuate, 0);
+	WRITE_ONCE(g->nmoved, 0);
+	hmap_publish(g->regime, growing);
+}
 
-	hmap_plat_lock_all(&g->locks, n, &fl);
-	hmap_publish(g->regime, next);
-	hmap_plat_unlock_all(&g->locks, n, fl);
+/* Context: any.  The growth that started last has been completed and its
+ * stable regime published (by the worker or by an insert). */
+bool hgr_growth_done(const struct hgr *g)
+{
+	return !hmap_deref(g->regime)->old;
+}
+
+/**
+ * hgr_pool_set_spare - set a chunk aside for an insert that finds the pool empty
+ * @g: the table
+ * @chunk: hgr_chunk_alloc_bytes() bytes, zeroed
+ *
+ * Context: the owner's worker; takes the pool lock alone.
+ * Return: true if taken; false if a spare is already there (keep @chunk).
+ */
+bool hgr_pool_set_spare(struct hgr *g, void *chunk)
+{
+	struct hgr_pool *p = &g->pool;
+	unsigned long fl;
+	bool taken = false;
+
+	while (hmap_plat_lock(&p->lock, 0, &fl))
+		cpu_relax();
+	if (!p->spare_chunk) {
+		p->spare_chunk = chunk;
+		taken = true;
+	}
+	hmap_plat_unlock(&p->lock, 0, fl);
+	return taken;
+}
+
+/**
+ * hgr_try_start_growth - start a due growth with the owner's spare regime
+ * @g: the table
+ *
+ * Context: any, NMI included; lock-free (the xchg on @spare elects one
+ * caller).  A spare exists only while the table is stable: the owner makes
+ * one after a growth has finished.
+ * Return: true if this call started the growth.
+ */
+bool hgr_try_start_growth(struct hgr *g)
+{
+	struct hgr_regime *sp, *r;
+
+	if (!READ_ONCE(g->spare))
+		return false;
+	sp = hmap_xchg(&g->spare, NULL);
+	if (!sp)
+		return false;
+	r = hmap_deref(g->regime);
+	sp->old = r->cur;
+	g->retired = r;
+	if (g->grow_starting)
+		g->grow_starting(g, sp);	/* user space learns of it first */
+	hgr_start_growth(g, sp);
+	return true;
+}
+
+/**
+ * hgr_finish_growth - publish the stable regime once every bucket has moved
+ * @g: the table
+ * @stable: { cur: the growing regime's cur }
+ *
+ * For a growth the worker started itself (no spare: no insert publishes).
+ * Context: the owner's worker, after hgr_evacuate_rest() returned true.
+ */
+void hgr_finish_growth(struct hgr *g, struct hgr_regime *stable)
+{
+	hmap_publish(g->regime, stable);
+}
+
+/**
+ * hgr_set_spare - set aside a growing regime for the next growth
+ * @g: the table, stable
+ * @growing: { cur: an empty array, twice the current one; old: NULL }
+ * @stable: { cur: the same array }, published when the growth completes
+ *
+ * Context: the owner's worker, after the previous growth was cleaned up.
+ */
+void hgr_set_spare(struct hgr *g, struct hgr_regime *growing, struct hgr_regime *stable)
+{
+	WRITE_ONCE(g->spare_stable, stable);
+	hmap_publish(g->spare, growing);
+}
+
+/* Context: any.  The next array's main buckets: twice the current; 0 if
+ * the table may not grow again (2^24 buckets, or max_entries reached). */
+u32 hgr_next_nbuckets(const struct hgr *g)
+{
+	u64 nb = hmap_deref(g->regime)->cur->tab.l.nbuckets;
+
+	if (nb >= (1ULL << HMAP_MAX_BUCKETS_LOG2) || nb * HMAP_LOAD_NUM / HMAP_LOAD_DEN >= g->max_entries)
+		return 0;
+	return nb * 2;
 }
 
 /*
- * Context: any.  The stable array is past three quarters of Go's 6.5 entries
- * a bucket and may grow: growth starts ahead of need, so that the worker's
- * allocation and the moves finish before the array is full.
+ * Context: any.  Growth starts at half of Go's 6.5 entries a bucket, so
+ * that the worker's allocation has the other half (plus the overflow
+ * buckets) of headroom before an insert could find no room.  Moving the old
+ * array takes at most one insert per old bucket, well before the new array
+ * reaches the same mark.
  */
 bool hgr_wants_grow(const struct hgr *g)
 {
@@ -276,40 +509,106 @@ bool hgr_wants_grow(const struct hgr *g)
 	u64 nb = r->cur->tab.l.nbuckets;
 
 	return !r->old && nb < (1ULL << HMAP_MAX_BUCKETS_LOG2) &&
-	       READ_ONCE(*g->entries) * HMAP_LOAD_DEN * 4 > nb * HMAP_LOAD_NUM * 3 &&
+	       READ_ONCE(*g->entries) * HMAP_LOAD_DEN * 2 > nb * HMAP_LOAD_NUM &&
 	       nb * HMAP_LOAD_NUM / HMAP_LOAD_DEN < g->max_entries;
 }
 
-/* Context: any.  Fewer never-used values are left than a chunk or a quarter
- * of those handed out. */
+/* Context: any.  The owner should set aside a spare regime, or a spare chunk. */
+bool hgr_wants_spare(const struct hgr *g)
+{
+	const struct hgr_regime *r = hmap_deref(g->regime);
+
+	return !r->old && !READ_ONCE(g->spare) && hgr_next_nbuckets(g);
+}
+
+/* Context: any.  Fewer values are ready (free or never used) than two chunks
+ * or an eighth of those handed out. */
 bool hgr_wants_chunk(const struct hgr *g)
 {
 	const struct hgr_pool *p = &g->pool;
-	u32 have = hmap_deref(p->nchunks), used = READ_ONCE(p->next);
-	u32 reserve = used / 4 > (1U << HGR_CHUNK_SHIFT) ? used / 4 : 1U << HGR_CHUNK_SHIFT;
+	u64 have = (u64)hmap_deref(p->nchunks) << HGR_CHUNK_SHIFT;
+	u64 used = READ_ONCE(p->next), ready = have - used + READ_ONCE(p->nfree);
+	u64 reserve = used / 8 > 2 * HGR_CHUNK_VALUES ? used / 8 : 2 * HGR_CHUNK_VALUES;
 
-	return have < p->maxchunks && (u64)used + reserve > ((u64)have << HGR_CHUNK_SHIFT);
+	return hmap_deref(p->nchunks) < p->maxchunks && ready < reserve;
 }
 
-/* ---- data path ------------------------------------------------------------ */
+/* ---- data path -------------------------------------------------------------- */
+
+/* The array that holds @hash's key in regime @r; caller holds the stripe. */
+static __always_inline struct hgr_array *hgr_home(const struct hgr_regime *r, u32 hash)
+{
+	if (r->old && !hgr_evacuated(r->old, hash & r->old->tab.mask))
+		return r->old;
+	return r->cur;
+}
+
+static __always_inline u32 *hgr_find(struct hgr *g, const void *key, u32 hash)
+{
+	const struct hgr_regime *r;
+	bool moved;
+	u32 *ip;
+
+	/* A chain that moved is looked up again in the newer array; a regime
+	 * can change under us at most once per growth, so few rounds do. */
+	for (int round = 0;; round++) {
+		r = hmap_deref(g->regime);
+		moved = false;
+		if (r->old) {
+			ip = __hmap_tab_lookup(&r->old->tab, key, hash, &moved);
+			if (!moved)
+				return ip;
+		}
+		moved = false;
+		ip = __hmap_tab_lookup(&r->cur->tab, key, hash, &moved);
+		if (!moved || round >= 3)
+			return ip;
+	}
+}
 
 /**
  * hgr_lookup - find a key without locks
  * @g: the table
  * @key: g->key_size bytes
  *
- * Context: any, including NMI; never blocks.  The caller keeps the arrays
- * alive (RCU read side).
- * Return: the value in the pool (stable while the key exists), or NULL.
+ * Context: any, including NMI; never waits.  The caller keeps the arrays
+ * and the pool alive (RCU read side).
+ * Return: the value in the pool, or NULL.  The slot stays the key's while
+ * it exists, and nobody else's until a grace period after its delete.
  */
 void *hgr_lookup(struct hgr *g, const void *key)
 {
-	u32 hash = hgr_hash(g, key);
-	const struct hgr_regime *r = hmap_deref(g->regime);
-	struct hgr_array *a = hgr_home(r, hash);
-	u32 *ip = hmap_tab_lookup(&a->tab, key, hash);
+	u32 *ip = hgr_find(g, key, hgr_hash(g, key));
 
 	return ip ? hgr_value(&g->pool, READ_ONCE(*ip)) : NULL;
+}
+
+/**
+ * hgr_lookup_copy - copy a key's value out under its stripe
+ * @g: the table
+ * @key: g->key_size bytes
+ * @value: receives pool.value_size bytes
+ *
+ * Context: any but NMI; holds one stripe.
+ * Return: 0; -ENOENT; -EBUSY.
+ */
+int hgr_lookup_copy(struct hgr *g, const void *key, void *value)
+{
+	u32 hash = hgr_hash(g, key), lidx = hash & g->locks.mask, *ip;
+	unsigned long fl;
+	u8 *v = NULL;
+	int ret;
+
+	ret = hmap_plat_lock(&g->locks, lidx, &fl);
+	if (ret)
+		return ret;
+	ip = hmap_tab_lookup(&hgr_home(hmap_deref(g->regime), hash)->tab, key, hash);
+	if (ip)
+		v = hgr_value(&g->pool, *ip);
+	if (v)
+		memcpy(value, v, g->pool.value_size);
+	hmap_plat_unlock(&g->locks, lidx, fl);
+	return v ? 0 : -ENOENT;
 }
 
 /**
@@ -320,120 +619,130 @@ void *hgr_lookup(struct hgr *g, const void *key)
  * @flags: HMAP_ANY, HMAP_NOEXIST, HMAP_EXIST or HMAP_INIT
  * @valp: if not NULL, set to the value in the pool on success
  *
- * Inserting while growing first moves the key's old bucket, then one more.
- * Context: any; takes raw spinlocks with IRQs off, never sleeps.
- * Return: 0; -EEXIST; -ENOENT; -ENOSPC (at max entries, the pool or the
- * array's overflow buckets exhausted: growth did not keep up); -EBUSY.
+ * A key that looks absent gets a value slot first (pool lock), then the
+ * stripe is taken: one lock at a time.  Inserting while growing first moves
+ * the key's old bucket, then, after the stripe, one more.
+ * Context: any; raw spinlocks with IRQs off, never sleeps, never allocates.
+ * Return: 0; -EEXIST; -ENOENT; -ENOSPC (at max entries, or room ran out
+ * before growth caught up: nothing changed); -EBUSY (a lock re-entered on
+ * this CPU: nothing changed).
  */
 int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, void **valp)
 {
-	u32 hash = hgr_hash(g, key), lidx, idx, *ip;
+	u32 hash = hgr_hash(g, key), lidx = hash & g->locks.mask, idx = HGR_NIL, *ip;
 	struct hgr_pool *p = &g->pool;
-	unsigned long fl, pfl;
-	struct hgr_regime *r;
+	struct hgr_regime *r = NULL;
 	struct hgr_array *a;
 	bool inserted = false;
+	unsigned long fl;
 	u8 *v;
 	int ret;
 
-	r = hgr_lock(g, hash, &lidx, &fl, &ret);
-	if (!r)
-		return ret;
-	a = hgr_home(r, hash);
-	ip = hmap_tab_lookup(&a->tab, key, hash);
-	if (ip) {
-		v = hgr_value(p, *ip);
-		if (flags == HMAP_NOEXIST) {
-			ret = -EEXIST;
+	for (int round = 0; round < 2; round++) {
+		/* round 0: a slot only if the key looks absent; round 1: the key
+		 * vanished between the look and the lock, so take one first. */
+		if (flags != HMAP_EXIST && (round || !hgr_find(g, key, hash))) {
+			ret = hgr_pool_alloc(g, &idx);
+			if (ret)
+				goto out;
+			v = hgr_value(p, idx);
+			if (value)
+				memcpy(v, value, p->value_size);
+			else
+				memset(v, 0, p->value_size);
+		}
+
+		ret = hmap_plat_lock(&g->locks, lidx, &fl);
+		if (ret)
+			goto out;
+		r = hmap_deref(g->regime);
+		a = hgr_home(r, hash);
+		ip = hmap_tab_lookup(&a->tab, key, hash);
+		if (ip) {
+			v = hgr_value(p, *ip);
+			if (unlikely(!v))
+				ret = -ENOENT;	/* cannot happen: indexes are ours */
+			else if (flags == HMAP_NOEXIST)
+				ret = -EEXIST;
+			else if (flags != HMAP_INIT) {
+				struct hmap_bucket *head = hmap_bucket_at(&a->tab, hash & a->tab.mask);
+
+				hmap_seq_begin(head);
+				memcpy(v, value, p->value_size);
+				hmap_seq_end(head);
+			}
+			if (!ret && valp)
+				*valp = v;
 			goto unlock;
 		}
-		if (flags != HMAP_INIT) {
-			struct hmap_bucket *head = hmap_bucket_at(&a->tab, hash & a->tab.mask);
-
-			hmap_seq_begin(head);
-			memcpy(v, value, p->value_size);
-			hmap_seq_end(head);
+		if (flags == HMAP_EXIST) {
+			ret = -ENOENT;
+			goto unlock;
 		}
-		goto done;
+		if (idx != HGR_NIL)
+			break;
+		hmap_plat_unlock(&g->locks, lidx, fl);
 	}
-	if (flags == HMAP_EXIST) {
-		ret = -ENOENT;
-		goto unlock;
+	if (idx == HGR_NIL) {	/* the key came and went twice: not retried */
+		ret = -EBUSY;
+		goto out;
 	}
 
-	ret = hmap_plat_lock(&p->lock, 0, &pfl);
-	if (ret)
-		goto unlock;
-	if (r->old) {
+	if (a != r->cur) {
 		ret = __hgr_evacuate_locked(g, r, hash & r->old->tab.mask);
 		if (ret)
-			goto unlock_pool;
+			goto unlock;
 	}
 	if (hmap_atomic64_inc_return(g->entries) > g->max_entries) {
+		hmap_atomic64_dec(g->entries);
 		ret = -ENOSPC;
-		goto uncount;
+		goto unlock;
 	}
-	ret = __hgr_pool_alloc(p, &idx);
-	if (ret)
-		goto uncount;
-	v = hgr_value(p, idx);
-	if (value)
-		memcpy(v, value, p->value_size);
-	else
-		memset(v, 0, p->value_size);
 	ret = __hmap_tab_update_locked(&r->cur->tab, key, hash, &idx, HMAP_NOEXIST, NULL);
 	if (ret) {
-		__hgr_pool_free(p, idx);
-		goto uncount;
+		hmap_atomic64_dec(g->entries);
+		goto unlock;
 	}
-	hmap_plat_unlock(&p->lock, 0, pfl);
-	inserted = true;
-done:
 	if (valp)
-		*valp = v;
-	ret = 0;
-	goto unlock;
-
-uncount:
-	hmap_atomic64_dec(g->entries);
-unlock_pool:
-	hmap_plat_unlock(&p->lock, 0, pfl);
+		*valp = hgr_value(p, idx);
+	idx = HGR_NIL;	/* published */
+	inserted = true;
 unlock:
 	hmap_plat_unlock(&g->locks, lidx, fl);
+out:
+	if (idx != HGR_NIL)
+		hgr_pool_put_back(g, idx);
 	if (inserted && r->old)
 		hgr_evacuate_extra(g);
-	if ((inserted || ret == -ENOSPC) && (hgr_wants_grow(g) || hgr_wants_chunk(g)))
+	if (inserted && hgr_wants_grow(g))
+		hgr_try_start_growth(g);
+	if (ret == -ENOSPC || (inserted && (hgr_wants_grow(g) || hgr_wants_chunk(g))))
 		WRITE_ONCE(g->want_worker, true);
 	return ret;
 }
 
 /**
- * hgr_delete - remove a key and free its value
+ * hgr_delete - remove a key; its value slot waits for a grace period
  * @g: the table
  * @key: g->key_size bytes
  *
- * Context: any; takes raw spinlocks with IRQs off, never sleeps.
+ * Context: any; one stripe with IRQs off, then a lock-free push; never sleeps.
  * Return: 0; -ENOENT; -EBUSY.
  */
 int hgr_delete(struct hgr *g, const void *key)
 {
-	u32 hash = hgr_hash(g, key), lidx, idx;
-	unsigned long fl, pfl;
-	struct hgr_regime *r;
+	u32 hash = hgr_hash(g, key), lidx = hash & g->locks.mask, idx;
+	unsigned long fl;
 	int ret;
 
-	r = hgr_lock(g, hash, &lidx, &fl, &ret);
-	if (!r)
+	ret = hmap_plat_lock(&g->locks, lidx, &fl);
+	if (ret)
 		return ret;
-	ret = hmap_plat_lock(&g->pool.lock, 0, &pfl);
-	if (!ret) {
-		ret = __hmap_tab_delete_locked(&hgr_home(r, hash)->tab, key, hash, &idx);
-		if (!ret) {
-			__hgr_pool_free(&g->pool, idx);
-			hmap_atomic64_dec(g->entries);
-		}
-		hmap_plat_unlock(&g->pool.lock, 0, pfl);
-	}
+	ret = __hmap_tab_delete_locked(&hgr_home(hmap_deref(g->regime), hash)->tab, key, hash, &idx);
+	if (!ret)
+		hmap_atomic64_dec(g->entries);
 	hmap_plat_unlock(&g->locks, lidx, fl);
+	if (!ret && hgr_value(&g->pool, idx))	/* range-checked */
+		hgr_pool_defer(&g->pool, idx);
 	return ret;
 }

@@ -6,37 +6,58 @@
  * Layout
  *   Values live out of line, in a pool of fixed-size chunks that never move.
  *   The bucket arrays are plain hmap engines whose "values" are 4-byte pool
- *   indexes.  Growth moves keys and indexes from the old array to one twice
- *   its size; a value pointer handed to a BPF program stays valid and
- *   canonical, so an atomic add through it is never lost to a move.
+ *   indexes.  Growth moves keys and indexes from the old array to a bigger
+ *   one; a value pointer handed to a BPF program stays valid and canonical,
+ *   so an atomic add through it is never lost to a move.
+ *
+ * What BPF and user space can reach
+ *   BPF programs can write value bytes in the pool, nothing else; user space
+ *   maps arrays and chunks read-only.  So no allocator state lives in them:
+ *   the pool's free-list links are a kernel-only array after each chunk's
+ *   mapped pages, and every index read back from shared memory is checked
+ *   against the published chunk count before use.
  *
  * Regimes
- *   A regime is { cur, old, lock_mask }: stable (old == NULL) or growing
- *   (old != NULL, cur has twice old's buckets).  Stripe of a key with hash h:
- *   h & lock_mask, where lock_mask + 1 = min(main buckets of the smallest
- *   live array, HMAP_MAX_LOCKS).  While growing that is old's bucket index
- *   (modulo the stripe count), so one stripe covers an old bucket and both
- *   new buckets its keys move to.  Regimes are immutable; a new one is
- *   published while holding every stripe in use (hgr_switch()), so a writer
- *   that took its stripe and still sees the same regime owns its keys.
+ *   A regime is { cur, old }: stable (old == NULL) or growing (old != NULL,
+ *   cur bigger).  Regimes are immutable and published with release
+ *   semantics; nobody locks to switch them.
  *
- * Concurrency rules
- *   - Writers (update, delete, evacuation) hold the key's stripe lock.
- *     Lookups take no lock: while growing, a lookup reads the old main
- *     bucket's seq: with HMAP_SEQ_EVACUATED set it searches cur, else old.
- *     Inserts first evacuate the key's old bucket, so a key inserted while
- *     growing is only ever in cur, and a lookup never misses a present key.
- *   - Evacuation copies a chain into cur, then sets HMAP_SEQ_EVACUATED in
- *     the old head's seq (between seq_begin/seq_end); the old copies stay,
- *     read-only, until the old array is freed after grace periods.  An
- *     evacuation that runs out of overflow buckets in cur removes what it
- *     copied and fails: the bucket stays in old, nothing is lost or twice.
- *   - Deletes while growing remove the key from old (if not evacuated) and
- *     from cur.  Value updates write the pool value under the stripe, inside
- *     the seq of the chain that holds the index.
- *   - The pool has its own lock (one stripe), taken inside a table stripe.
- *   - Every write evacuates its own old bucket if needed plus one more
- *     (evac_per_write); the caller's worker evacuates the rest.
+ * Locks (the most held at once: ONE)
+ *   - Stripes: a fixed set of 2^n raw spinlocks per table (@stripes), chosen
+ *     at creation and never changed.  The stripe of a key is hash & mask.
+ *     Every array has at least as many main buckets as there are stripes, so
+ *     each chain of every array, old or new, belongs to exactly one stripe,
+ *     and a writer holding it owns the key in both arrays.  Writers read the
+ *     regime after taking the stripe: a regime published before an
+ *     evacuation that they wait for is then visible to them (lock order).
+ *   - Pool lock: one raw spinlock for the free list; never held together
+ *     with a stripe.  Inserts take a value slot before the stripe and give
+ *     it back after it if unused; deletes push freed slots on a lock-free
+ *     list (cmpxchg) after dropping the stripe.
+ *   - Each lock comes with per-CPU re-entry counters (hmap_plat_lock()): a
+ *     program that interrupts a holder on the same CPU (NMI, or a tracing
+ *     program inside a writer) gets -EBUSY instead of deadlocking.  Since no
+ *     holder ever waits for another lock, a waiter on another CPU always
+ *     sees the lock released after a bounded section.
+ *
+ * Contexts
+ *   - Lookups: any context, NMI included; no lock, never wait (bounded
+ *     retries, hmap_engine.h).  While growing, a lookup reads the old
+ *     chain's seq: HMAP_SEQ_EVACUATED means "moved", seen in the same
+ *     snapshot as the scan, and the lookup goes on in cur.
+ *   - Updates and deletes: any context; one stripe and, before or after it,
+ *     the pool lock; IRQs off while held; never sleep, never allocate.
+ *     An insert while growing first moves its own old bucket, then one more.
+ *   - Growth steps (hgr_start_growth/hgr_evacuate_rest/hgr_finish_growth),
+ *     chunk additions and reclaim: the owner's worker and callbacks.
+ *
+ * Reuse of freed values
+ *   A deleted key's value slot may still be written through a pointer a
+ *   program got earlier.  Freed slots wait on a "pending" list; the owner
+ *   detaches it (hgr_reclaim_start()), waits for every program that could
+ *   hold such a pointer to finish (in the kernel: RCU-tasks-trace, then
+ *   RCU), and only then makes them reusable (hgr_reclaim_finish()).  A stale
+ *   write lands in a slot nobody owns, which the next insert overwrites.
  */
 #ifndef _HMAP_GROW_H
 #define _HMAP_GROW_H
@@ -44,6 +65,13 @@
 #include "hmap_engine.h"
 
 #define HGR_CHUNK_SHIFT		12	/* values per pool chunk: 4096 */
+#define HGR_CHUNK_VALUES	(1U << HGR_CHUNK_SHIFT)
+#define HGR_NIL			0xffffffffU	/* end of a free list */
+#define HGR_MIN_STRIPES		64
+#define HGR_MIN_BUCKETS		512	/* 3328 entries: about one pool chunk */
+
+/* Entries an incremental table can hold at most: 6.5 a bucket, 2^24 buckets. */
+#define HGR_MAX_ENTRIES	HMAP_MAX_ENTRIES
 
 struct hgr_array {
 	struct hmap_tab tab;		/* key -> u32 pool index */
@@ -55,31 +83,54 @@ struct hgr_array {
 struct hgr_regime {
 	struct hgr_array *cur;
 	struct hgr_array *old;		/* NULL when stable */
-	u32 lock_mask;
 };
 
+/*
+ * The value pool.  Chunk c holds values [c << SHIFT, (c + 1) << SHIFT):
+ * chunk_bytes of values (mapped read-only to user space), then, in the same
+ * allocation but never mapped, HGR_CHUNK_VALUES u32 free-list links.
+ */
 struct hgr_pool {
-	struct hmap_locks lock;		/* one stripe */
+	struct hmap_locks lock;		/* one stripe: free list, next */
 	u32 value_size;
 	u32 value_stride;
 	u32 nchunks;			/* published chunks (release) */
 	u32 maxchunks;
+	u64 chunk_bytes;		/* page aligned; links follow */
 	u32 next;			/* never-used index (under lock) */
-	u32 free_head;			/* 1 + first free index; 0: none (under lock) */
+	u32 free_head;			/* reusable now (under lock) */
+	u32 nfree;			/* (under lock) */
+	u32 pend_head;			/* freed, waiting for a grace period: lock-free push */
+	u32 npend;			/* atomic */
+	u32 wait_head;			/* the batch inside a grace period (owner only) */
+	u32 nwait;
 	u8 **chunks;			/* maxchunks slots */
+	u8 *spare_chunk;		/* the owner's, for an insert that finds the
+					 * pool empty to add itself (under lock) */
+	u32 *shm_nchunks;		/* where user space reads nchunks, or NULL */
 };
 
 struct hgr {
 	struct hgr_regime *regime;	/* hmap_deref() */
-	struct hmap_locks locks;	/* HMAP_MAX_LOCKS stripes */
+	/*
+	 * A growing regime prepared by the owner ({ cur: an empty array twice
+	 * the current one, old: NULL }): the insert that finds growth due takes
+	 * it (xchg) and starts the growth itself, in any context, without
+	 * waiting for the worker.  @retired is the stable regime it replaced.
+	 */
+	struct hgr_regime *spare;
+	struct hgr_regime *spare_stable;	/* { cur: spare's cur }, published by
+						 * whoever moves the last old bucket */
+	struct hgr_regime *retired;
+	void (*grow_starting)(struct hgr *g, struct hgr_regime *growing); /* any context */
+	u32 nmoved;			/* old buckets moved in this growth (atomic) */
+	struct hmap_locks locks;	/* the stripes; locks.mask = stripes - 1 */
 	struct hgr_pool pool;
 	hmap_seed_t seed;
 	u32 key_size;
-	u32 evac_per_write;		/* extra old buckets each write moves */
+	u32 evac_per_write;		/* extra old buckets each insert moves */
 	u32 nevacuate;			/* next old bucket to claim (atomic) */
-	bool want_worker;		/* an insert found room running short: the
-					 * owner should run its worker (checked after
-					 * inserts only, not on every update) */
+	bool want_worker;		/* growth or a chunk is due: run the worker */
 	u64 *entries;			/* live entries (shared header) */
 	u64 max_entries;
 	/* statistics (atomic) */
@@ -87,10 +138,20 @@ struct hgr {
 	u64 evac_ns;
 };
 
+/* The value of pool index @idx, or NULL if @idx is not a published slot. */
 static __always_inline u8 *hgr_value(const struct hgr_pool *p, u32 idx)
 {
-	return p->chunks[idx >> HGR_CHUNK_SHIFT] +
-	       (size_t)(idx & ((1U << HGR_CHUNK_SHIFT) - 1)) * p->value_stride;
+	u32 c = idx >> HGR_CHUNK_SHIFT;
+
+	if (unlikely(c >= hmap_deref(p->nchunks)))
+		return NULL;
+	return p->chunks[c] + (size_t)(idx & (HGR_CHUNK_VALUES - 1)) * p->value_stride;
+}
+
+static __always_inline u32 *hgr_link(const struct hgr_pool *p, u32 idx)
+{
+	return (u32 *)(p->chunks[idx >> HGR_CHUNK_SHIFT] + p->chunk_bytes) +
+	       (idx & (HGR_CHUNK_VALUES - 1));
 }
 
 static __always_inline u32 hgr_hash(const struct hgr *g, const void *key)
@@ -98,19 +159,44 @@ static __always_inline u32 hgr_hash(const struct hgr *g, const void *key)
 	return hmap_plat_hash(key, g->key_size, &g->seed);
 }
 
+/* Bytes one pool chunk takes: values (mapped), then links (kernel only). */
+static inline u64 hgr_chunk_alloc_bytes(const struct hgr_pool *p)
+{
+	return p->chunk_bytes + HGR_CHUNK_VALUES * sizeof(u32);
+}
+
+u32 hgr_stripes(u32 ncpus);
+int hgr_pool_setup(struct hgr_pool *p, u32 value_size, u64 max_entries);
+
 /* Data path: any context, never sleeps. */
 void *hgr_lookup(struct hgr *g, const void *key);
+int hgr_lookup_copy(struct hgr *g, const void *key, void *value);
 int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, void **valp);
 int hgr_delete(struct hgr *g, const void *key);
 
-/* Growth steps, for the owner's worker (process context). */
-u32 hgr_lock_mask(u32 nbuckets);
-void hgr_switch(struct hgr *g, struct hgr_regime *next);
-int hgr_evacuate_bucket(struct hgr *g, u32 b);
+/* Growth steps, for the owner's worker (process context, one at a time). */
+void hgr_start_growth(struct hgr *g, struct hgr_regime *growing);
+bool hgr_try_start_growth(struct hgr *g);
+bool hgr_growth_done(const struct hgr *g);
+void hgr_set_spare(struct hgr *g, struct hgr_regime *growing, struct hgr_regime *stable);
 bool hgr_evacuate_rest(struct hgr *g, u32 batch);
-void hgr_pool_add_chunk(struct hgr *g, void *chunk);
+void hgr_finish_growth(struct hgr *g, struct hgr_regime *stable);
+int hgr_evacuate_bucket(struct hgr *g, u32 b);
+u32 hgr_next_nbuckets(const struct hgr *g);
+bool hgr_pool_add_chunk(struct hgr *g, void *chunk);
+bool hgr_pool_set_spare(struct hgr *g, void *chunk);
 bool hgr_wants_grow(const struct hgr *g);
+bool hgr_wants_spare(const struct hgr *g);
 bool hgr_wants_chunk(const struct hgr *g);
+
+/* Reclaim of freed values, for the owner (one batch at a time). */
+bool hgr_reclaim_start(struct hgr *g);
+void hgr_reclaim_finish(struct hgr *g);
+static inline bool hgr_reclaim_due(const struct hgr *g)
+{
+	return READ_ONCE(g->pool.pend_head) != HGR_NIL;
+}
+
 u64 hgr_now_ns(void);
 
 #endif /* _HMAP_GROW_H */

@@ -26,6 +26,8 @@
 #include <linux/uaccess.h>
 #include <linux/capability.h>
 #include <linux/workqueue.h>
+#include <linux/irq_work.h>
+#include <linux/compat.h>
 
 #include "hmap_compat.h"
 #include "hmap.h"
@@ -65,11 +67,11 @@ static void hmap_get(struct hmap *t)
 	refcount_inc(&t->refcnt);
 }
 
-/* Any context: the free itself runs from hmap_wq. */
+/* Any context, NMI included: the free itself runs from hmap_wq. */
 static void hmap_put(struct hmap *t)
 {
 	if (refcount_dec_and_test(&t->refcnt))
-		queue_work(hmap_wq, &t->free_work);
+		irq_work_queue(&t->put_work);
 }
 
 /* Context: process context. */
@@ -95,26 +97,52 @@ static void hmap_free_mem(struct hmap *t)
 	kfree(t);
 }
 
+/* Process context, after both grace periods: nothing can reach @t. */
 static void hmap_free_work(struct work_struct *work)
 {
 	struct hmap *t = container_of(work, struct hmap, free_work);
 	u64 bytes = t->bytes;
 
-	spin_lock_bh(&hmap_slots_lock);
-	WRITE_ONCE(hmap_slots[t->id % HMAP_MAX_TABLES], NULL);
-	spin_unlock_bh(&hmap_slots_lock);
-
-	/* Programs resolve handles under RCU (sleepable ones under RCU tasks
-	 * trace) and may hold value pointers until they return: wait for both
-	 * before the memory goes. */
-	synchronize_rcu();
-	synchronize_rcu_tasks_trace();
-
+	irq_work_sync(&t->put_work);
 	hmap_free_mem(t);
 	atomic64_dec(&hmap_live_tables);
 	atomic64_sub(bytes, &hmap_live_bytes);
 	atomic64_inc(&hmap_freed);
 	module_put(THIS_MODULE);
+}
+
+static void hmap_free_rcu(struct rcu_head *rcu)
+{
+	struct hmap *t = container_of(rcu, struct hmap, rcu);
+
+	queue_work(hmap_wq, &t->free_work);
+}
+
+static void hmap_free_rcu_trace(struct rcu_head *rcu)
+{
+	call_rcu(rcu, hmap_free_rcu);
+}
+
+/*
+ * Process context: unpublish the id, then wait (asynchronously) for every
+ * program that may still hold the table or a value pointer: BPF programs
+ * resolve handles under RCU (sleepable ones under RCU tasks trace).
+ */
+static void hmap_unpublish_work(struct work_struct *work)
+{
+	struct hmap *t = container_of(work, struct hmap, unpublish_work);
+
+	spin_lock_bh(&hmap_slots_lock);
+	WRITE_ONCE(hmap_slots[t->id % HMAP_MAX_TABLES], NULL);
+	spin_unlock_bh(&hmap_slots_lock);
+	call_rcu_tasks_trace(&t->rcu, hmap_free_rcu_trace);
+}
+
+static void hmap_put_irq_work(struct irq_work *w)
+{
+	struct hmap *t = container_of(w, struct hmap, put_work);
+
+	queue_work(hmap_wq, &t->unpublish_work);
 }
 
 /**
@@ -194,6 +222,8 @@ static struct hmap *hmap_create(const struct hmap_create_attr *attr)
 		return ERR_PTR(-ENOMEM);
 	l = &t->layout;
 	refcount_set(&t->refcnt, 1);
+	init_irq_work(&t->put_work, hmap_put_irq_work);
+	INIT_WORK(&t->unpublish_work, hmap_unpublish_work);
 	INIT_WORK(&t->free_work, hmap_free_work);
 	t->variant = attr->variant;
 
@@ -204,7 +234,8 @@ static struct hmap *hmap_create(const struct hmap_create_attr *attr)
 			goto err_free;
 		}
 	}
-	ret = hmap_layout_init(l, attr->key_size, attr->value_size, attr->capacity,
+	/* A variant sizes its own arrays (hrh_init()); here only the sizes. */
+	ret = hmap_layout_init(l, attr->key_size, attr->value_size, t->ops ? 1 : attr->capacity,
 			       max_table_bytes);
 	if (ret)
 		goto err_free;
@@ -694,13 +725,17 @@ static int hmap_table_mmap(struct file *file, struct vm_area_struct *vma)
 	return -EINVAL;
 }
 
-static long hmap_ioctl_elem(struct hmap *t, unsigned int cmd, void __user *uarg)
+static long hmap_ioctl_elem(struct file *file, struct hmap *t, unsigned int cmd,
+			    void __user *uarg)
 {
 	struct hmap_ioc_elem req;
 	u32 ksz = t->shm->key_size, vsz = t->shm->value_size;
-	void *key = NULL, *val = NULL, *p;
+	void *key = NULL, *val = NULL;
 	long ret;
 
+	/* As a BPF map fd: writes need an fd opened for writing. */
+	if (cmd != HMAP_IOC_LOOKUP && !(file->f_mode & FMODE_WRITE))
+		return -EPERM;
 	if (copy_from_user(&req, uarg, sizeof(req)))
 		return -EFAULT;
 	if (req.key_size != ksz || (cmd != HMAP_IOC_DELETE && req.value_size != vsz) ||
@@ -721,16 +756,17 @@ static long hmap_ioctl_elem(struct hmap *t, unsigned int cmd, void __user *uarg)
 
 	switch (cmd) {
 	case HMAP_IOC_LOOKUP:
+		/* A consistent copy: under the stripe lock, not a racy memcpy. */
 		rcu_read_lock();
-		p = hmap_do_lookup(t, key);
-		if (p) {
+		if (t->ops)
+			ret = t->ops->lookup_copy(t, key, val);
+		else
+			ret = hmap_tab_lookup_copy(&t->tab, key, hmap_tab_hash(&t->tab, key), val);
+		if (!ret)
 			this_cpu_inc(t->pcpu->hits);
-			memcpy(val, p, vsz);
-		} else {
+		else
 			this_cpu_inc(t->pcpu->misses);
-		}
 		rcu_read_unlock();
-		ret = p ? 0 : -ENOENT;
 		if (!ret && copy_to_user(u64_to_user_ptr(req.value), val, vsz))
 			ret = -EFAULT;
 		break;
@@ -770,7 +806,7 @@ static long hmap_table_ioctl(struct file *file, unsigned int cmd, unsigned long 
 	case HMAP_IOC_LOOKUP:
 	case HMAP_IOC_UPDATE:
 	case HMAP_IOC_DELETE:
-		return hmap_ioctl_elem(t, cmd, uarg);
+		return hmap_ioctl_elem(file, t, cmd, uarg);
 	default:
 		return -ENOTTY;
 	}
@@ -786,6 +822,7 @@ static const struct file_operations hmap_table_fops = {
 	.owner		= THIS_MODULE,
 	.mmap		= hmap_table_mmap,
 	.unlocked_ioctl	= hmap_table_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,	/* every argument is fixed-size, u64 pointers */
 	.release	= hmap_table_release,
 	.llseek		= noop_llseek,
 };
@@ -804,17 +841,19 @@ static long hmap_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 
 	switch (cmd) {
 	case HMAP_IOC_TABLE_FD:
-		/* As bpf_map_get_fd_by_id(): ids are global, so is the check. */
-		if (!capable(CAP_BPF) && !capable(CAP_SYS_ADMIN))
+		/* As bpf_map_get_fd_by_id() on 6.1 and 6.12: ids are global,
+		 * so opening by id needs CAP_SYS_ADMIN. */
+		if (!capable(CAP_SYS_ADMIN))
 			return -EPERM;
 		if (copy_from_user(&req, uarg, sizeof(req)))
 			return -EFAULT;
-		if (req.flags)
+		if (req.flags & ~HMAP_FD_RDONLY)
 			return -EINVAL;
 		t = hmap_get_by_id(req.id);
 		if (!t)
 			return -ENOENT;
-		fd = anon_inode_getfd("hmap-table", &hmap_table_fops, t, O_RDONLY | O_CLOEXEC);
+		fd = anon_inode_getfd("hmap-table", &hmap_table_fops, t, O_CLOEXEC |
+				      (req.flags & HMAP_FD_RDONLY ? O_RDONLY : O_RDWR));
 		if (fd < 0)
 			hmap_put(t);
 		return fd;
@@ -848,6 +887,7 @@ static long hmap_dev_ioctl(struct file *file, unsigned int cmd, unsigned long ar
 static const struct file_operations hmap_dev_fops = {
 	.owner		= THIS_MODULE,
 	.unlocked_ioctl	= hmap_dev_ioctl,
+	.compat_ioctl	= compat_ptr_ioctl,
 	.llseek		= noop_llseek,
 };
 

@@ -75,35 +75,6 @@ static __always_inline bool hmap_plat_writer_nested(struct hmap_locks *l, u32 id
 	return this_cpu_read(*l->map_locked[idx & (HMAP_LOCK_DEPTH_SLOTS - 1)]) != 0;
 }
 
-/*
- * hmap_plat_lock_all - take stripes 0..n-1 (process context; a regime switch
- * of the incremental variant).  Marks every re-entry slot of this CPU first,
- * so a BPF program that interrupts us here gets -EBUSY, never a deadlock.
- */
-static inline void hmap_plat_lock_all(struct hmap_locks *l, u32 n, unsigned long *flags)
-{
-	u32 i;
-
-	preempt_disable();
-	for (i = 0; i < HMAP_LOCK_DEPTH_SLOTS; i++)
-		__this_cpu_inc(*l->map_locked[i]);
-	local_irq_save(*flags);
-	for (i = 0; i < n; i++)
-		raw_spin_lock(&l->lock[i]);
-}
-
-static inline void hmap_plat_unlock_all(struct hmap_locks *l, u32 n, unsigned long flags)
-{
-	u32 i;
-
-	for (i = n; i-- > 0;)
-		raw_spin_unlock(&l->lock[i]);
-	local_irq_restore(flags);
-	for (i = 0; i < HMAP_LOCK_DEPTH_SLOTS; i++)
-		__this_cpu_dec(*l->map_locked[i]);
-	preempt_enable();
-}
-
 #define hmap_publish(p, v)		smp_store_release(&(p), (v))
 #define hmap_deref(p)			smp_load_acquire(&(p))
 #define hmap_atomic_fetch_inc(p)	((u32)atomic_fetch_inc((atomic_t *)(p)))
@@ -119,6 +90,10 @@ static __always_inline u32 hmap_load32u(const void *p)
 	return get_unaligned((const u32 *)p);
 }
 
+#define hmap_cmpxchg(p, o, n)		cmpxchg((p), (o), (n))
+#define hmap_xchg(p, v)			xchg((p), (v))
+#define hmap_atomic_add(p, v)		atomic_add((v), (atomic_t *)(p))
+#define hmap_atomic_sub(p, v)		atomic_sub((v), (atomic_t *)(p))
 #define hmap_atomic64_inc_return(p)	atomic64_inc_return((atomic64_t *)(p))
 #define hmap_atomic64_dec(p)		atomic64_dec((atomic64_t *)(p))
 #define hmap_atomic_fetch_inc_below(p, lim) atomic_fetch_add_unless((atomic_t *)(p), 1, (lim))
@@ -252,19 +227,15 @@ static __always_inline bool hmap_plat_writer_nested(struct hmap_locks *l, u32 id
 #define hmap_atomic64_add(p, v)		__atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
 #define hmap_atomic_fetch_inc(p)	__atomic_fetch_add((p), 1, __ATOMIC_RELAXED)
 #define hmap_publish(p, v)		__atomic_store_n(&(p), (v), __ATOMIC_RELEASE)
+#define hmap_atomic_add(p, v)		__atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+#define hmap_atomic_sub(p, v)		__atomic_sub_fetch((p), (v), __ATOMIC_RELAXED)
+#define hmap_xchg(p, v)			__atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+static inline u32 hmap_cmpxchg(u32 *p, u32 old, u32 new)
+{
+	__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	return old;
+}
 #define hmap_deref(p)			__atomic_load_n(&(p), __ATOMIC_ACQUIRE)
-
-static inline void hmap_plat_lock_all(struct hmap_locks *l, u32 n, unsigned long *flags)
-{
-	for (u32 i = 0; i < n; i++)
-		hmap_plat_lock(l, i, flags);
-}
-
-static inline void hmap_plat_unlock_all(struct hmap_locks *l, u32 n, unsigned long flags)
-{
-	for (u32 i = n; i-- > 0;)
-		hmap_plat_unlock(l, i, flags);
-}
 
 static inline u32 hmap_atomic_fetch_inc_below(u32 *p, u32 lim)
 {

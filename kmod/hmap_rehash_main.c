@@ -2,19 +2,30 @@
 /*
  * hmap_rehash.ko: the incremental-rehash variant of hmap tables
  * (hmapctl create ... --variant incremental).  Tables start small and double;
- * no operation pays for a whole-table copy.  The data path and the rules are
- * in hmap_grow.[ch]; this file is the kernel side: the variant's hooks into
- * hmap.ko, the worker that allocates ahead of need and moves what writers
- * have not, the read-only mmap of arrays and value pool, and statistics.
+ * no operation pays for a whole-table copy.  The data path and its locking
+ * rules are in hmap_grow.[ch]; this file is the kernel side: the variant's
+ * hooks into hmap.ko, the worker that allocates ahead of need and moves what
+ * writers have not, the reclaim of freed values after grace periods, the
+ * read-only mmap of arrays and value pool, and statistics.
  *
- * Lifetime rules
+ * Contexts and deferral
+ *   - The data path (hmap.ko's kfuncs and ioctls) runs in any context, NMI
+ *     included.  It never allocates, sleeps or queues work itself: it raises
+ *     @irq_work (NMI-safe), whose handler queues the worker and starts value
+ *     reclaim, as the BPF memory allocator does.
  *   - The worker (one work item per table, on hrh_wq) is the only code that
- *     allocates, switches regimes, or frees arrays; it holds hrh->lock, which
+ *     allocates, publishes regimes, or frees arrays; it holds h->lock, which
  *     mmap takes too, so an array is never mapped while it is being freed.
- *   - A replaced regime and an old array are freed after an RCU and an
- *     RCU-tasks-trace grace period, as hmap.ko frees tables.
+ *     It allocates as the table's creator: every allocation is charged to
+ *     the memcg saved at creation (set_active_memcg(), as BPF maps do), and
+ *     bounded, arrays and pool together, by max_table_bytes.
+ *   - Freed values are reused only after an RCU-tasks-trace and then an RCU
+ *     grace period (6.1 has no rcu_trace_implies_rcu_gp()): one batch in
+ *     flight per table, chained callbacks, no kworker blocked.
+ *   - A replaced regime and an old array are freed the same way.
  *   - Each table holds a reference on this module (hmap.ko takes it), so
- *     rmmod hmap_rehash is refused while incremental tables exist.
+ *     rmmod hmap_rehash is refused while incremental tables exist; module
+ *     exit waits for the callbacks still in flight.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
@@ -22,10 +33,13 @@
 #include <linux/mm.h>
 #include <linux/mutex.h>
 #include <linux/workqueue.h>
+#include <linux/irq_work.h>
 #include <linux/rcupdate.h>
 #include <linux/rcupdate_trace.h>
-#include <linux/hardirq.h>
-#include <linux/delay.h>
+#include <linux/sched/mm.h>
+#include <linux/memcontrol.h>
+#include <linux/wait_bit.h>
+#include <linux/log2.h>
 
 #include "hmap.h"
 #include "hmap_grow.h"
@@ -34,9 +48,15 @@ static bool fail_grow;
 module_param(fail_grow, bool, 0644);
 MODULE_PARM_DESC(fail_grow, "Fault injection: fail every allocation for growth (arrays and value chunks)");
 
+#ifdef HMAP_BENCH
+/* Benchmark builds only (make bench): the baseline that moves a whole array
+ * in the one insert that finds it, unbounded by design. */
 static bool stop_the_world;
 module_param(stop_the_world, bool, 0644);
 MODULE_PARM_DESC(stop_the_world, "Benchmark baseline only: tables created while set move the whole old array in the one insert that finds it");
+#else
+#define stop_the_world false
+#endif
 
 #define HRH_POOL_MMAP_BASE	(1ULL << 40)	/* mmap offset of value chunk 0 */
 
@@ -47,9 +67,12 @@ struct hrh {
 	struct hmap *t;
 	struct mutex lock;		/* worker vs mmap: arrays and chunks */
 	struct work_struct work;
+	struct irq_work irq_work;	/* from the data path: worker, reclaim */
+	struct rcu_head reclaim_rcu;
+	atomic_t reclaim_inflight;	/* 0 or 1 batch inside grace periods */
+	struct mem_cgroup *memcg;	/* the creator's: growth is charged there */
 	u64 max_bytes;
 	u64 next_mmap;			/* next free mmap offset for an array */
-	u64 chunk_bytes;
 	u64 grows;
 	u64 grow_failures;
 	bool dying;
@@ -62,14 +85,34 @@ static struct hrh *hrh_of(struct hmap *t)
 
 /* ---- arrays and chunks (worker or init; h->lock held or not yet shared) -- */
 
-static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets)
+static bool hrh_room_for(struct hrh *h, u64 bytes)
+{
+	return h->t->bytes + bytes <= h->max_bytes;
+}
+
+static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets, int *err)
 {
 	struct hmap_layout l;
 	struct hgr_array *a;
+	int ret;
 
-	if (hmap_layout_init(&l, h->g.key_size, sizeof(u32), (u64)nbuckets * HMAP_LOAD_NUM / HMAP_LOAD_DEN,
-			     h->max_bytes))
+	*err = -ENOMEM;
+	if (fail_grow && h->g.regime)
 		return NULL;
+	ret = hmap_layout_init(&l, h->g.key_size, sizeof(u32),
+			       (u64)nbuckets * HMAP_LOAD_NUM / HMAP_LOAD_DEN, ~0ULL);
+	if (ret || l.nbuckets != nbuckets) {
+		*err = ret ?: -E2BIG;
+		return NULL;
+	}
+	/* Twice the fixed layout's spare overflow buckets: headroom for inserts
+	 * while the next array is being allocated. */
+	l.noverflow = nbuckets / 2 + 16;
+	l.array_bytes = PAGE_ALIGN((u64)(l.nbuckets + l.noverflow) * l.bucket_size);
+	if (!hrh_room_for(h, l.array_bytes)) {
+		*err = -E2BIG;
+		return NULL;
+	}
 	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
 	if (!a)
 		return NULL;
@@ -80,10 +123,12 @@ static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets)
 		return NULL;
 	}
 	hmap_tab_init(&a->tab, &l, a->mem, &a->count, &h->g.seed, &h->g.locks);
-	a->tab.l.capacity = ~0ULL;	/* the variant counts entries itself */
+	a->tab.locks.mask = h->g.locks.mask;	/* the table's stripes, fixed */
+	a->tab.l.capacity = ~0ULL;		/* the variant counts entries itself */
 	a->mmap_offset = h->next_mmap;
 	h->next_mmap += l.array_bytes;
 	hmap_account_bytes(h->t, l.array_bytes);
+	*err = 0;
 	return a;
 }
 
@@ -99,16 +144,21 @@ static void hrh_array_free(struct hrh *h, struct hgr_array *a, bool account)
 
 static int hrh_add_chunk(struct hrh *h)
 {
+	u64 bytes = hgr_chunk_alloc_bytes(&h->g.pool);
 	void *mem;
 
+	if (h->g.pool.nchunks >= h->g.pool.maxchunks)
+		return -ENOSPC;
 	if (fail_grow && h->g.pool.nchunks)
 		return -ENOMEM;
-	mem = __vmalloc(h->chunk_bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
+	if (!hrh_room_for(h, bytes))
+		return -E2BIG;
+	mem = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
 	if (!mem)
 		return -ENOMEM;
 	hgr_pool_add_chunk(&h->g, mem);
 	WRITE_ONCE(h->t->shm->pool_nchunks, h->g.pool.nchunks);
-	hmap_account_bytes(h->t, h->chunk_bytes);
+	hmap_account_bytes(h->t, bytes);
 	return 0;
 }
 
@@ -141,10 +191,8 @@ static void hrh_publish_layout(struct hrh *h, struct hgr_array *cur, struct hgr_
 }
 
 /*
- * Free an old array and the regimes that pointed to it once no program can
- * hold them: after an RCU-tasks-trace and then an RCU grace period (6.1 has
- * no rcu_trace_implies_rcu_gp()).  Asynchronous, so the next doubling need
- * not wait; module exit waits with rcu_barrier_tasks_trace() + rcu_barrier().
+ * An old array and the regimes that pointed to it, freed once no program
+ * can hold them: after an RCU-tasks-trace and then an RCU grace period.
  */
 struct hrh_garbage {
 	struct rcu_head rcu;
@@ -170,53 +218,63 @@ static void hrh_garbage_after_trace(struct rcu_head *rcu)
 	call_rcu(rcu, hrh_garbage_free);
 }
 
-/* One doubling.  Worker context, h->lock held. */
+/* Keep the pool's reserve of ready values.  Worker or init, h->lock held. */
+static bool hrh_top_up(struct hrh *h)
+{
+	bool added = false;
+
+	while (!READ_ONCE(h->dying) && hgr_wants_chunk(&h->g) && !hrh_add_chunk(h))
+		added = true;
+	return added;
+}
+
+/* One doubling.  Worker context, h->lock held, the creator's memcg active. */
 static int hrh_grow(struct hrh *h)
 {
 	struct hgr *g = &h->g;
-	struct hgr_regime *stable = g->regime, *growing, *next;
-	struct hgr_array *old = stable->cur, *cur;
-	u32 nb = old->tab.l.nbuckets * 2, done;
-
+	struct hgr_regime *prev = g->regime, *growing, *stable;
+	struct hgr_array *old = prev->cur, *cur;
 	struct hrh_garbage *gb;
+	int ret;
 
-	if (fail_grow)
-		return -ENOMEM;
-	growing = kzalloc(sizeof(*growing), GFP_KERNEL);
-	next = kzalloc(sizeof(*next), GFP_KERNEL);
-	gb = kzalloc(sizeof(*gb), GFP_KERNEL);
-	cur = growing && next && gb ? hrh_array_alloc(h, nb) : NULL;
+	growing = kzalloc(sizeof(*growing), GFP_KERNEL_ACCOUNT);
+	stable = kzalloc(sizeof(*stable), GFP_KERNEL_ACCOUNT);
+	gb = kzalloc(sizeof(*gb), GFP_KERNEL_ACCOUNT);
+	cur = growing && stable && gb ? hrh_array_alloc(h, hgr_next_nbuckets(g), &ret) : NULL;
 	if (!cur) {
 		kfree(growing);
-		kfree(next);
+		kfree(stable);
 		kfree(gb);
 		return -ENOMEM;
 	}
 	growing->cur = cur;
 	growing->old = old;
-	growing->lock_mask = stable->lock_mask;	/* old's stripes */
-	next->cur = cur;
-	next->lock_mask = hgr_lock_mask(nb);
+	stable->cur = cur;
 
-	WRITE_ONCE(g->nevacuate, 0);
 	hrh_publish_layout(h, cur, old);	/* before any bucket moves */
-	hgr_switch(g, growing);
+	hgr_start_growth(g, growing);
 
-	if (g->evac_per_write == U32_MAX)	/* stop-the-world baseline: a writer moves all */
-		while (READ_ONCE(g->nevacuate) < old->tab.l.nbuckets && !READ_ONCE(h->dying))
-			usleep_range(200, 1000);
-	for (done = 0; !hgr_evacuate_rest(g, 256); done++) {
-		WRITE_ONCE(h->t->shm->arrays[1].evacuated, (u32)min_t(u64, READ_ONCE(g->nevacuate),
-								     old->tab.l.nbuckets));
+	while (!hgr_evacuate_rest(g, 256)) {
+		WRITE_ONCE(h->t->shm->arrays[1].evacuated,
+			   (u32)min_t(u64, READ_ONCE(g->nevacuate), old->tab.l.nbuckets));
+		if (READ_ONCE(h->dying)) {
+			/* Teardown: no program can reach the table any more
+			 * (hmap.ko waited); hrh_free() frees both arrays. */
+			kfree(prev);
+			kfree(stable);
+			kfree(gb);
+			return -ESHUTDOWN;
+		}
+		hrh_top_up(h);	/* inserts go on meanwhile */
 		cond_resched();
 	}
-	hgr_switch(g, next);
+	hgr_finish_growth(g, stable);
 	h->grows++;
 	hrh_publish_layout(h, cur, NULL);
 
 	hmap_account_bytes(h->t, -(s64)old->tab.l.array_bytes);
 	gb->array = old;
-	gb->regimes[0] = stable;
+	gb->regimes[0] = prev;
 	gb->regimes[1] = growing;
 	call_rcu_tasks_trace(&gb->rcu, hrh_garbage_after_trace);
 	return 0;
@@ -225,33 +283,68 @@ static int hrh_grow(struct hrh *h)
 static void hrh_work(struct work_struct *work)
 {
 	struct hrh *h = container_of(work, struct hrh, work);
+	struct mem_cgroup *old_memcg;
 	bool progress = true;
 
 	mutex_lock(&h->lock);
-	while (!h->dying && progress) {
-		progress = false;
-		while (!h->dying && hgr_wants_chunk(&h->g)) {
-			if (hrh_add_chunk(h))
-				break;
-			progress = true;
-		}
-		if (!h->dying && hgr_wants_grow(&h->g)) {
+	old_memcg = set_active_memcg(h->memcg);
+	while (!READ_ONCE(h->dying) && progress) {
+		progress = hrh_top_up(h);
+		if (!READ_ONCE(h->dying) && hgr_wants_grow(&h->g)) {
 			if (hrh_grow(h))
 				h->grow_failures++;
 			else
 				progress = true;
 		}
 	}
+	set_active_memcg(old_memcg);
 	mutex_unlock(&h->lock);
 }
 
-/* Any context: run the worker if an insert asked for room ahead of need. */
-static void hrh_kick(struct hrh *h)
+/* ---- reclaim of freed values ------------------------------------------------ */
+
+static void hrh_reclaim_done(struct rcu_head *rcu)
 {
-	if (unlikely(READ_ONCE(h->g.want_worker)) && !in_nmi()) {
+	struct hrh *h = container_of(rcu, struct hrh, reclaim_rcu);
+
+	hgr_reclaim_finish(&h->g);
+	if (!READ_ONCE(h->dying) && hgr_reclaim_due(&h->g))
+		irq_work_queue(&h->irq_work);	/* next batch */
+	atomic_set_release(&h->reclaim_inflight, 0);
+	wake_up_var(&h->reclaim_inflight);	/* hrh_free() may be waiting */
+}
+
+static void hrh_reclaim_after_trace(struct rcu_head *rcu)
+{
+	call_rcu(rcu, hrh_reclaim_done);
+}
+
+/* irq_work: the data path's requests, in a context that may queue work and
+ * start grace periods (hard IRQ, or a thread on PREEMPT_RT). */
+static void hrh_irq_work(struct irq_work *w)
+{
+	struct hrh *h = container_of(w, struct hrh, irq_work);
+
+	if (READ_ONCE(h->dying))
+		return;
+	if (READ_ONCE(h->g.want_worker)) {
 		WRITE_ONCE(h->g.want_worker, false);
 		queue_work(hrh_wq, &h->work);
 	}
+	if (hgr_reclaim_due(&h->g) && atomic_cmpxchg(&h->reclaim_inflight, 0, 1) == 0) {
+		if (hgr_reclaim_start(&h->g))
+			call_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);
+		else
+			atomic_set(&h->reclaim_inflight, 0);
+	}
+}
+
+/* Any context, NMI included: one flag test on the fast path. */
+static __always_inline void hrh_kick(struct hrh *h)
+{
+	if (unlikely(READ_ONCE(h->g.want_worker)) ||
+	    (hgr_reclaim_due(&h->g) && !atomic_read(&h->reclaim_inflight)))
+		irq_work_queue(&h->irq_work);
 }
 
 /* ---- variant hooks --------------------------------------------------------- */
@@ -264,9 +357,12 @@ static void hrh_free(struct hmap *t)
 
 	if (!h)
 		return;
-	WRITE_ONCE(h->dying, true);
-	cancel_work_sync(&h->work);
 	/* hmap.ko waited for grace periods: no program uses the table now. */
+	WRITE_ONCE(h->dying, true);
+	irq_work_sync(&h->irq_work);
+	wait_var_event(&h->reclaim_inflight, !atomic_read_acquire(&h->reclaim_inflight));
+	irq_work_sync(&h->irq_work);	/* one queued by the last batch: sees dying */
+	cancel_work_sync(&h->work);
 	r = h->g.regime;
 	if (r) {
 		hrh_array_free(h, r->old, false);
@@ -278,8 +374,27 @@ static void hrh_free(struct hmap *t)
 	kvfree(h->g.pool.chunks);
 	hmap_locks_free(&h->g.pool.lock);
 	hmap_locks_free(&h->g.locks);
+	mem_cgroup_put(h->memcg);
 	kfree(h);
 	t->variant_data = NULL;
+}
+
+/*
+ * Validate in u64 before anything is sized: 1 <= capacity <= max_capacity
+ * <= HGR_MAX_ENTRIES (max_capacity 0: HGR_MAX_ENTRIES).
+ */
+static int hrh_check_attr(const struct hmap_create_attr *attr, u64 *max_entries)
+{
+	u64 max = attr->max_capacity ?: HGR_MAX_ENTRIES;
+
+	if (!attr->capacity)
+		return -EINVAL;
+	if (max > HGR_MAX_ENTRIES || attr->capacity > HGR_MAX_ENTRIES)
+		return -E2BIG;
+	if (max < attr->capacity)
+		return -EINVAL;
+	*max_entries = max;
+	return 0;
 }
 
 static int hrh_init(struct hmap *t, const struct hmap_create_attr *attr, u64 max_bytes)
@@ -287,23 +402,25 @@ static int hrh_init(struct hmap *t, const struct hmap_create_attr *attr, u64 max
 	struct hmap_shm_header *shm = t->shm;
 	struct hgr_regime *r;
 	struct hgr_array *a;
+	u64 max_entries, nb;
+	u32 stripes;
 	struct hrh *h;
-	u64 max_entries = attr->max_capacity;
-	u32 stride;
-	int ret = -ENOMEM;
+	int ret;
 
-	if (!max_entries)
-		max_entries = ((u64)HMAP_LOAD_NUM << HMAP_MAX_BUCKETS_LOG2) / HMAP_LOAD_DEN;
-	if (max_entries < attr->capacity)
-		return -EINVAL;
+	ret = hrh_check_attr(attr, &max_entries);
+	if (ret)
+		return ret;
 	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
 	if (!h)
 		return -ENOMEM;
 	t->variant_data = h;
 	h->t = t;
 	h->max_bytes = max_bytes;
+	h->memcg = get_mem_cgroup_from_mm(current->mm);
 	mutex_init(&h->lock);
 	INIT_WORK(&h->work, hrh_work);
+	init_irq_work(&h->irq_work, hrh_irq_work);
+	atomic_set(&h->reclaim_inflight, 0);
 	h->g.key_size = attr->key_size;
 	h->g.seed.key[0] = shm->seed[0];
 	h->g.seed.key[1] = shm->seed[1];
@@ -311,42 +428,56 @@ static int hrh_init(struct hmap *t, const struct hmap_create_attr *attr, u64 max
 	h->g.max_entries = max_entries;
 	h->g.evac_per_write = stop_the_world ? U32_MAX : 1;
 
-	stride = attr->value_size <= 4 ? 4 : ALIGN(attr->value_size, 8);
-	h->g.pool.value_size = attr->value_size;
-	h->g.pool.value_stride = stride;
-	h->g.pool.maxchunks = DIV_ROUND_UP(max_entries, 1U << HGR_CHUNK_SHIFT);
-	h->chunk_bytes = PAGE_ALIGN((u64)stride << HGR_CHUNK_SHIFT);
+	ret = hgr_pool_setup(&h->g.pool, attr->value_size, max_entries);
+	if (ret)
+		goto err;
+	ret = -ENOMEM;
 	h->g.pool.chunks = kvcalloc(h->g.pool.maxchunks, sizeof(void *), GFP_KERNEL_ACCOUNT);
 	if (!h->g.pool.chunks)
 		goto err;
-	if (hmap_locks_alloc(&h->g.locks, HMAP_MAX_LOCKS) || hmap_locks_alloc(&h->g.pool.lock, 1))
+	stripes = hgr_stripes(num_possible_cpus());
+	if (hmap_locks_alloc(&h->g.locks, stripes) || hmap_locks_alloc(&h->g.pool.lock, 1))
 		goto err;
-	h->g.locks.mask = HMAP_MAX_LOCKS - 1;
-	if (hrh_add_chunk(h))
+	h->g.locks.mask = stripes - 1;
+	hmap_account_bytes(t, stripes * sizeof(raw_spinlock_t) +
+			   h->g.pool.maxchunks * sizeof(void *));
+	ret = hrh_add_chunk(h);
+	if (ret)
 		goto err;
+	hrh_top_up(h);	/* the reserve, from the start */
 
+	/* The first array: room for @capacity, and at least one main bucket
+	 * per stripe (each chain then belongs to one stripe). */
+	nb = roundup_pow_of_two(DIV_ROUND_UP(attr->capacity * HMAP_LOAD_DEN, HMAP_LOAD_NUM));
+	nb = max3(nb, (u64)HGR_MIN_BUCKETS, (u64)stripes);
+	if (nb > (1ULL << HMAP_MAX_BUCKETS_LOG2)) {
+		ret = -E2BIG;
+		goto err;
+	}
 	h->next_mmap = PAGE_SIZE;
-	a = hrh_array_alloc(h, t->layout.nbuckets);
+	a = hrh_array_alloc(h, nb, &ret);
+	if (!a)
+		goto err;
+	ret = -ENOMEM;
 	r = kzalloc(sizeof(*r), GFP_KERNEL_ACCOUNT);
-	if (!a || !r) {
-		ret = a ? -ENOMEM : -E2BIG;
-		kfree(r);
+	if (!r) {
 		hrh_array_free(h, a, true);
 		goto err;
 	}
 	r->cur = a;
-	r->lock_mask = hgr_lock_mask(a->tab.l.nbuckets);
 	h->g.regime = r;
 
 	/* The arrays hold u32 value indexes; values are in the pool. */
 	shm->value_stride = sizeof(u32);
 	shm->values_offset = a->tab.l.values_off;
 	shm->bucket_size = a->tab.l.bucket_size;
+	shm->key_stride = a->tab.l.key_stride;
+	shm->keys_offset = a->tab.l.keys_off;
 	shm->capacity = max_entries;
 	shm->pool_mmap_offset = HRH_POOL_MMAP_BASE;
-	shm->pool_chunk_bytes = h->chunk_bytes;
+	shm->pool_chunk_bytes = h->g.pool.chunk_bytes;
 	shm->pool_chunk_shift = HGR_CHUNK_SHIFT;
-	shm->pool_value_stride = stride;
+	shm->pool_value_stride = h->g.pool.value_stride;
 	hrh_publish_layout(h, a, NULL);
 	return 0;
 err:
@@ -357,6 +488,11 @@ err:
 static void *hrh_lookup(struct hmap *t, const void *key)
 {
 	return hgr_lookup(&hrh_of(t)->g, key);
+}
+
+static int hrh_lookup_copy(struct hmap *t, const void *key, void *value)
+{
+	return hgr_lookup_copy(&hrh_of(t)->g, key, value);
 }
 
 static int hrh_update(struct hmap *t, const void *key, const void *value, u32 flags, void **valp)
@@ -370,7 +506,11 @@ static int hrh_update(struct hmap *t, const void *key, const void *value, u32 fl
 
 static int hrh_delete(struct hmap *t, const void *key)
 {
-	return hgr_delete(&hrh_of(t)->g, key);
+	struct hrh *h = hrh_of(t);
+	int ret = hgr_delete(&h->g, key);
+
+	hrh_kick(h);
+	return ret;
 }
 
 static int hrh_mmap(struct hmap *t, struct vm_area_struct *vma)
@@ -386,11 +526,12 @@ static int hrh_mmap(struct hmap *t, struct vm_area_struct *vma)
 		ret = hmap_mmap_vmalloc(t, vma, r->cur->mem, r->cur->tab.l.array_bytes);
 	else if (r->old && off == r->old->mmap_offset)
 		ret = hmap_mmap_vmalloc(t, vma, r->old->mem, r->old->tab.l.array_bytes);
-	else if (off >= HRH_POOL_MMAP_BASE && !((off - HRH_POOL_MMAP_BASE) % h->chunk_bytes)) {
-		u64 c = (off - HRH_POOL_MMAP_BASE) / h->chunk_bytes;
+	else if (off >= HRH_POOL_MMAP_BASE && !((off - HRH_POOL_MMAP_BASE) % h->g.pool.chunk_bytes)) {
+		u64 c = (off - HRH_POOL_MMAP_BASE) / h->g.pool.chunk_bytes;
 
+		/* Only the values: the links after them stay kernel-only. */
 		if (c < h->g.pool.nchunks)
-			ret = hmap_mmap_vmalloc(t, vma, h->g.pool.chunks[c], h->chunk_bytes);
+			ret = hmap_mmap_vmalloc(t, vma, h->g.pool.chunks[c], h->g.pool.chunk_bytes);
 	}
 	mutex_unlock(&h->lock);
 	return ret;
@@ -415,15 +556,16 @@ static void hrh_stats(struct hmap *t, struct hmap_stats *st)
 }
 
 static struct hmap_variant_ops hrh_ops = {
-	.owner	= THIS_MODULE,
-	.name	= "incremental",
-	.init	= hrh_init,
-	.free	= hrh_free,
-	.lookup	= hrh_lookup,
-	.update	= hrh_update,
-	.delete	= hrh_delete,
-	.mmap	= hrh_mmap,
-	.stats	= hrh_stats,
+	.owner		= THIS_MODULE,
+	.name		= "incremental",
+	.init		= hrh_init,
+	.free		= hrh_free,
+	.lookup		= hrh_lookup,
+	.lookup_copy	= hrh_lookup_copy,
+	.update		= hrh_update,
+	.delete		= hrh_delete,
+	.mmap		= hrh_mmap,
+	.stats		= hrh_stats,
 };
 
 static int __init hrh_mod_init(void)

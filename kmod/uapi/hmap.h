@@ -178,9 +178,14 @@ struct hmap_shm_header {
 	__u32 __pad2;
 };
 
+/* Incremental variant: most entries a table may have (6.5 a bucket, 2^24
+ * main buckets): the limit of capacity and max_capacity. */
+#define HMAP_MAX_ENTRIES	(((__u64)HMAP_LOAD_NUM << HMAP_MAX_BUCKETS_LOG2) / HMAP_LOAD_DEN)
+
 /*
  * Incremental variant: a main bucket of the old array whose chain was moved
- * to the new array has this bit set in its seq, forever.  Readers then look
+ * to the new array has this bit set in its seq, forever.  It is a state, not
+ * part of the count: writers' increments wrap within bits 0..30.  Readers then look
  * in the new array.  Its slots hold a __u32 value index (value_stride 4) into
  * the value pool: value i is at pool chunk i >> pool_chunk_shift, slot
  * i & ((1 << pool_chunk_shift) - 1), pool_value_stride bytes each; chunk c is
@@ -198,10 +203,17 @@ struct hmap_bucket {
 /* ---- ioctls ------------------------------------------------------------ */
 #define HMAP_IOC_MAGIC		0xb7
 
-/* /dev/hmap: open a table by id; returns a new O_CLOEXEC fd. */
+/*
+ * /dev/hmap: open a table by id; returns a new O_CLOEXEC fd.  Needs
+ * CAP_SYS_ADMIN, as BPF_MAP_GET_FD_BY_ID.  The fd is read-write unless
+ * HMAP_FD_RDONLY: then HMAP_IOC_UPDATE and HMAP_IOC_DELETE fail with -EPERM.
+ * Mappings are read-only either way.
+ */
+#define HMAP_FD_RDONLY		(1U << 0)
+
 struct hmap_ioc_fd {
 	__u32 id;
-	__u32 flags;		/* must be 0 */
+	__u32 flags;		/* 0 or HMAP_FD_RDONLY */
 };
 
 /* /dev/hmap: iterate ids: next_id is the smallest id > start_id, or -ENOENT. */

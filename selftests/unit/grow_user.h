@@ -3,7 +3,11 @@
  * A user-space stand-in for hmap_rehash.ko's worker, around the portable
  * incremental-rehash core (kmod/hmap_grow.c): used by the host unit test and
  * by bench_grow_native.  Old arrays and regimes are kept until native_free():
- * threads here have no RCU, and the tests and benchmarks are short.
+ * threads here have no RCU, and the tests and benchmarks are short.  Freed
+ * values are reclaimed by the worker after a pause that stands in for the
+ * kernel's grace periods (host readers hold a value pointer for a few
+ * instructions); native_reclaim_now() is the exact form for tests that
+ * hold no pointer across it.
  */
 #ifndef __GROW_USER_H
 #define __GROW_USER_H
@@ -14,13 +18,17 @@
 
 #include "hmap_grow.h"
 
+#define NATIVE_STRIPES	HGR_MIN_STRIPES
+
 struct native {
 	struct hgr g;
-	u8 stripes[HMAP_MAX_LOCKS];
+	u8 stripes[NATIVE_STRIPES];
 	u8 pool_lock;
 	volatile int stop;
 	int stw;
+	int ngrows;
 	struct hgr_array *garbage[64];	/* old arrays: freed at the end (no readers) */
+	struct hgr_regime *prepared;	/* the spare growing regime, until cleaned up */
 	struct hgr_regime *regimes[128];
 	int ngarbage, nregimes;
 };
@@ -32,55 +40,144 @@ static inline struct hgr_array *array_new(struct native *n, u32 nbuckets)
 
 	if (hmap_layout_init(&l, n->g.key_size, 4, (u64)nbuckets * 13 / 2, ~0ULL))
 		abort();
+	l.noverflow = nbuckets / 2 + 16;	/* as hmap_rehash.ko */
+	l.array_bytes = ((u64)(l.nbuckets + l.noverflow) * l.bucket_size + 4095) & ~4095ULL;
 	a->mem = calloc(1, l.array_bytes);	/* large: fresh zero pages, like __GFP_ZERO */
 	hmap_tab_init(&a->tab, &l, a->mem, &a->count, &n->g.seed, &n->g.locks);
+	a->tab.locks.mask = n->g.locks.mask;
 	a->tab.l.capacity = ~0ULL;
 	return a;
 }
 
 static inline struct hgr_regime *regime_new(struct native *n, struct hgr_array *cur,
-				     struct hgr_array *old, u32 mask)
+					    struct hgr_array *old)
 {
 	struct hgr_regime *r = calloc(1, sizeof(*r));
 
 	r->cur = cur;
 	r->old = old;
-	r->lock_mask = mask;
 	n->regimes[n->nregimes++] = r;
 	return r;
+}
+
+static inline void native_add_chunk(struct native *n)
+{
+	void *c = calloc(1, hgr_chunk_alloc_bytes(&n->g.pool));
+
+	if (!hgr_pool_add_chunk(&n->g, c))
+		free(c);
+}
+
+/* Every freed value reusable now: only when no thread holds a pointer. */
+static inline void native_reclaim_now(struct native *n)
+{
+	if (hgr_reclaim_start(&n->g))
+		hgr_reclaim_finish(&n->g);
+}
+
+static inline void native_top_up(struct native *n)
+{
+	while (hgr_wants_chunk(&n->g) && n->g.pool.nchunks < n->g.pool.maxchunks)
+		native_add_chunk(n);
+	if (!n->g.pool.spare_chunk) {
+		void *c = calloc(1, hgr_chunk_alloc_bytes(&n->g.pool));
+
+		if (!hgr_pool_set_spare(&n->g, c))
+			free(c);
+	}
+}
+
+/* A growing regime set aside: the insert that finds growth due starts it,
+ * and the insert that moves its last bucket completes it. */
+static inline void native_prepare_spare(struct native *n)
+{
+	struct hgr_array *a;
+
+	if (n->stw || n->prepared || !hgr_wants_spare(&n->g))
+		return;
+	a = array_new(n, hgr_next_nbuckets(&n->g));
+	n->prepared = regime_new(n, a, NULL);
+	hgr_set_spare(&n->g, n->prepared, regime_new(n, a, NULL));
+}
+
+/* One growth: the spare regime if there is one, else a new array; then move
+ * what inserts have not and publish the stable regime. */
+static inline void native_grow(struct native *n)
+{
+	struct hgr *g = &n->g;
+	struct hgr_array *old, *cur;
+
+	if (n->prepared && !g->spare) {
+		/* An insert started the spare growth; it or we complete it. */
+		old = n->prepared->old;
+		while (!hgr_evacuate_rest(g, 256))
+			native_top_up(n);	/* inserts go on meanwhile */
+		struct hgr_regime *st = hmap_xchg(&g->spare_stable, NULL);
+
+		if (st)
+			hgr_finish_growth(g, st);
+		n->prepared = NULL;
+		n->garbage[n->ngarbage++] = old;
+		n->ngrows++;
+		return;
+	}
+	if (!hgr_try_start_growth(g))
+		hgr_start_growth(g, regime_new(n, array_new(n, hgr_next_nbuckets(g)), g->regime->cur));
+	else
+		return native_grow(n);
+	old = g->regime->old;
+	cur = g->regime->cur;
+	if (n->stw)
+		while (__atomic_load_n(&g->nevacuate, __ATOMIC_RELAXED) < old->tab.l.nbuckets &&
+		       !n->stop)
+			usleep(100);
+	while (!hgr_evacuate_rest(g, 256))
+		native_top_up(n);	/* inserts go on meanwhile */
+	hgr_finish_growth(g, regime_new(n, cur, NULL));
+	n->garbage[n->ngarbage++] = old;
+	n->ngrows++;
+}
+
+static inline u64 native_now_us(void)
+{
+	return hgr_now_ns() / 1000;
+}
+
+/* What the kernel's worker does for a table, without the reclaim. */
+static inline void native_service(struct native *n)
+{
+	native_top_up(n);
+	if ((n->prepared && !n->g.spare) || hgr_wants_grow(&n->g))
+		native_grow(n);
+	native_prepare_spare(n);
 }
 
 static inline void *worker(void *arg)
 {
 	struct native *n = arg;
 	struct hgr *g = &n->g;
+	u64 batch_at = 0;	/* a batch waits out its stand-in grace period */
 
 	while (!n->stop) {
-		while (hgr_wants_chunk(g))
-			hgr_pool_add_chunk(g, calloc(1U << HGR_CHUNK_SHIFT, g->pool.value_stride));
-		if (hgr_wants_grow(g)) {
-			struct hgr_regime *r = g->regime;
-			struct hgr_array *old = r->cur, *cur = array_new(n, old->tab.l.nbuckets * 2);
+		bool grew = hgr_wants_grow(g) || (n->prepared && !g->spare);
 
-			__atomic_store_n(&g->nevacuate, 0, __ATOMIC_RELAXED);
-			hgr_switch(g, regime_new(n, cur, old, r->lock_mask));
-			if (n->stw)
-				while (__atomic_load_n(&g->nevacuate, __ATOMIC_RELAXED) < old->tab.l.nbuckets &&
-				       !n->stop)
-					usleep(100);
-			while (!hgr_evacuate_rest(g, 256))
-				;
-			hgr_switch(g, regime_new(n, cur, NULL, hgr_lock_mask(cur->tab.l.nbuckets)));
-			n->garbage[n->ngarbage++] = old;
-		} else {
-			usleep(50);
+		native_service(n);
+		if (batch_at && native_now_us() - batch_at >= 1000) {
+			hgr_reclaim_finish(g);
+			batch_at = 0;
 		}
+		if (!batch_at && hgr_reclaim_due(g) && hgr_reclaim_start(g))
+			batch_at = native_now_us();
+		if (!grew)
+			usleep(50);
 	}
+	if (batch_at)
+		hgr_reclaim_finish(g);
 	return NULL;
 }
 
 static inline struct native *native_new(u32 key_size, u32 value_size, u64 max_entries,
-				       u64 *entries, int stw)
+					u64 *entries, int stw)
 {
 	struct native *n = calloc(1, sizeof(*n));
 
@@ -91,14 +188,15 @@ static inline struct native *native_new(u32 key_size, u32 value_size, u64 max_en
 	n->g.max_entries = max_entries;
 	n->g.evac_per_write = stw ? UINT32_MAX : 1;
 	n->g.locks.lock = n->stripes;
-	n->g.locks.mask = HMAP_MAX_LOCKS - 1;
+	n->g.locks.mask = NATIVE_STRIPES - 1;
 	n->g.pool.lock.lock = &n->pool_lock;
-	n->g.pool.value_size = value_size;
-	n->g.pool.value_stride = value_size <= 4 ? 4 : (value_size + 7) & ~7U;
-	n->g.pool.maxchunks = (u32)(max_entries >> HGR_CHUNK_SHIFT) + 2;
+	if (hgr_pool_setup(&n->g.pool, value_size, max_entries))
+		abort();
 	n->g.pool.chunks = calloc(n->g.pool.maxchunks, sizeof(void *));
-	hgr_pool_add_chunk(&n->g, calloc(1U << HGR_CHUNK_SHIFT, n->g.pool.value_stride));
-	n->g.regime = regime_new(n, array_new(n, 8), NULL, hgr_lock_mask(8));
+	n->g.regime = regime_new(n, array_new(n, HGR_MIN_BUCKETS), NULL);
+	native_add_chunk(n);
+	native_top_up(n);	/* the reserve, from the start */
+	native_prepare_spare(n);
 	return n;
 }
 
@@ -108,10 +206,19 @@ static inline void native_free(struct native *n)
 		free(n->garbage[i]->mem);
 		free(n->garbage[i]);
 	}
+	if (n->g.regime->old) {
+		free(n->g.regime->old->mem);
+		free(n->g.regime->old);
+	}
 	free(n->g.regime->cur->mem);
 	free(n->g.regime->cur);
+	if (n->g.spare) {	/* never started */
+		free(n->g.spare->cur->mem);
+		free(n->g.spare->cur);
+	}
 	for (int i = 0; i < n->nregimes; i++)
 		free(n->regimes[i]);
+	free(n->g.pool.spare_chunk);
 	for (u32 c = 0; c < n->g.pool.nchunks; c++)
 		free(n->g.pool.chunks[c]);
 	free(n->g.pool.chunks);

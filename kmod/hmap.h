@@ -92,7 +92,9 @@ int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops);
 void hmap_unregister_variant(u32 variant);
 int hmap_mmap_vmalloc(struct hmap *t, struct vm_area_struct *vma, void *base, u64 size);
 int hmap_locks_alloc(struct hmap_locks *l, u32 nlocks);
+int hmap_locks_alloc_class(struct hmap_locks *l, u32 nlocks, struct lock_class_key *key);
 void hmap_locks_free(struct hmap_locks *l);
 void hmap_account_bytes(struct hmap *t, s64 delta);
+bool hmap_account_reserve(struct hmap *t, u64 bytes, u64 limit);
 
 #endif /* _HMAP_H */

@@ -117,6 +117,16 @@ void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *bucket
 	t->locks.mask = l->nlocks - 1;
 }
 
+/* A 4-byte value (the incremental variant's pool index) in one store, so
+ * no reader ever sees half of it; larger values are guarded by the seq. */
+static __always_inline void hmap_value_store(const struct hmap_tab *t, u8 *v, const void *value)
+{
+	if (t->l.value_size == 4)
+		WRITE_ONCE(*(u32 *)v, hmap_load32u(value));
+	else
+		memcpy(v, value, t->l.value_size);
+}
+
 #define HMAP_BYTES_01	0x0101010101010101ULL
 #define HMAP_BYTES_80	0x8080808080808080ULL
 
@@ -188,7 +198,8 @@ static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hm
  * The caller keeps the array alive (RCU read side, or a reference).
  * Return: pointer to the value in place, or NULL if absent (or moved).
  */
-void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash, bool *moved)
+static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *key, u32 hash,
+					      bool *moved, u32 *val32)
 {
 	u32 idx = hash & t->mask;
 	u8 top = hmap_tophash(hash);
@@ -209,11 +220,35 @@ void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash, bool *mov
 		}
 		smp_rmb();
 		val = hmap_chain_find(t, head, key, top);
+		if (val32 && val)	/* the value itself, in the same snapshot */
+			*val32 = READ_ONCE(*(u32 *)val);
 		smp_rmb();
 		if (likely(READ_ONCE(head->seq) == seq) || tries >= HMAP_LOOKUP_RETRIES ||
 		    (seq & 1))
 			return val;	/* validated, or out of retries: as upstream htab */
 	}
+}
+
+void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash, bool *moved)
+{
+	return hmap_lookup_snap(t, key, hash, moved, NULL);
+}
+
+/**
+ * __hmap_tab_lookup_u32 - as __hmap_tab_lookup(), for 4-byte values
+ * @t: the engine (value_size 4)
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @moved: as for __hmap_tab_lookup()
+ * @val: receives the value, read inside the validated snapshot (an index
+ *       read after it could belong to a key that replaced this one)
+ *
+ * Context: any, including NMI; never waits.
+ * Return: true if found.
+ */
+bool __hmap_tab_lookup_u32(struct hmap_tab *t, const void *key, u32 hash, bool *moved, u32 *val)
+{
+	return hmap_lookup_snap(t, key, hash, moved, val) != NULL;
 }
 
 /**
@@ -331,7 +366,7 @@ absent:
 	memcpy(hmap_slot_key(t, free_b, free_i), key, t->l.key_size);
 	v = hmap_slot_val(t, free_b, free_i);
 	if (value)
-		memcpy(v, value, t->l.value_size);
+		hmap_value_store(t, v, value);
 	else
 		memset(v, 0, t->l.value_size);
 	smp_wmb();
@@ -349,7 +384,7 @@ present:
 		return -EEXIST;
 	if (flags != HMAP_INIT) {
 		hmap_seq_begin(head);
-		memcpy(v, value, t->l.value_size);
+		hmap_value_store(t, v, value);
 		hmap_seq_end(head);
 	}
 done:
@@ -483,6 +518,7 @@ EXPORT_SYMBOL_GPL(hmap_layout_init);
 EXPORT_SYMBOL_GPL(hmap_tab_init);
 EXPORT_SYMBOL_GPL(hmap_tab_lookup);
 EXPORT_SYMBOL_GPL(__hmap_tab_lookup);
+EXPORT_SYMBOL_GPL(__hmap_tab_lookup_u32);
 EXPORT_SYMBOL_GPL(hmap_tab_lookup_copy);
 EXPORT_SYMBOL_GPL(hmap_tab_update);
 EXPORT_SYMBOL_GPL(hmap_tab_delete);

@@ -94,6 +94,7 @@ void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *bucket
 		   u64 *entries, const hmap_seed_t *seed, const struct hmap_locks *locks);
 
 void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash, bool *moved);
+bool __hmap_tab_lookup_u32(struct hmap_tab *t, const void *key, u32 hash, bool *moved, u32 *val);
 void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash);
 int hmap_tab_lookup_copy(struct hmap_tab *t, const void *key, u32 hash, void *value);
 int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,

@@ -281,14 +281,11 @@ copied:
 	hmap_seq_end(head);
 	hmap_atomic64_add(&g->evacuated, 1);
 	hmap_atomic64_add(&g->evac_ns, hgr_now_ns() - t0);
-	/* The last bucket of a growth the spare started: publish the stable
-	 * regime now, so the next growth need not wait for the worker. */
-	if (hmap_atomic_fetch_inc(&g->nmoved) + 1 == o->l.nbuckets) {
-		struct hgr_regime *st = hmap_xchg(&g->spare_stable, NULL);
-
-		if (st)
-			hmap_publish(g->regime, st);
-	}
+	/* The last bucket of this growth (counted in its own regime): publish
+	 * the stable regime now, so the next growth need not wait for the
+	 * worker.  A no-op if it is published already. */
+	if (hmap_atomic_fetch_inc(&r->nmoved) + 1 == o->l.nbuckets)
+		hgr_finish_growth(g, r);
 	return 0;
 
 rollback:
@@ -383,31 +380,6 @@ bool hgr_evacuate_rest(struct hgr *g, u32 batch)
 }
 
 /**
- * hgr_start_growth - publish a growing regime
- * @g: the table
- * @growing: { cur: the new, empty array; old: the current one }
- *
- * No lock: a writer reads the regime after taking its stripe, and a bucket
- * moves only under its stripe, so a writer that still acts on the stable
- * regime does so before its bucket's move, which then carries its change.
- * The caller frees the previous regime after the grace periods.
- * Context: the owner's worker.
- */
-void hgr_start_growth(struct hgr *g, struct hgr_regime *growing)
-{
-	WRITE_ONCE(g->nevacuate, 0);
-	WRITE_ONCE(g->nmoved, 0);
-	hmap_publish(g->regime, growing);
-}
-
-/* Context: any.  The growth that started last has been completed and its
- * stable regime published (by the worker or by an insert). */
-bool hgr_growth_done(const struct hgr *g)
-{
-	return !hmap_deref(g->regime)->old;
-}
-
-/**
  * hgr_pool_set_spare - set a chunk aside for an insert that finds the pool empty
  * @g: the table
  * @chunk: hgr_chunk_alloc_bytes() bytes, zeroed
@@ -431,13 +403,32 @@ bool hgr_pool_set_spare(struct hgr *g, void *chunk)
 	return taken;
 }
 
+
 /**
- * hgr_try_start_growth - start a due growth with the owner's spare regime
+ * hgr_set_spare - set aside the next growth
+ * @g: the table, stable, with no spare
+ * @growing: { cur: an empty array, twice the current one; stable: { cur } }
+ *
+ * Context: the owner's worker.
+ */
+void hgr_set_spare(struct hgr *g, struct hgr_regime *growing)
+{
+	growing->old = NULL;
+	growing->prev = NULL;
+	growing->nmoved = 0;
+	hmap_publish(g->spare, growing);
+}
+
+/**
+ * hgr_try_start_growth - start the growth the owner set aside
  * @g: the table
  *
- * Context: any, NMI included; lock-free (the xchg on @spare elects one
- * caller).  A spare exists only while the table is stable: the owner makes
- * one after a growth has finished.
+ * No lock: a writer reads the regime after taking its stripe, and a bucket
+ * moves only under its stripe, so a writer that still acts on the stable
+ * regime does so before its bucket's move, which then carries its change.
+ * The xchg on @spare elects one caller; a spare exists only while the table
+ * is stable (the owner sets the next one after retiring this growth).
+ * Context: any, NMI included; lock-free.
  * Return: true if this call started the growth.
  */
 bool hgr_try_start_growth(struct hgr *g)
@@ -451,38 +442,25 @@ bool hgr_try_start_growth(struct hgr *g)
 		return false;
 	r = hmap_deref(g->regime);
 	sp->old = r->cur;
-	g->retired = r;
+	sp->prev = r;
 	if (g->grow_starting)
 		g->grow_starting(g, sp);	/* user space learns of it first */
-	hgr_start_growth(g, sp);
+	WRITE_ONCE(g->nevacuate, 0);
+	hmap_publish(g->regime, sp);
 	return true;
 }
 
 /**
- * hgr_finish_growth - publish the stable regime once every bucket has moved
+ * hgr_finish_growth - publish @growing's stable regime, once
  * @g: the table
- * @stable: { cur: the growing regime's cur }
+ * @growing: a growing regime every old bucket of which has moved
  *
- * For a growth the worker started itself (no spare: no insert publishes).
- * Context: the owner's worker, after hgr_evacuate_rest() returned true.
+ * Context: any; lock-free and idempotent (compare-and-exchange: only while
+ * @growing is still the published regime).
  */
-void hgr_finish_growth(struct hgr *g, struct hgr_regime *stable)
+void hgr_finish_growth(struct hgr *g, struct hgr_regime *growing)
 {
-	hmap_publish(g->regime, stable);
-}
-
-/**
- * hgr_set_spare - set aside a growing regime for the next growth
- * @g: the table, stable
- * @growing: { cur: an empty array, twice the current one; old: NULL }
- * @stable: { cur: the same array }, published when the growth completes
- *
- * Context: the owner's worker, after the previous growth was cleaned up.
- */
-void hgr_set_spare(struct hgr *g, struct hgr_regime *growing, struct hgr_regime *stable)
-{
-	WRITE_ONCE(g->spare_stable, stable);
-	hmap_publish(g->spare, growing);
+	hmap_cmpxchg_ptr(&g->regime, growing, growing->stable);
 }
 
 /* Context: any.  The next array's main buckets: twice the current; 0 if
@@ -513,22 +491,29 @@ bool hgr_wants_grow(const struct hgr *g)
 	       nb * HMAP_LOAD_NUM / HMAP_LOAD_DEN < g->max_entries;
 }
 
-/* Context: any.  The owner should set aside a spare regime, or a spare chunk. */
+/*
+ * Context: any.  The owner should set the next growth aside: small arrays
+ * at once; big ones from three eighths of 6.5 entries a bucket, so the
+ * spare (twice the array) is not held longer than it takes to allocate.
+ */
 bool hgr_wants_spare(const struct hgr *g)
 {
 	const struct hgr_regime *r = hmap_deref(g->regime);
+	u64 nb = r->cur->tab.l.nbuckets;
 
-	return !r->old && !READ_ONCE(g->spare) && hgr_next_nbuckets(g);
+	return !r->old && !READ_ONCE(g->spare) && hgr_next_nbuckets(g) &&
+	       (nb <= HGR_EAGER_SPARE_BUCKETS ||
+		READ_ONCE(*g->entries) * HMAP_LOAD_DEN * 8 > nb * HMAP_LOAD_NUM * 3);
 }
 
 /* Context: any.  Fewer values are ready (free or never used) than two chunks
- * or an eighth of those handed out. */
+ * or a quarter of those handed out. */
 bool hgr_wants_chunk(const struct hgr *g)
 {
 	const struct hgr_pool *p = &g->pool;
 	u64 have = (u64)hmap_deref(p->nchunks) << HGR_CHUNK_SHIFT;
 	u64 used = READ_ONCE(p->next), ready = have - used + READ_ONCE(p->nfree);
-	u64 reserve = used / 8 > 2 * HGR_CHUNK_VALUES ? used / 8 : 2 * HGR_CHUNK_VALUES;
+	u64 reserve = used / 4 > 2 * HGR_CHUNK_VALUES ? used / 4 : 2 * HGR_CHUNK_VALUES;
 
 	return hmap_deref(p->nchunks) < p->maxchunks && ready < reserve;
 }
@@ -543,11 +528,12 @@ static __always_inline struct hgr_array *hgr_home(const struct hgr_regime *r, u3
 	return r->cur;
 }
 
-static __always_inline u32 *hgr_find(struct hgr *g, const void *key, u32 hash)
+/* Find @hash's key; its pool index, read in the validated snapshot of the
+ * chain that holds it, in *@idx. */
+static __always_inline bool hgr_find(struct hgr *g, const void *key, u32 hash, u32 *idx)
 {
 	const struct hgr_regime *r;
-	bool moved;
-	u32 *ip;
+	bool moved, found;
 
 	/* A chain that moved is looked up again in the newer array; a regime
 	 * can change under us at most once per growth, so few rounds do. */
@@ -555,14 +541,14 @@ static __always_inline u32 *hgr_find(struct hgr *g, const void *key, u32 hash)
 		r = hmap_deref(g->regime);
 		moved = false;
 		if (r->old) {
-			ip = __hmap_tab_lookup(&r->old->tab, key, hash, &moved);
+			found = __hmap_tab_lookup_u32(&r->old->tab, key, hash, &moved, idx);
 			if (!moved)
-				return ip;
+				return found;
 		}
 		moved = false;
-		ip = __hmap_tab_lookup(&r->cur->tab, key, hash, &moved);
+		found = __hmap_tab_lookup_u32(&r->cur->tab, key, hash, &moved, idx);
 		if (!moved || round >= 3)
-			return ip;
+			return found;
 	}
 }
 
@@ -578,9 +564,11 @@ static __always_inline u32 *hgr_find(struct hgr *g, const void *key, u32 hash)
  */
 void *hgr_lookup(struct hgr *g, const void *key)
 {
-	u32 *ip = hgr_find(g, key, hgr_hash(g, key));
+	u32 idx;
 
-	return ip ? hgr_value(&g->pool, READ_ONCE(*ip)) : NULL;
+	if (!hgr_find(g, key, hgr_hash(g, key), &idx))
+		return NULL;
+	return hgr_value(&g->pool, idx);	/* NULL if out of range */
 }
 
 /**
@@ -629,7 +617,7 @@ int hgr_lookup_copy(struct hgr *g, const void *key, void *value)
  */
 int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, void **valp)
 {
-	u32 hash = hgr_hash(g, key), lidx = hash & g->locks.mask, idx = HGR_NIL, *ip;
+	u32 hash = hgr_hash(g, key), lidx = hash & g->locks.mask, idx = HGR_NIL, seen, *ip;
 	struct hgr_pool *p = &g->pool;
 	struct hgr_regime *r = NULL;
 	struct hgr_array *a;
@@ -641,7 +629,7 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 	for (int round = 0; round < 2; round++) {
 		/* round 0: a slot only if the key looks absent; round 1: the key
 		 * vanished between the look and the lock, so take one first. */
-		if (flags != HMAP_EXIST && (round || !hgr_find(g, key, hash))) {
+		if (flags != HMAP_EXIST && (round || !hgr_find(g, key, hash, &seen))) {
 			ret = hgr_pool_alloc(g, &idx);
 			if (ret)
 				goto out;
@@ -716,7 +704,8 @@ out:
 		hgr_evacuate_extra(g);
 	if (inserted && hgr_wants_grow(g))
 		hgr_try_start_growth(g);
-	if (ret == -ENOSPC || (inserted && (hgr_wants_grow(g) || hgr_wants_chunk(g))))
+	if (ret == -ENOSPC ||
+	    (inserted && (hgr_wants_grow(g) || hgr_wants_chunk(g) || hgr_wants_spare(g))))
 		WRITE_ONCE(g->want_worker, true);
 	return ret;
 }

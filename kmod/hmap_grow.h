@@ -48,8 +48,13 @@
  *   - Updates and deletes: any context; one stripe and, before or after it,
  *     the pool lock; IRQs off while held; never sleep, never allocate.
  *     An insert while growing first moves its own old bucket, then one more.
- *   - Growth steps (hgr_start_growth/hgr_evacuate_rest/hgr_finish_growth),
- *     chunk additions and reclaim: the owner's worker and callbacks.
+ *   - Growth: the owner sets a spare growing regime aside
+ *     (hgr_set_spare()); an insert that finds growth due, or the worker,
+ *     starts it (hgr_try_start_growth(), lock-free); inserts and the worker
+ *     move buckets (hgr_evacuate_rest()); whoever moves the last one
+ *     publishes the stable regime (cmpxchg on g->regime, so a second try is
+ *     a no-op).  The owner retires the old array once it sees that stable
+ *     regime published.  Chunk additions and reclaim: the owner.
  *
  * Reuse of freed values
  *   A deleted key's value slot may still be written through a pointer a
@@ -69,6 +74,7 @@
 #define HGR_NIL			0xffffffffU	/* end of a free list */
 #define HGR_MIN_STRIPES		64
 #define HGR_MIN_BUCKETS		512	/* 3328 entries: about one pool chunk */
+#define HGR_EAGER_SPARE_BUCKETS	(1U << 14)	/* spares prepared at once up to here */
 
 /* Entries an incremental table can hold at most: 6.5 a bucket, 2^24 buckets. */
 #define HGR_MAX_ENTRIES	HMAP_MAX_ENTRIES
@@ -80,9 +86,18 @@ struct hgr_array {
 	u64 mmap_offset;		/* kernel: where user space maps it */
 };
 
+/*
+ * A growth's state lives in its growing regime, never in the table: an
+ * evacuator that is late (interrupted, preempted) can only ever act on the
+ * growth it read, and a compare-and-exchange on g->regime makes completing
+ * it idempotent.
+ */
 struct hgr_regime {
 	struct hgr_array *cur;
 	struct hgr_array *old;		/* NULL when stable */
+	struct hgr_regime *prev;	/* growing: the stable regime it replaced */
+	struct hgr_regime *stable;	/* growing: { cur }, published when done */
+	u32 nmoved;			/* growing: old buckets moved (atomic) */
 };
 
 /*
@@ -114,16 +129,14 @@ struct hgr {
 	struct hgr_regime *regime;	/* hmap_deref() */
 	/*
 	 * A growing regime prepared by the owner ({ cur: an empty array twice
-	 * the current one, old: NULL }): the insert that finds growth due takes
-	 * it (xchg) and starts the growth itself, in any context, without
-	 * waiting for the worker.  @retired is the stable regime it replaced.
+	 * the current one, stable: { cur } }): whoever finds growth due, an
+	 * insert in any context or the worker, takes it (xchg) and starts the
+	 * growth, without waiting for anything; whoever moves the last old
+	 * bucket publishes its stable regime.  The owner sees both only through
+	 * g->regime.
 	 */
 	struct hgr_regime *spare;
-	struct hgr_regime *spare_stable;	/* { cur: spare's cur }, published by
-						 * whoever moves the last old bucket */
-	struct hgr_regime *retired;
 	void (*grow_starting)(struct hgr *g, struct hgr_regime *growing); /* any context */
-	u32 nmoved;			/* old buckets moved in this growth (atomic) */
 	struct hmap_locks locks;	/* the stripes; locks.mask = stripes - 1 */
 	struct hgr_pool pool;
 	hmap_seed_t seed;
@@ -175,12 +188,10 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 int hgr_delete(struct hgr *g, const void *key);
 
 /* Growth steps, for the owner's worker (process context, one at a time). */
-void hgr_start_growth(struct hgr *g, struct hgr_regime *growing);
+void hgr_set_spare(struct hgr *g, struct hgr_regime *growing);
 bool hgr_try_start_growth(struct hgr *g);
-bool hgr_growth_done(const struct hgr *g);
-void hgr_set_spare(struct hgr *g, struct hgr_regime *growing, struct hgr_regime *stable);
 bool hgr_evacuate_rest(struct hgr *g, u32 batch);
-void hgr_finish_growth(struct hgr *g, struct hgr_regime *stable);
+void hgr_finish_growth(struct hgr *g, struct hgr_regime *growing);
 int hgr_evacuate_bucket(struct hgr *g, u32 b);
 u32 hgr_next_nbuckets(const struct hgr *g);
 bool hgr_pool_add_chunk(struct hgr *g, void *chunk);

@@ -146,20 +146,26 @@ static void hmap_put_irq_work(struct irq_work *w)
 }
 
 /**
- * hmap_locks_alloc - @nlocks stripes and their per-CPU re-entry counters
+ * hmap_locks_alloc_class - @nlocks stripes and their per-CPU re-entry counters
+ * @l: filled in
+ * @nlocks: stripes
+ * @key: lockdep class for them, or NULL for the call site's
  * Context: process context, may sleep.  On failure the caller still calls
  * hmap_locks_free() for what was allocated.
  * Return: 0 or -ENOMEM.
  */
-int hmap_locks_alloc(struct hmap_locks *l, u32 nlocks)
+int hmap_locks_alloc_class(struct hmap_locks *l, u32 nlocks, struct lock_class_key *key)
 {
 	u32 i;
 
 	l->lock = kvmalloc_array(nlocks, sizeof(*l->lock), GFP_KERNEL_ACCOUNT);
 	if (!l->lock)
 		return -ENOMEM;
-	for (i = 0; i < nlocks; i++)
+	for (i = 0; i < nlocks; i++) {
 		raw_spin_lock_init(&l->lock[i]);
+		if (key)
+			lockdep_set_class(&l->lock[i], key);
+	}
 	for (i = 0; i < HMAP_LOCK_DEPTH_SLOTS; i++) {
 		l->map_locked[i] = alloc_percpu_gfp(int, GFP_KERNEL_ACCOUNT);
 		if (!l->map_locked[i])
@@ -168,19 +174,56 @@ int hmap_locks_alloc(struct hmap_locks *l, u32 nlocks)
 	return 0;
 }
 
+EXPORT_SYMBOL_GPL(hmap_locks_alloc_class);
+
+/* Stripes of fixed tables: one class (one is held at a time). */
+int hmap_locks_alloc(struct hmap_locks *l, u32 nlocks)
+{
+	return hmap_locks_alloc_class(l, nlocks, NULL);
+}
 EXPORT_SYMBOL_GPL(hmap_locks_alloc);
 EXPORT_SYMBOL_GPL(hmap_locks_free);
 
+static DEFINE_SPINLOCK(hmap_account_lock);
+
 /**
  * hmap_account_bytes - a variant's memory grew or shrank by @delta
- * Context: process context; the variant serialises its own calls.
+ * Context: process context.
  */
 void hmap_account_bytes(struct hmap *t, s64 delta)
 {
+	spin_lock(&hmap_account_lock);
 	t->bytes += delta;
+	spin_unlock(&hmap_account_lock);
 	atomic64_add(delta, &hmap_live_bytes);
 }
 EXPORT_SYMBOL_GPL(hmap_account_bytes);
+
+/**
+ * hmap_account_reserve - account @bytes a variant is about to allocate
+ * @t: the table
+ * @bytes: to add
+ * @limit: the table's bound (max_table_bytes at creation)
+ *
+ * Check and add in one step, so allocations racing in two work items never
+ * pass the bound together.  Undo with hmap_account_bytes(t, -bytes).
+ * Context: process context.
+ * Return: true if accounted; false if @t would exceed @limit.
+ */
+bool hmap_account_reserve(struct hmap *t, u64 bytes, u64 limit)
+{
+	bool ok;
+
+	spin_lock(&hmap_account_lock);
+	ok = t->bytes + bytes <= limit;
+	if (ok)
+		t->bytes += bytes;
+	spin_unlock(&hmap_account_lock);
+	if (ok)
+		atomic64_add(bytes, &hmap_live_bytes);
+	return ok;
+}
+EXPORT_SYMBOL_GPL(hmap_account_reserve);
 
 static struct hmap_variant_ops *hmap_variant_get(u32 variant)
 {

@@ -91,6 +91,7 @@ static __always_inline u32 hmap_load32u(const void *p)
 }
 
 #define hmap_cmpxchg(p, o, n)		cmpxchg((p), (o), (n))
+#define hmap_cmpxchg_ptr(p, o, n)	cmpxchg((p), (o), (n))
 #define hmap_xchg(p, v)			xchg((p), (v))
 #define hmap_atomic_add(p, v)		atomic_add((v), (atomic_t *)(p))
 #define hmap_atomic_sub(p, v)		atomic_sub((v), (atomic_t *)(p))
@@ -230,6 +231,12 @@ static __always_inline bool hmap_plat_writer_nested(struct hmap_locks *l, u32 id
 #define hmap_atomic_add(p, v)		__atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
 #define hmap_atomic_sub(p, v)		__atomic_sub_fetch((p), (v), __ATOMIC_RELAXED)
 #define hmap_xchg(p, v)			__atomic_exchange_n((p), (v), __ATOMIC_ACQ_REL)
+#define hmap_cmpxchg_ptr(p, o, n) ({						\
+	__typeof__(*(p)) __o = (o);						\
+	__atomic_compare_exchange_n((p), &__o, (n), false, __ATOMIC_ACQ_REL,	\
+				    __ATOMIC_ACQUIRE);				\
+	__o;									\
+})
 static inline u32 hmap_cmpxchg(u32 *p, u32 old, u32 new)
 {
 	__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);

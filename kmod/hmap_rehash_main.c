@@ -40,6 +40,7 @@
 #include <linux/memcontrol.h>
 #include <linux/wait_bit.h>
 #include <linux/log2.h>
+#include <linux/delay.h>
 
 #include "hmap.h"
 #include "hmap_grow.h"
@@ -60,19 +61,35 @@ MODULE_PARM_DESC(stop_the_world, "Benchmark baseline only: tables created while 
 
 #define HRH_POOL_MMAP_BASE	(1ULL << 40)	/* mmap offset of value chunk 0 */
 
+/* Every growth allocation: charged to the creator's memcg, and failing
+ * rather than invoking the OOM killer at its memory.max. */
+#define HRH_GFP	(GFP_KERNEL_ACCOUNT | __GFP_NOWARN | __GFP_RETRY_MAYFAIL)
+
 static struct workqueue_struct *hrh_wq;
+
+/* Lock classes: stripes and pool locks are never held together, and each
+ * class is told apart for lockdep. */
+static struct lock_class_key hrh_stripe_key, hrh_pool_key;
+
+struct hrh_garbage;
 
 struct hrh {
 	struct hgr g;
 	struct hmap *t;
-	struct mutex lock;		/* worker vs mmap: arrays and chunks */
-	struct work_struct work;
+	struct mutex lock;		/* worker vs mmap: arrays */
+	struct work_struct work;	/* growth: spares, moves, retiring */
+	struct mutex chunk_lock;	/* pool chunks: chunk_work, init, worker */
+	struct work_struct chunk_work;	/* the pool's reserve, apart from growth,
+					 * so a big array allocation never
+					 * starves the pool */
 	struct irq_work irq_work;	/* from the data path: worker, reclaim */
 	struct rcu_head reclaim_rcu;
 	atomic_t reclaim_inflight;	/* 0 or 1 batch inside grace periods */
 	struct mem_cgroup *memcg;	/* the creator's: growth is charged there */
 	u64 max_bytes;
 	u64 next_mmap;			/* next free mmap offset for an array */
+	struct hgr_regime *prepared;	/* the spare growing regime, until cleaned up */
+	struct hrh_garbage *prepared_gb;
 	u64 grows;
 	u64 grow_failures;
 	bool dying;
@@ -85,9 +102,10 @@ static struct hrh *hrh_of(struct hmap *t)
 
 /* ---- arrays and chunks (worker or init; h->lock held or not yet shared) -- */
 
-static bool hrh_room_for(struct hrh *h, u64 bytes)
+/* Account @bytes before allocating them, within max_table_bytes. */
+static bool hrh_reserve(struct hrh *h, u64 bytes)
 {
-	return h->t->bytes + bytes <= h->max_bytes;
+	return hmap_account_reserve(h->t, bytes, h->max_bytes);
 }
 
 static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets, int *err)
@@ -109,17 +127,16 @@ static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets, int *err)
 	 * while the next array is being allocated. */
 	l.noverflow = nbuckets / 2 + 16;
 	l.array_bytes = PAGE_ALIGN((u64)(l.nbuckets + l.noverflow) * l.bucket_size);
-	if (!hrh_room_for(h, l.array_bytes)) {
+	if (!hrh_reserve(h, l.array_bytes)) {
 		*err = -E2BIG;
 		return NULL;
 	}
-	a = kzalloc(sizeof(*a), GFP_KERNEL_ACCOUNT);
-	if (!a)
-		return NULL;
-	a->mem = __vmalloc(l.array_bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN |
-			   __GFP_RETRY_MAYFAIL);
-	if (!a->mem) {
+	a = kzalloc(sizeof(*a), HRH_GFP);
+	if (a)
+		a->mem = __vmalloc(l.array_bytes, HRH_GFP | __GFP_ZERO);
+	if (!a || !a->mem) {
 		kfree(a);
+		hmap_account_bytes(h->t, -(s64)l.array_bytes);
 		return NULL;
 	}
 	hmap_tab_init(&a->tab, &l, a->mem, &a->count, &h->g.seed, &h->g.locks);
@@ -127,7 +144,6 @@ static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets, int *err)
 	a->tab.l.capacity = ~0ULL;		/* the variant counts entries itself */
 	a->mmap_offset = h->next_mmap;
 	h->next_mmap += l.array_bytes;
-	hmap_account_bytes(h->t, l.array_bytes);
 	*err = 0;
 	return a;
 }
@@ -147,18 +163,18 @@ static int hrh_add_chunk(struct hrh *h)
 	u64 bytes = hgr_chunk_alloc_bytes(&h->g.pool);
 	void *mem;
 
-	if (h->g.pool.nchunks >= h->g.pool.maxchunks)
+	if (hmap_deref(h->g.pool.nchunks) >= h->g.pool.maxchunks)
 		return -ENOSPC;
 	if (fail_grow && h->g.pool.nchunks)
 		return -ENOMEM;
-	if (!hrh_room_for(h, bytes))
+	if (!hrh_reserve(h, bytes))
 		return -E2BIG;
-	mem = __vmalloc(bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO | __GFP_NOWARN);
-	if (!mem)
-		return -ENOMEM;
-	hgr_pool_add_chunk(&h->g, mem);
-	WRITE_ONCE(h->t->shm->pool_nchunks, h->g.pool.nchunks);
-	hmap_account_bytes(h->t, bytes);
+	mem = __vmalloc(bytes, HRH_GFP | __GFP_ZERO);
+	if (!mem || !hgr_pool_add_chunk(&h->g, mem)) {	/* or an insert took the spare to the max */
+		vfree(mem);
+		hmap_account_bytes(h->t, -(s64)bytes);
+		return mem ? -ENOSPC : -ENOMEM;
+	}
 	return 0;
 }
 
@@ -218,84 +234,159 @@ static void hrh_garbage_after_trace(struct rcu_head *rcu)
 	call_rcu(rcu, hrh_garbage_free);
 }
 
-/* Keep the pool's reserve of ready values.  Worker or init, h->lock held. */
+/* Keep the pool's reserve of ready values, and one chunk aside for an
+ * insert that finds the pool empty.  Process context, the creator's memcg
+ * active; takes chunk_lock. */
 static bool hrh_top_up(struct hrh *h)
 {
+	struct hgr_pool *p = &h->g.pool;
+	u64 bytes = hgr_chunk_alloc_bytes(p);
 	bool added = false;
 
+	mutex_lock(&h->chunk_lock);
 	while (!READ_ONCE(h->dying) && hgr_wants_chunk(&h->g) && !hrh_add_chunk(h))
 		added = true;
+	if (!READ_ONCE(h->dying) && !READ_ONCE(p->spare_chunk) && !fail_grow &&
+	    hmap_deref(p->nchunks) < p->maxchunks && hrh_reserve(h, bytes)) {
+		void *c = __vmalloc(bytes, HRH_GFP | __GFP_ZERO);
+
+		if (!c || !hgr_pool_set_spare(&h->g, c)) {
+			vfree(c);
+			hmap_account_bytes(h->t, -(s64)bytes);
+		}
+	}
+	mutex_unlock(&h->chunk_lock);
 	return added;
 }
 
-/* One doubling.  Worker context, h->lock held, the creator's memcg active. */
-static int hrh_grow(struct hrh *h)
+static void hrh_chunk_work(struct work_struct *work)
+{
+	struct hrh *h = container_of(work, struct hrh, chunk_work);
+	struct mem_cgroup *old_memcg = set_active_memcg(h->memcg);
+
+	hrh_top_up(h);
+	set_active_memcg(old_memcg);
+}
+
+/* Any context: an insert is starting the spare growth.  User space learns
+ * of the new array before any key can go there. */
+static void hrh_grow_starting(struct hgr *g, struct hgr_regime *growing)
+{
+	struct hrh *h = container_of(g, struct hrh, g);
+
+	hrh_publish_layout(h, growing->cur, growing->old);
+	WRITE_ONCE(g->want_worker, true);	/* hrh_kick() raises the irq_work */
+}
+
+/*
+ * Set aside the next growth: an array twice the current one and its
+ * regimes.  An insert that finds growth due starts it without waiting for
+ * us.  Worker or init, h->lock held, the creator's memcg active.
+ */
+static void hrh_prepare_spare(struct hrh *h)
 {
 	struct hgr *g = &h->g;
-	struct hgr_regime *prev = g->regime, *growing, *stable;
-	struct hgr_array *old = prev->cur, *cur;
+	struct hgr_regime *growing, *stable;
 	struct hrh_garbage *gb;
-	int ret;
+	struct hgr_array *a;
+	u32 nb = hgr_next_nbuckets(g);
+	int err;
 
-	growing = kzalloc(sizeof(*growing), GFP_KERNEL_ACCOUNT);
-	stable = kzalloc(sizeof(*stable), GFP_KERNEL_ACCOUNT);
-	gb = kzalloc(sizeof(*gb), GFP_KERNEL_ACCOUNT);
-	cur = growing && stable && gb ? hrh_array_alloc(h, hgr_next_nbuckets(g), &ret) : NULL;
-	if (!cur) {
+	if (h->prepared || !nb || !hgr_wants_spare(g))
+		return;
+	growing = kzalloc(sizeof(*growing), HRH_GFP);
+	stable = kzalloc(sizeof(*stable), HRH_GFP);
+	gb = kzalloc(sizeof(*gb), HRH_GFP);
+	a = growing && stable && gb ? hrh_array_alloc(h, nb, &err) : NULL;
+	if (!a) {
 		kfree(growing);
 		kfree(stable);
 		kfree(gb);
-		return -ENOMEM;
+		h->grow_failures++;
+		return;
 	}
-	growing->cur = cur;
-	growing->old = old;
-	stable->cur = cur;
+	growing->cur = a;
+	growing->stable = stable;
+	stable->cur = a;
+	h->prepared = growing;
+	h->prepared_gb = gb;
+	hgr_set_spare(g, growing);
+}
 
-	hrh_publish_layout(h, cur, old);	/* before any bucket moves */
-	hgr_start_growth(g, growing);
+/*
+ * The prepared growth is complete (its stable regime is published): tell
+ * user space, and free the old array and the replaced regimes after the
+ * grace periods.  Worker, h->lock held.
+ */
+static void hrh_retire(struct hrh *h)
+{
+	struct hgr_regime *growing = h->prepared;
+	struct hgr_array *old = growing->old;
+	struct hrh_garbage *gb = h->prepared_gb;
 
-	while (!hgr_evacuate_rest(g, 256)) {
-		WRITE_ONCE(h->t->shm->arrays[1].evacuated,
-			   (u32)min_t(u64, READ_ONCE(g->nevacuate), old->tab.l.nbuckets));
-		if (READ_ONCE(h->dying)) {
-			/* Teardown: no program can reach the table any more
-			 * (hmap.ko waited); hrh_free() frees both arrays. */
-			kfree(prev);
-			kfree(stable);
-			kfree(gb);
-			return -ESHUTDOWN;
-		}
-		hrh_top_up(h);	/* inserts go on meanwhile */
-		cond_resched();
-	}
-	hgr_finish_growth(g, stable);
 	h->grows++;
-	hrh_publish_layout(h, cur, NULL);
-
+	hrh_publish_layout(h, growing->cur, NULL);
 	hmap_account_bytes(h->t, -(s64)old->tab.l.array_bytes);
 	gb->array = old;
-	gb->regimes[0] = prev;
+	gb->regimes[0] = growing->prev;
 	gb->regimes[1] = growing;
+	h->prepared = NULL;
+	h->prepared_gb = NULL;
 	call_rcu_tasks_trace(&gb->rcu, hrh_garbage_after_trace);
-	return 0;
+}
+
+/*
+ * The prepared growth has started: move what inserts have not, publish the
+ * stable regime (unless the insert that moved the last bucket did), retire.
+ * A bucket that cannot move (its new chain's overflow exhausted) is retried
+ * with a pause, never in a busy loop.  Worker, h->lock held.
+ */
+static void hrh_complete(struct hrh *h)
+{
+	struct hgr *g = &h->g;
+	struct hgr_regime *growing = h->prepared;
+	u32 nb = growing->old->tab.l.nbuckets;
+
+	while (!hgr_evacuate_rest(g, 256)) {
+		WRITE_ONCE(h->t->shm->arrays[1].evacuated, READ_ONCE(growing->nmoved));
+		if (READ_ONCE(h->dying))
+			return;		/* hrh_free() sorts it out */
+		hrh_top_up(h);
+		if (READ_ONCE(g->nevacuate) >= nb)
+			msleep(1);	/* only failed moves are left: back off */
+		else
+			cond_resched();
+	}
+	hgr_finish_growth(g, growing);
+	hrh_retire(h);
 }
 
 static void hrh_work(struct work_struct *work)
 {
 	struct hrh *h = container_of(work, struct hrh, work);
+	struct hgr *g = &h->g;
 	struct mem_cgroup *old_memcg;
+	struct hgr_regime *r;
 	bool progress = true;
 
 	mutex_lock(&h->lock);
 	old_memcg = set_active_memcg(h->memcg);
 	while (!READ_ONCE(h->dying) && progress) {
 		progress = hrh_top_up(h);
-		if (!READ_ONCE(h->dying) && hgr_wants_grow(&h->g)) {
-			if (hrh_grow(h))
-				h->grow_failures++;
-			else
-				progress = true;
+		r = hmap_deref(g->regime);
+		if (h->prepared && r == h->prepared) {
+			hrh_complete(h);	/* started, by an insert or by us */
+			progress = true;
+		} else if (h->prepared && r == h->prepared->stable) {
+			hrh_retire(h);		/* an insert completed it */
+			progress = true;
+		} else if (hgr_wants_grow(g)) {
+			hrh_prepare_spare(h);
+			progress |= hgr_try_start_growth(g);
 		}
+		if (READ_ONCE(h->dying))
+			break;
+		hrh_prepare_spare(h);
 	}
 	set_active_memcg(old_memcg);
 	mutex_unlock(&h->lock);
@@ -303,15 +394,23 @@ static void hrh_work(struct work_struct *work)
 
 /* ---- reclaim of freed values ------------------------------------------------ */
 
+static void hrh_reclaim_after_trace(struct rcu_head *rcu);
+
 static void hrh_reclaim_done(struct rcu_head *rcu)
 {
 	struct hrh *h = container_of(rcu, struct hrh, reclaim_rcu);
 
 	hgr_reclaim_finish(&h->g);
-	if (!READ_ONCE(h->dying) && hgr_reclaim_due(&h->g))
-		irq_work_queue(&h->irq_work);	/* next batch */
+	/* Values freed meanwhile: the next batch, still in flight (an irq_work
+	 * raised meanwhile found us busy and left them to us). */
+	if (!READ_ONCE(h->dying) && hgr_reclaim_start(&h->g)) {
+		call_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);
+		return;
+	}
+	/* Last touch of @h: hrh_free() may free it as soon as it sees 0
+	 * (wake_up_var() only hashes the address). */
 	atomic_set_release(&h->reclaim_inflight, 0);
-	wake_up_var(&h->reclaim_inflight);	/* hrh_free() may be waiting */
+	wake_up_var(&h->reclaim_inflight);
 }
 
 static void hrh_reclaim_after_trace(struct rcu_head *rcu)
@@ -330,6 +429,8 @@ static void hrh_irq_work(struct irq_work *w)
 	if (READ_ONCE(h->g.want_worker)) {
 		WRITE_ONCE(h->g.want_worker, false);
 		queue_work(hrh_wq, &h->work);
+		if (hgr_wants_chunk(&h->g) || !READ_ONCE(h->g.pool.spare_chunk))
+			queue_work(hrh_wq, &h->chunk_work);
 	}
 	if (hgr_reclaim_due(&h->g) && atomic_cmpxchg(&h->reclaim_inflight, 0, 1) == 0) {
 		if (hgr_reclaim_start(&h->g))
@@ -352,7 +453,7 @@ static __always_inline void hrh_kick(struct hrh *h)
 static void hrh_free(struct hmap *t)
 {
 	struct hrh *h = hrh_of(t);
-	struct hgr_regime *r;
+	struct hgr_regime *r, *gp;
 	u32 c;
 
 	if (!h)
@@ -363,12 +464,31 @@ static void hrh_free(struct hmap *t)
 	wait_var_event(&h->reclaim_inflight, !atomic_read_acquire(&h->reclaim_inflight));
 	irq_work_sync(&h->irq_work);	/* one queued by the last batch: sees dying */
 	cancel_work_sync(&h->work);
+	cancel_work_sync(&h->chunk_work);
 	r = h->g.regime;
-	if (r) {
+	gp = h->prepared;
+	if (gp && gp != r && gp->stable != r) {	/* set aside, never started */
+		hrh_array_free(h, gp->cur, false);
+		kfree(gp->stable);
+		kfree(gp);
+	} else if (gp && gp == r) {		/* growing */
 		hrh_array_free(h, r->old, false);
+		hrh_array_free(h, r->cur, false);
+		kfree(gp->stable);
+		kfree(gp->prev);
+		kfree(gp);
+		r = NULL;
+	} else if (gp) {			/* completed, not yet retired */
+		hrh_array_free(h, gp->old, false);
+		kfree(gp->prev);
+		kfree(gp);
+	}
+	kfree(h->prepared_gb);
+	if (r) {				/* stable */
 		hrh_array_free(h, r->cur, false);
 		kfree(r);
 	}
+	vfree(h->g.pool.spare_chunk);
 	for (c = 0; c < h->g.pool.nchunks; c++)
 		vfree(h->g.pool.chunks[c]);
 	kvfree(h->g.pool.chunks);
@@ -418,7 +538,9 @@ static int hrh_init(struct hmap *t, const struct hmap_create_attr *attr, u64 max
 	h->max_bytes = max_bytes;
 	h->memcg = get_mem_cgroup_from_mm(current->mm);
 	mutex_init(&h->lock);
+	mutex_init(&h->chunk_lock);
 	INIT_WORK(&h->work, hrh_work);
+	INIT_WORK(&h->chunk_work, hrh_chunk_work);
 	init_irq_work(&h->irq_work, hrh_irq_work);
 	atomic_set(&h->reclaim_inflight, 0);
 	h->g.key_size = attr->key_size;
@@ -426,6 +548,7 @@ static int hrh_init(struct hmap *t, const struct hmap_create_attr *attr, u64 max
 	h->g.seed.key[1] = shm->seed[1];
 	h->g.entries = &shm->entries;
 	h->g.max_entries = max_entries;
+	h->g.grow_starting = hrh_grow_starting;
 	h->g.evac_per_write = stop_the_world ? U32_MAX : 1;
 
 	ret = hgr_pool_setup(&h->g.pool, attr->value_size, max_entries);
@@ -435,8 +558,10 @@ static int hrh_init(struct hmap *t, const struct hmap_create_attr *attr, u64 max
 	h->g.pool.chunks = kvcalloc(h->g.pool.maxchunks, sizeof(void *), GFP_KERNEL_ACCOUNT);
 	if (!h->g.pool.chunks)
 		goto err;
+	h->g.pool.shm_nchunks = &shm->pool_nchunks;
 	stripes = hgr_stripes(num_possible_cpus());
-	if (hmap_locks_alloc(&h->g.locks, stripes) || hmap_locks_alloc(&h->g.pool.lock, 1))
+	if (hmap_locks_alloc_class(&h->g.locks, stripes, &hrh_stripe_key) ||
+	    hmap_locks_alloc_class(&h->g.pool.lock, 1, &hrh_pool_key))
 		goto err;
 	h->g.locks.mask = stripes - 1;
 	hmap_account_bytes(t, stripes * sizeof(raw_spinlock_t) +
@@ -479,6 +604,7 @@ static int hrh_init(struct hmap *t, const struct hmap_create_attr *attr, u64 max
 	shm->pool_chunk_shift = HGR_CHUNK_SHIFT;
 	shm->pool_value_stride = h->g.pool.value_stride;
 	hrh_publish_layout(h, a, NULL);
+	hrh_prepare_spare(h);	/* the first growth needs no worker */
 	return 0;
 err:
 	hrh_free(t);
@@ -520,9 +646,12 @@ static int hrh_mmap(struct hmap *t, struct vm_area_struct *vma)
 	struct hgr_regime *r;
 	int ret = -EINVAL;
 
-	mutex_lock(&h->lock);
-	r = h->g.regime;
-	if (off == r->cur->mmap_offset)
+	if (mutex_lock_killable(&h->lock))
+		return -EINTR;
+	r = hmap_deref(h->g.regime);	/* changes without h->lock; arrays do not go */
+	if (h->prepared && off == h->prepared->cur->mmap_offset)	/* may be starting */
+		ret = hmap_mmap_vmalloc(t, vma, h->prepared->cur->mem, h->prepared->cur->tab.l.array_bytes);
+	else if (off == r->cur->mmap_offset)
 		ret = hmap_mmap_vmalloc(t, vma, r->cur->mem, r->cur->tab.l.array_bytes);
 	else if (r->old && off == r->old->mmap_offset)
 		ret = hmap_mmap_vmalloc(t, vma, r->old->mem, r->old->tab.l.array_bytes);
@@ -530,7 +659,7 @@ static int hrh_mmap(struct hmap *t, struct vm_area_struct *vma)
 		u64 c = (off - HRH_POOL_MMAP_BASE) / h->g.pool.chunk_bytes;
 
 		/* Only the values: the links after them stay kernel-only. */
-		if (c < h->g.pool.nchunks)
+		if (c < hmap_deref(h->g.pool.nchunks))
 			ret = hmap_mmap_vmalloc(t, vma, h->g.pool.chunks[c], h->g.pool.chunk_bytes);
 	}
 	mutex_unlock(&h->lock);

@@ -669,11 +669,18 @@ static int do_create(int argc, char **argv)
 	case -EOPNOTSUPP:
 		return fail("variant 'incremental' needs hmap_rehash.ko: run 'insmod build/kmod/hmap_rehash.ko'");
 	case -EINVAL:
-		return fail("invalid table shape: key size 1..%u, value size 1..%u, capacity at least 1",
-			    HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX);
+		return fail("invalid table shape: key size 1..%u, value size 1..%u, capacity at least 1%s",
+			    HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX,
+			    co.variant == HMAP_VARIANT_INCREMENTAL ?
+			    ", and --max-capacity (if given) at least --capacity" : "");
 	case -E2BIG:
+		if (co.variant == HMAP_VARIANT_INCREMENTAL &&
+		    (co.capacity > HMAP_MAX_ENTRIES || co.max_capacity > HMAP_MAX_ENTRIES))
+			return fail("--capacity and --max-capacity can be at most %llu entries "
+				    "(6.5 a bucket, 2^%u buckets)",
+				    (unsigned long long)HMAP_MAX_ENTRIES, HMAP_MAX_BUCKETS_LOG2);
 		return fail("table too large: key size at most %u, value size at most %u, and the "
-			    "bucket array within hmap.ko's max_table_bytes "
+			    "table's memory within hmap.ko's max_table_bytes "
 			    "(/sys/module/hmap/parameters/max_table_bytes)",
 			    HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX);
 	case -ENOMEM:

@@ -21,6 +21,10 @@
 #include "hmap_engine.h"	/* user-space build: hash and tophash, as the kernel */
 #include "hmap_admin.skel.h"
 
+/* Arrays mapped at once: the layout's two, and older ones an iteration in
+ * progress still reads (one per growth during it). */
+#define HMAP_MAX_MAPS	8
+
 /* One mapped bucket array. */
 struct hmap_uarray {
 	__u64 offset;		/* mmap offset; 0: unused */
@@ -43,8 +47,9 @@ struct hmap_table {
 	__u32 narrays;
 	__u32 layout_seq;
 	struct hmap_uarray arr[2];
-	struct hmap_uarray maps[4];	/* incremental: arrays mapped now */
+	struct hmap_uarray maps[HMAP_MAX_MAPS];	/* incremental: arrays mapped now */
 	const __u8 **chunks;		/* incremental: mapped value chunks */
+	bool iterating;			/* keep every mapping: an iteration reads one */
 	__u32 nchunks;
 	__u32 chunks_cap;
 };
@@ -140,7 +145,9 @@ int hmap_refresh_desc(const char *pin_path)
 
 static void hmap_unmap_arrays(struct hmap_table *t, bool all)
 {
-	for (int i = 0; i < 4; i++) {
+	if (t->iterating && !all)
+		return;
+	for (int i = 0; i < HMAP_MAX_MAPS; i++) {
 		struct hmap_uarray *m = &t->maps[i];
 		bool used = false;
 
@@ -159,7 +166,7 @@ static int hmap_map_array(struct hmap_table *t, const struct hmap_shm_array *sa,
 	struct hmap_uarray *free_slot = NULL;
 	void *p;
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < HMAP_MAX_MAPS; i++) {
 		if (t->maps[i].offset == sa->mmap_offset) {
 			*out = t->maps[i];
 			return 0;
@@ -371,16 +378,12 @@ static const __u8 *hmap_uvalue(const struct hmap_table *t, const struct hmap_buc
 	       shm->pool_value_stride;
 }
 
-static __u32 hmap_head_seq(const struct hmap_table *t, const struct hmap_uarray *a, __u32 b)
-{
-	return __atomic_load_n(&hmap_ubucket(t, a, b)->seq, __ATOMIC_ACQUIRE);
-}
-
 /*
  * Copy chain @b of array @a as packed key/value pairs into @buf (room for
  * @max pairs), between two equal even reads of its head seq (ignoring the
- * evacuated bit when @consistent is false it is read once).  Returns the
- * number of pairs, -EAGAIN (torn: retry), or -E2BIG.
+ * chain is read once when @consistent is false).  Returns the number of
+ * pairs, -EAGAIN (torn: retry), -EXDEV (the chain has moved to a newer array,
+ * seen in the same snapshot as the chain), or -E2BIG.
  */
 static int hmap_collect_chain(const struct hmap_table *t, const struct hmap_uarray *a, __u32 b,
 			      __u8 *buf, __u32 max, bool consistent)
@@ -390,6 +393,9 @@ static int hmap_collect_chain(const struct hmap_table *t, const struct hmap_uarr
 	__u32 ksz = shm->key_size, vsz = shm->value_size, n = 0, hops = 0, next;
 	__u32 seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
 
+	/* Moved to a newer array: this copy is frozen, its indexes stale. */
+	if (seq & HMAP_SEQ_EVACUATED)
+		return -EXDEV;
 	if ((seq & 1) && consistent)
 		return -EAGAIN;
 	for (;;) {
@@ -425,7 +431,9 @@ out:
 	return n;
 }
 
-/* Find @key in chain hash & (nbuckets - 1) of @a; 0, -ENOENT or -EAGAIN. */
+/* Find @key in chain hash & (nbuckets - 1) of @a; 0, -ENOENT, -EAGAIN (torn),
+ * or -EXDEV (the chain moved to a newer array: a change of the seq, evacuated
+ * bit included, during the scan is -EAGAIN, and the retry sees -EXDEV). */
 static int hmap_find(const struct hmap_table *t, const struct hmap_uarray *a, const void *key,
 		     __u32 hash, void *value)
 {
@@ -435,6 +443,8 @@ static int hmap_find(const struct hmap_table *t, const struct hmap_uarray *a, co
 	__u8 top = hmap_tophash(hash);
 	int found = -ENOENT;
 
+	if (seq & HMAP_SEQ_EVACUATED)
+		return -EXDEV;	/* moved: look in the newer array */
 	if (seq & 1)
 		return -EAGAIN;
 	for (;;) {
@@ -480,10 +490,13 @@ int hmap_lookup(const struct hmap_table *ct, const void *key, void *value)
 		if (ret)
 			return ret;
 		/* Growing: the old bucket, unless its chain has moved. */
-		if (t->narrays == 2 &&
-		    !(hmap_head_seq(t, &t->arr[1], hash & (t->arr[1].nbuckets - 1)) & HMAP_SEQ_EVACUATED))
-			a = &t->arr[1];
-		ret = hmap_find(t, a, key, hash, value);
+		ret = -EXDEV;
+		if (t->narrays == 2)
+			ret = hmap_find(t, &t->arr[1], key, hash, value);
+		if (ret == -EXDEV)
+			ret = hmap_find(t, a, key, hash, value);
+		if (ret == -EXDEV)	/* cur moved too: a growth newer than our view */
+			ret = -EAGAIN;
 		if (ret != -EAGAIN &&
 		    (!t->incr || __atomic_load_n(&t->shm->layout_seq, __ATOMIC_ACQUIRE) == t->layout_seq))
 			return ret;
@@ -546,9 +559,42 @@ static int hmap_emit_chain(struct hmap_table *t, const struct hmap_uarray *a, __
 			return ret;
 	}
 	if (n < 0)
-		return n;
+		return n;	/* -EXDEV: the caller reads where the chain went */
 	for (int j = 0; j < n && !ret; j++)
 		ret = cb(buf + (size_t)j * (ksz + vsz), buf + (size_t)j * (ksz + vsz) + ksz, ctx);
+	return ret;
+}
+
+/*
+ * Emit every key whose hash has @x in its low bits, @nb_x being the main
+ * bucket count of the array it was read from, which it has left (its chain
+ * was evacuated).  Read the newest layout and take the oldest array there
+ * bigger than that one: its chains x + k * nb_x hold those keys, and a chain
+ * that moved on again is followed the same way.  Each key lives in exactly
+ * one chain of each array, so none is emitted twice.
+ */
+static int hmap_emit_moved(struct hmap_table *t, __u32 nb_x, __u32 x, __u8 *buf, __u32 max,
+			   bool consistent, hmap_iter_cb cb, void *ctx, __u64 *retries, int depth)
+{
+	struct hmap_uarray a;
+	int ret = hmap_refresh(t);
+
+	if (ret)
+		return ret;
+	if (depth > HMAP_MAX_BUCKETS_LOG2)
+		return -EAGAIN;
+	if (t->narrays == 2 && t->arr[1].nbuckets > nb_x)
+		a = t->arr[1];
+	else if (t->arr[0].nbuckets > nb_x)
+		a = t->arr[0];
+	else
+		return -EAGAIN;	/* cannot be: arrays only grow */
+	for (__u32 c = x; c < a.nbuckets && !ret; c += nb_x) {
+		ret = hmap_emit_chain(t, &a, c, buf, max, consistent, cb, ctx, retries);
+		if (ret == -EXDEV)
+			ret = hmap_emit_moved(t, a.nbuckets, c, buf, max, consistent, cb, ctx,
+					      retries, depth + 1);
+	}
 	return ret;
 }
 
@@ -570,28 +616,26 @@ int hmap_iterate(const struct hmap_table *ct, unsigned int flags, hmap_iter_cb c
 	buf = malloc((size_t)max * (shm->key_size + shm->value_size));
 	if (!buf)
 		return -ENOMEM;
-	if (t->narrays == 1) {
-		for (__u32 b = 0; b < t->arr[0].nbuckets && !ret; b++)
-			ret = hmap_emit_chain(t, &t->arr[0], b, buf, max, consistent, cb, ctx, retries);
-	} else {
+	t->iterating = true;
+	{
 		/*
-		 * Growing: walk by old bucket, as Go's iterator does.  An old
-		 * bucket not yet moved is read there; a moved one is read from
-		 * the two new buckets its keys went to, never both.
+		 * Walk the oldest array by bucket, as Go's iterator does: a
+		 * chain not yet moved is read there; one that moved (seen with
+		 * the chain's own seq) is read where its keys went, never both.
+		 * Copies: refresh may replace t->arr, mappings stay meanwhile.
 		 */
-		const struct hmap_uarray *old = &t->arr[1], *cur = &t->arr[0];
+		struct hmap_uarray a = t->narrays == 2 ? t->arr[1] : t->arr[0];
+		bool old_consistent = consistent || t->narrays == 2;
 
-		for (__u32 b = 0; b < old->nbuckets && !ret; b++) {
-			if (hmap_head_seq(t, old, b) & HMAP_SEQ_EVACUATED) {
-				ret = hmap_emit_chain(t, cur, b, buf, max, consistent, cb, ctx, retries);
-				if (!ret)
-					ret = hmap_emit_chain(t, cur, b + old->nbuckets, buf, max,
-							      consistent, cb, ctx, retries);
-				continue;
-			}
-			ret = hmap_emit_chain(t, old, b, buf, max, true, cb, ctx, retries);
+		for (__u32 b = 0; b < a.nbuckets && !ret; b++) {
+			ret = hmap_emit_chain(t, &a, b, buf, max, old_consistent, cb, ctx, retries);
+			if (ret == -EXDEV)
+				ret = hmap_emit_moved(t, a.nbuckets, b, buf, max, consistent, cb,
+						      ctx, retries, 0);
 		}
 	}
+	t->iterating = false;
+	hmap_unmap_arrays(t, false);
 	free(buf);
 	return ret;
 }

@@ -139,7 +139,9 @@ struct hmap_shm_array {
 	__u64 mmap_size;	/* bytes to map */
 	__u32 nbuckets;		/* main buckets, a power of two */
 	__u32 noverflow;	/* overflow buckets after the main ones */
-	__u32 evacuated;	/* old array during growth: main buckets already moved */
+	__u32 evacuated;	/* old array during growth: main buckets moved so far
+				 * (progress only: which ones, each bucket's
+				 * HMAP_SEQ_EVACUATED says) */
 	__u32 __pad;
 };
 
@@ -147,8 +149,10 @@ struct hmap_shm_array {
  * Page 0 of a table fd's mmap space.  Read-only to user space.
  * @layout_seq is a sequence counter over @narrays and @arrays: odd while the
  * kernel switches arrays (incremental variant).  arrays[0] is the current
- * array; during growth arrays[1] is the old one, whose main buckets below
- * arrays[1].evacuated have been moved and must be skipped.
+ * array; during growth arrays[1] is the old one.  A main bucket of the old
+ * array whose seq carries HMAP_SEQ_EVACUATED has moved: read it in arrays[0]
+ * (a reader that finds it on a newer array than its view re-reads the
+ * layout).
  */
 struct hmap_shm_header {
 	__u32 magic;

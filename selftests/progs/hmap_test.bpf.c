@@ -218,3 +218,72 @@ int checker(struct hmap_test_check *ctx)
 	bpf_loop(ctx->nkeys, check_one, &l, 0);
 	return 0;
 }
+
+struct stale_loop {
+	struct hmap_test_stale *c;
+};
+
+static long stale_one(__u32 i, void *data)
+{
+	struct hmap_test_stale *c = ((struct stale_loop *)data)->c;
+	__u64 key = (__u64)c->thread << 32 | i;
+	struct hmap_test_val *v;
+	int k;
+
+	v = bpf_hmap_lookup_or_init(c->handle, &key, sizeof(key), sizeof(*v));
+	if (!v) {
+		c->bad++;
+		return 0;
+	}
+	if (bpf_hmap_delete(c->handle, &key, sizeof(key)))
+		c->bad++;
+	/* Anything at all, where an allocator might keep its links. */
+	for (k = 0; k < 8; k++)
+		v->w[k] = c->pattern ^ ((__u64)k << 56) ^ i;
+	__sync_fetch_and_add(&v->w[0], 0x40000000);
+	return 0;
+}
+
+/* Writes through value pointers of deleted keys (hmap_test_stale). */
+SEC("syscall")
+int stale_writer(struct hmap_test_stale *ctx)
+{
+	struct stale_loop l = { .c = ctx };
+
+	bpf_loop(ctx->nkeys, stale_one, &l, 0);
+	return 0;
+}
+
+/*
+ * xdp_insert: one new key per run, as fast as BPF_PROG_TEST_RUN repeats it
+ * (the growth test).  The frame's first 4 bytes name the thread; its keys
+ * are thread << 32 | n for n = 0, 1, ...; refusals are counted per thread.
+ */
+__u64 insert_handle;
+__u64 insert_next[8];
+__u64 insert_refused[8];
+__u64 insert_ebusy[8];
+
+SEC("xdp")
+int xdp_insert(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct hmap_test_val v;
+	__u32 th;
+	__u64 key;
+	int ret, k;
+
+	if (data + 4 > end)
+		return XDP_ABORTED;
+	th = *(__u32 *)data & 7;
+	key = (__u64)th << 32 | __sync_fetch_and_add(&insert_next[th], 1);
+	for (k = 0; k < 8; k++)
+		v.w[k] = key ^ 1;
+	ret = bpf_hmap_update(insert_handle | HMAP_UPDATE_FLAGS(BPF_NOEXIST), &key, sizeof(key),
+			      &v, sizeof(v));
+	if (ret == -EBUSY)
+		__sync_fetch_and_add(&insert_ebusy[th], 1);
+	else if (ret)
+		__sync_fetch_and_add(&insert_refused[th], 1);
+	return XDP_PASS;
+}

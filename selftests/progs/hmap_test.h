@@ -44,6 +44,17 @@ struct hmap_test_check {
 	__s64 bad;
 };
 
+/* ctx of the "stale_writer" SYSCALL program: for each key, lookup-or-init,
+ * delete, then write through the pointer it got (the race of a counter
+ * update with a delete, made certain). */
+struct hmap_test_stale {
+	__u64 handle;
+	__u64 pattern;
+	__u32 thread;
+	__u32 nkeys;
+	__s64 bad;
+};
+
 /* A value that shows tearing: every word is key ^ round. */
 struct hmap_test_val {
 	__u64 w[8];

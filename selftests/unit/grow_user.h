@@ -87,55 +87,54 @@ static inline void native_top_up(struct native *n)
 	}
 }
 
-/* A growing regime set aside: the insert that finds growth due starts it,
- * and the insert that moves its last bucket completes it. */
+/* The next growth set aside: the insert that finds growth due starts it,
+ * and whoever moves its last bucket completes it. */
 static inline void native_prepare_spare(struct native *n)
 {
+	struct hgr_regime *growing;
 	struct hgr_array *a;
 
-	if (n->stw || n->prepared || !hgr_wants_spare(&n->g))
+	if (n->prepared || !hgr_wants_spare(&n->g))
 		return;
 	a = array_new(n, hgr_next_nbuckets(&n->g));
-	n->prepared = regime_new(n, a, NULL);
-	hgr_set_spare(&n->g, n->prepared, regime_new(n, a, NULL));
+	growing = regime_new(n, a, NULL);
+	growing->stable = regime_new(n, a, NULL);
+	n->prepared = growing;
+	hgr_set_spare(&n->g, growing);
 }
 
-/* One growth: the spare regime if there is one, else a new array; then move
- * what inserts have not and publish the stable regime. */
-static inline void native_grow(struct native *n)
+/* The prepared growth has started: move the rest, publish, retire. */
+static inline void native_complete(struct native *n)
 {
 	struct hgr *g = &n->g;
-	struct hgr_array *old, *cur;
+	struct hgr_regime *growing = n->prepared;
 
-	if (n->prepared && !g->spare) {
-		/* An insert started the spare growth; it or we complete it. */
-		old = n->prepared->old;
-		while (!hgr_evacuate_rest(g, 256))
-			native_top_up(n);	/* inserts go on meanwhile */
-		struct hgr_regime *st = hmap_xchg(&g->spare_stable, NULL);
-
-		if (st)
-			hgr_finish_growth(g, st);
-		n->prepared = NULL;
-		n->garbage[n->ngarbage++] = old;
-		n->ngrows++;
-		return;
-	}
-	if (!hgr_try_start_growth(g))
-		hgr_start_growth(g, regime_new(n, array_new(n, hgr_next_nbuckets(g)), g->regime->cur));
-	else
-		return native_grow(n);
-	old = g->regime->old;
-	cur = g->regime->cur;
 	if (n->stw)
-		while (__atomic_load_n(&g->nevacuate, __ATOMIC_RELAXED) < old->tab.l.nbuckets &&
-		       !n->stop)
+		while (__atomic_load_n(&g->nevacuate, __ATOMIC_RELAXED) < growing->old->tab.l.nbuckets &&
+		       hmap_deref(g->regime) == growing && !n->stop)
 			usleep(100);
 	while (!hgr_evacuate_rest(g, 256))
 		native_top_up(n);	/* inserts go on meanwhile */
-	hgr_finish_growth(g, regime_new(n, cur, NULL));
-	n->garbage[n->ngarbage++] = old;
+	hgr_finish_growth(g, growing);
+	n->garbage[n->ngarbage++] = growing->old;
+	n->prepared = NULL;
 	n->ngrows++;
+}
+
+/* One growth, now. */
+static inline void native_grow(struct native *n)
+{
+	struct hgr_regime *r;
+
+	native_prepare_spare(n);
+	if (!n->prepared)
+		abort();
+	r = hmap_deref(n->g.regime);
+	/* started by us, or by an insert meanwhile (then it is published) */
+	if (r != n->prepared && r != n->prepared->stable && !hgr_try_start_growth(&n->g) &&
+	    hmap_deref(n->g.regime) != n->prepared && hmap_deref(n->g.regime) != n->prepared->stable)
+		abort();
+	native_complete(n);
 }
 
 static inline u64 native_now_us(void)
@@ -146,8 +145,12 @@ static inline u64 native_now_us(void)
 /* What the kernel's worker does for a table, without the reclaim. */
 static inline void native_service(struct native *n)
 {
+	struct hgr_regime *r = hmap_deref(n->g.regime);
+
 	native_top_up(n);
-	if ((n->prepared && !n->g.spare) || hgr_wants_grow(&n->g))
+	if (n->prepared && (r == n->prepared || r == n->prepared->stable))
+		native_complete(n);
+	else if (hgr_wants_grow(&n->g))
 		native_grow(n);
 	native_prepare_spare(n);
 }
@@ -159,7 +162,7 @@ static inline void *worker(void *arg)
 	u64 batch_at = 0;	/* a batch waits out its stand-in grace period */
 
 	while (!n->stop) {
-		bool grew = hgr_wants_grow(g) || (n->prepared && !g->spare);
+		bool grew = hgr_wants_grow(g) || (n->prepared && !g->spare);	/* busy: no nap */
 
 		native_service(n);
 		if (batch_at && native_now_us() - batch_at >= 1000) {
@@ -209,6 +212,9 @@ static inline void native_free(struct native *n)
 	if (n->g.regime->old) {
 		free(n->g.regime->old->mem);
 		free(n->g.regime->old);
+	} else if (n->prepared && n->g.regime == n->prepared->stable) {
+		free(n->prepared->old->mem);	/* completed, not retired */
+		free(n->prepared->old);
 	}
 	free(n->g.regime->cur->mem);
 	free(n->g.regime->cur);

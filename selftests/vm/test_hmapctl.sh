@@ -121,6 +121,10 @@ done
 if [ $rc = 0 ]; then ok "it grows to hold 100 entries"; else not_ok "it grows to hold 100 entries"; echo "# stopped at $i"; fi
 expect 1 "table 'capped' is full (capacity 100)" "the 101st is refused" "$CTL" update capped key $(le64 100) value $(le64 1)
 expect 0 "removed 'capped'" "rm the capped table" "$CTL" rm capped
+expect 1 "can be at most 109051904 entries" "--max-capacity 2^44 refused, naming the limit" \
+	"$CTL" create huge --key-size 8 --value-size 8 --capacity 8 --variant incremental --max-capacity 17592186044416
+expect 1 "at least --capacity" "--max-capacity below --capacity" \
+	"$CTL" create huge --key-size 8 --value-size 8 --capacity 100 --variant incremental --max-capacity 99
 [ "$rehash_loaded" = 1 ] || rmmod hmap_rehash
 expect 1 "invalid table shape" "key size 0" "$CTL" create t --key-size 0 --value-size 8 --capacity 8
 expect 1 "table too large" "value size 5000" "$CTL" create t --key-size 8 --value-size 5000 --capacity 8

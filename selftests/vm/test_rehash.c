@@ -8,7 +8,10 @@
  *  - lookups during growth never miss a key inserted before they began;
  *  - zero-copy readers see every key exactly once across growth;
  *  - allocation failure during growth: the table keeps serving at its size;
- *  - rmmod ordering and no leaks.
+ *  - rmmod ordering and no leaks;
+ *  - kernel safety: writes through a deleted key's value pointer corrupt
+ *    nothing; bad capacities are refused; a read-only fd cannot write; growth
+ *    is charged to the creator's memcg and refused past its memory.max.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,8 +21,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -55,10 +62,11 @@ struct incr {
 	struct hmap_table *t;
 };
 
-static int incr_create(struct incr *x, const char *name, __u32 ksz, __u32 vsz, __u64 cap)
+static int incr_create_max(struct incr *x, const char *name, __u32 ksz, __u32 vsz, __u64 cap,
+			   __u64 max)
 {
 	struct hmap_create_opts co = { .key_size = ksz, .value_size = vsz, .capacity = cap,
-				       .variant = HMAP_VARIANT_INCREMENTAL };
+				       .max_capacity = max, .variant = HMAP_VARIANT_INCREMENTAL };
 	__u32 zero = 0;
 	int fd, ret;
 
@@ -72,6 +80,11 @@ static int incr_create(struct incr *x, const char *name, __u32 ksz, __u32 vsz, _
 	bpf_map_lookup_elem(fd, &zero, &x->d);
 	close(fd);
 	return hmap_open_pinned(x->path, &x->t);
+}
+
+static int incr_create(struct incr *x, const char *name, __u32 ksz, __u32 vsz, __u64 cap)
+{
+	return incr_create_max(x, name, ksz, vsz, cap, 0);
 }
 
 static void incr_destroy(struct incr *x)
@@ -160,12 +173,41 @@ struct grow_ctx {
 	__u64 retries;
 };
 
+struct grow_ctx_x {
+	struct grow_ctx c;
+	struct hmap_test *s;
+	__u64 refused, ebusy;
+};
+
+/* Insert keys thread << 32 | 0 .. nkeys - 1 through xdp_insert, one per
+ * BPF_PROG_TEST_RUN repetition, as fast as it goes; no retry. */
+static int xdp_insert_all(struct hmap_test *s, __u32 thread, __u32 nkeys)
+{
+	__u32 frame[16] = { thread };
+
+	while (s->bss->insert_next[thread] < nkeys) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame, .data_size_in = sizeof(frame),
+			    .repeat = (__u32)(nkeys - s->bss->insert_next[thread]) < 65536 ?
+				      (__u32)(nkeys - s->bss->insert_next[thread]) : 65536);
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.xdp_insert), &o))
+			return -errno;
+	}
+	return 0;
+}
+
 static void *grow_writer(void *arg)
 {
-	struct grow_ctx *c = arg;
+	struct grow_ctx_x *x = arg;
+	struct grow_ctx *c = &x->c;
 
-	/* insert all, rewrite all, then delete odd keys and rewrite even ones */
-	c->ret = write_round(c->fd, c->handle, c->thread, 0, c->nkeys, 1, false, &c->retries);
+	/* insert all (XDP, no retry), rewrite all, then delete odd keys and
+	 * rewrite even ones */
+	c->ret = xdp_insert_all(x->s, c->thread, c->nkeys);
+	x->refused = x->s->bss->insert_refused[c->thread];
+	x->ebusy = x->s->bss->insert_ebusy[c->thread];
+	if (!c->ret)
+		c->ret = write_round(c->fd, c->handle, c->thread, 0, c->nkeys, 1, false, &c->retries);
 	if (!c->ret)
 		c->ret = write_round(c->fd, c->handle, c->thread, 0, c->nkeys, 2, false, &c->retries);
 	if (!c->ret)
@@ -202,11 +244,11 @@ static int seen_cb(const void *k, const void *v, void *ctx)
 	return 0;
 }
 
-TEST_F_TIMEOUT(rh, grow_from_8_buckets_to_4m_entries, 900)
+TEST_F_TIMEOUT(rh, grow_from_capacity_8_to_4m_entries_never_refusing, 900)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	int nthreads = ncpu < 2 ? 2 : ncpu > 4 ? 4 : ncpu;
-	struct grow_ctx c[4];
+	struct grow_ctx_x cx[4];
 	pthread_t th[4];
 	struct hmap_test *s;
 	struct hmap_info info;
@@ -215,22 +257,30 @@ TEST_F_TIMEOUT(rh, grow_from_8_buckets_to_4m_entries, 900)
 	__u32 per = BIG_KEYS / nthreads;
 
 	ASSERT_EQ(0, wait_live_tables(0));
-	/* capacity 52: 52 / 6.5 = 8 main buckets */
-	ASSERT_EQ(0, incr_create(&x, "big", 8, sizeof(struct hmap_test_val), 52));
+	/* capacity 8: the smallest array (512 main buckets, one per stripe at
+	 * least, about one pool chunk of values) */
+	ASSERT_EQ(0, incr_create(&x, "big", 8, sizeof(struct hmap_test_val), 8));
 	ASSERT_EQ(0, hmap_info(x.t, &info));
-	ASSERT_EQ(8, info.stats.nbuckets);
+	ASSERT_EQ(512, info.stats.nbuckets);
 	s = skel_open();
 	ASSERT_NE(NULL, s);
+	s->bss->insert_handle = x.d.handle;
 	for (int i = 0; i < nthreads; i++) {
-		c[i] = (struct grow_ctx){ .fd = bpf_program__fd(s->progs.writer),
-					  .handle = x.d.handle, .thread = i + 1, .nkeys = per };
-		ASSERT_EQ(0, pthread_create(&th[i], NULL, grow_writer, &c[i]));
+		cx[i] = (struct grow_ctx_x){ .c = { .fd = bpf_program__fd(s->progs.writer),
+						    .handle = x.d.handle, .thread = i + 1,
+						    .nkeys = per }, .s = s };
+		ASSERT_EQ(0, pthread_create(&th[i], NULL, grow_writer, &cx[i]));
 	}
 	for (int i = 0; i < nthreads; i++) {
 		pthread_join(th[i], NULL);
-		EXPECT_EQ(0, c[i].ret);
-		TH_LOG("writer %d: %u keys, %llu rounds retried while growth caught up", i + 1, per,
-		       (unsigned long long)c[i].retries);
+		EXPECT_EQ(0, cx[i].c.ret);
+		TH_LOG("writer %d: %u keys inserted by XDP: %llu refused, %llu busy; "
+		       "%llu later rounds retried", i + 1, per, (unsigned long long)cx[i].refused,
+		       (unsigned long long)cx[i].ebusy, (unsigned long long)cx[i].c.retries);
+		/* Growth never refuses an insert below max_capacity. */
+		EXPECT_EQ(0, cx[i].refused);
+		EXPECT_EQ(0, cx[i].ebusy);
+		EXPECT_EQ(0, cx[i].c.retries);
 	}
 	ASSERT_EQ(0, hmap_info(x.t, &info));
 	TH_LOG("%llu entries, %u buckets, %llu growths, %llu buckets moved in %llu ms",
@@ -238,7 +288,8 @@ TEST_F_TIMEOUT(rh, grow_from_8_buckets_to_4m_entries, 900)
 	       (unsigned long long)info.stats.grows, (unsigned long long)info.stats.evacuated,
 	       (unsigned long long)info.stats.evac_ns / 1000000);
 	EXPECT_EQ(BIG_KEYS / 2, info.stats.entries);
-	EXPECT_GE(info.stats.grows, 17);	/* 8 -> 2^20 buckets for 4M */
+	EXPECT_GE(info.stats.grows, 11);	/* 512 -> 2^20 buckets for 4M */
+	EXPECT_EQ(0, info.stats.enospc);
 	EXPECT_GE((__u64)info.stats.nbuckets * 13 / 2, BIG_KEYS * 3 / 4);
 	/* Every even key with its last value, every odd key gone (in kernel). */
 	for (int i = 0; i < nthreads; i++)
@@ -265,7 +316,7 @@ struct race {
 	struct incr *x;
 	volatile __u32 published;	/* keys [0, published) are in */
 	volatile int done;
-	__u64 lookups, misses, zc_misses;
+	__u64 lookups, misses, zc_misses, retries;
 	int ret;
 };
 
@@ -274,7 +325,8 @@ static void *race_writer(void *arg)
 	struct race *r = arg;
 
 	for (__u32 first = 0; first < 200000 && !r->ret; first += 2000) {
-		r->ret = write_round(r->fd_writer, r->x->d.handle, 9, first, 2000, 5, false, NULL);
+		r->ret = write_round(r->fd_writer, r->x->d.handle, 9, first, 2000, 5, false,
+				     &r->retries);
 		__atomic_store_n(&r->published, first + 2000, __ATOMIC_RELEASE);
 	}
 	r->done = 1;
@@ -323,7 +375,8 @@ TEST_F_TIMEOUT(rh, lookups_during_growth_never_miss, 600)
 	TH_LOG("%llu lookups during %llu growths: %llu kfunc misses, %llu zero-copy misses",
 	       (unsigned long long)r.lookups, (unsigned long long)info.stats.grows,
 	       (unsigned long long)r.misses, (unsigned long long)r.zc_misses);
-	EXPECT_GE(info.stats.grows, 10);
+	EXPECT_GE(info.stats.grows, 6);		/* 512 -> 2^16 buckets */
+	EXPECT_EQ(0, r.retries);		/* no insert refused */
 	EXPECT_GT(r.lookups, 0);
 	EXPECT_EQ(0, r.misses);
 	EXPECT_EQ(0, r.zc_misses);
@@ -412,8 +465,8 @@ TEST_F_TIMEOUT(rh, allocation_failure_keeps_serving, 300)
 	TH_LOG("growth failing: %llu entries in %u buckets, then -ENOSPC", (unsigned long long)n,
 	       info.stats.nbuckets);
 	EXPECT_EQ(0, info.stats.grows);
-	EXPECT_EQ(8, info.stats.nbuckets);
-	EXPECT_GE(n, 52);
+	EXPECT_EQ(512, info.stats.nbuckets);
+	EXPECT_GE(n, 4096);	/* the first pool chunk */
 	/* Everything inserted is there, updates and deletes still work. */
 	for (k = 0; k < n; k++) {
 		ASSERT_EQ(0, hmap_lookup(x.t, &k, &v));
@@ -423,7 +476,11 @@ TEST_F_TIMEOUT(rh, allocation_failure_keeps_serving, 300)
 	v = 77;
 	EXPECT_EQ(0, hmap_update(x.t, &k, &v, BPF_EXIST));
 	EXPECT_EQ(0, hmap_delete(x.t, &k));
-	EXPECT_EQ(0, hmap_update(x.t, &k, &k, BPF_NOEXIST));
+	/* The pool is full: the freed value is reusable after its grace period. */
+	for (int tries = 0; (ret = hmap_update(x.t, &k, &k, BPF_NOEXIST)) == -ENOSPC &&
+	     tries < 1000; tries++)
+		usleep(1000);
+	EXPECT_EQ(0, ret);
 
 	/* Allocation works again: growth resumes, nothing was lost. */
 	ASSERT_EQ(0, set_param("fail_grow", "0"));
@@ -441,6 +498,228 @@ TEST_F_TIMEOUT(rh, allocation_failure_keeps_serving, 300)
 	EXPECT_GE(info.stats.grows, 1);
 	EXPECT_EQ(n + 5000, info.stats.entries);
 	incr_destroy(&x);
+}
+
+/* ---- kernel safety ---------------------------------------------------------------- */
+
+/*
+ * The shipped examples' pattern, v = lookup_or_init(); __sync_fetch_and_add(v),
+ * racing a delete of the same key, made certain: every value is written after
+ * its key is gone, with patterns that an allocator keeping its free-list
+ * links in freed values would follow out of bounds (0x40000000) or into
+ * another key's slot (+5).  Then more keys go in, before and after the
+ * grace period that lets the slots be reused: every key keeps its value.
+ */
+TEST_F_TIMEOUT(rh, stale_value_writes_corrupt_nothing, 300)
+{
+	struct hmap_test *s;
+	struct hmap_info info;
+	struct incr x;
+	const __u64 patterns[] = { 0x40000000ULL, 5, ~0ULL, 0x8000000080000000ULL };
+
+	ASSERT_EQ(0, incr_create(&x, "stale", 8, sizeof(struct hmap_test_val), 8));
+	s = skel_open();
+	ASSERT_NE(NULL, s);
+	ASSERT_EQ(0, write_round(bpf_program__fd(s->progs.writer), x.d.handle, 1, 0, 20000, 7,
+				 false, NULL));
+	for (int p = 0; p < 4; p++) {
+		struct hmap_test_stale c = { .handle = x.d.handle, .pattern = patterns[p],
+					     .thread = 100 + p, .nkeys = 5000 };
+		LIBBPF_OPTS(bpf_test_run_opts, o, .ctx_in = &c, .ctx_size_in = sizeof(c));
+
+		ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(s->progs.stale_writer), &o));
+		EXPECT_EQ(0, c.bad);
+		/* more keys, while freed slots wait and after they are reused */
+		ASSERT_EQ(0, write_round(bpf_program__fd(s->progs.writer), x.d.handle, 2 + p, 0,
+					 20000, 7, false, NULL));
+		usleep(100000);
+	}
+	for (int t = 1; t <= 5; t++)
+		EXPECT_EQ(0, check_keys(s, x.d.handle, t, 20000, 7, false));
+	/* exactly the written keys: every stale key stayed deleted */
+	ASSERT_EQ(0, hmap_info(x.t, &info));
+	EXPECT_EQ(5 * 20000, info.stats.entries);
+	skel_close(s);
+	incr_destroy(&x);
+	ASSERT_EQ(0, wait_live_tables(0));
+}
+
+/* Every size and capacity is checked in u64 before anything is sized. */
+TEST_F_TIMEOUT(rh, bad_capacities_refused, 60)
+{
+	struct incr x;
+
+	/* 2^44: DIV_ROUND_UP(2^44, 4096) once truncated to a u32 zero chunks */
+	EXPECT_EQ(-E2BIG, incr_create_max(&x, "cap44", 8, 8, 8, 1ULL << 44));
+	EXPECT_EQ(-E2BIG, incr_create_max(&x, "capmax", 8, 8, 8, HMAP_MAX_ENTRIES + 1));
+	EXPECT_EQ(-E2BIG, incr_create(&x, "cap", 8, 8, HMAP_MAX_ENTRIES + 1));
+	EXPECT_EQ(-EINVAL, incr_create_max(&x, "capgtmax", 8, 8, 1000, 999));
+	EXPECT_EQ(-EINVAL, incr_create(&x, "cap0", 8, 8, 0));
+	EXPECT_EQ(-E2BIG, incr_create(&x, "ksz", HMAP_KEY_SIZE_MAX + 1, 8, 8));
+	EXPECT_EQ(-E2BIG, incr_create(&x, "vsz", 8, HMAP_VALUE_SIZE_MAX + 1, 8));
+	/* A capacity a fixed table could not hold at once is fine here: the
+	 * incremental table starts small. */
+	ASSERT_EQ(0, incr_create(&x, "capbig", 8, 8, 50000000));
+	incr_destroy(&x);
+	ASSERT_EQ(0, incr_create_max(&x, "cap", 8, 8, 8, HMAP_MAX_ENTRIES));
+	incr_destroy(&x);
+	ASSERT_EQ(0, wait_live_tables(0));
+}
+
+/* A table fd opened read-only cannot write, as a BPF map fd. */
+TEST_F_TIMEOUT(rh, read_only_fd_cannot_write, 60)
+{
+	struct incr x;
+	struct hmap_ioc_fd req = { .flags = HMAP_FD_RDONLY };
+	__u64 k = 1, v = 2;
+	struct hmap_ioc_elem e = { .key = (__u64)(unsigned long)&k, .value = (__u64)(unsigned long)&v,
+				   .key_size = 8, .value_size = 8 };
+	int dev, fd;
+
+	ASSERT_EQ(0, incr_create(&x, "rdonly", 8, 8, 8));
+	ASSERT_EQ(0, hmap_update(x.t, &k, &v, BPF_ANY));
+	dev = open(HMAP_DEV_PATH, O_RDONLY);
+	ASSERT_LE(0, dev);
+	req.id = x.d.id;
+	fd = ioctl(dev, HMAP_IOC_TABLE_FD, &req);
+	ASSERT_LE(0, fd);
+	EXPECT_EQ(-1, ioctl(fd, HMAP_IOC_UPDATE, &e));
+	EXPECT_EQ(EPERM, errno);
+	EXPECT_EQ(-1, ioctl(fd, HMAP_IOC_DELETE, &e));
+	EXPECT_EQ(EPERM, errno);
+	v = 0;
+	EXPECT_EQ(0, ioctl(fd, HMAP_IOC_LOOKUP, &e));
+	EXPECT_EQ(2, v);
+	req.flags = 2;
+	EXPECT_EQ(-1, ioctl(dev, HMAP_IOC_TABLE_FD, &req));
+	EXPECT_EQ(EINVAL, errno);
+	close(fd);
+	close(dev);
+	incr_destroy(&x);
+}
+
+static int cgw(const char *file, const char *val)
+{
+	char path[256];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", file);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	ret = fputs(val, f) < 0 ? -EIO : 0;
+	return fclose(f) ? -errno : ret;
+}
+
+/*
+ * Growth allocates in a kworker, which has no memcg of its own: it must
+ * charge the table's creator.  Inside a 64 MiB cgroup, a table of 64-byte
+ * values stops growing near the limit (inserts refused), instead of taking
+ * hundreds of MiB from the root cgroup.
+ */
+TEST_F_TIMEOUT(rh, growth_charged_to_creator_memcg, 600)
+{
+	/* results, in a page charged to the parent: the child's cgroup ends
+	 * up full, and it must not fault in anything new by then */
+	struct res { __u64 entries, bytes, refused; int bits; } *res;
+	int status;
+	pid_t pid;
+
+	mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL);
+	if (cgw("cgroup.subtree_control", "+memory") ||
+	    (mkdir("/sys/fs/cgroup/hmap-rh", 0755) && errno != EEXIST) ||
+	    cgw("hmap-rh/memory.max", "67108864"))
+		SKIP(return, "no cgroup v2 memory controller");
+	res = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, res);
+	memset(res, 0, 4096);
+	pid = fork();
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct hmap_info info;
+		struct hmap_test *s;
+		struct incr x;
+		char me[32];
+
+		snprintf(me, sizeof(me), "%d", getpid());
+		if (cgw("hmap-rh/cgroup.procs", me))
+			_exit(100);
+		if (incr_create(&x, "memcg", 8, sizeof(struct hmap_test_val), 8))
+			_exit(101);
+		s = skel_open();
+		if (!s)
+			_exit(102);
+		s->bss->insert_handle = x.d.handle;
+		mlockall(MCL_CURRENT | MCL_FUTURE);	/* no page fault once it is full */
+		/* 4M keys of 64-byte values want about 500 MiB. */
+		for (int tries = 0; tries < 100 && s->bss->insert_next[6] < (4U << 20) &&
+		     !s->bss->insert_refused[6]; tries++)
+			xdp_insert_all(s, 6, 4U << 20);
+		res->refused = s->bss->insert_refused[6];
+		if (hmap_info(x.t, &info))
+			_exit(104);
+		res->entries = info.stats.entries;
+		res->bytes = info.bytes;
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	unlink(ROOT "/memcg");
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+	TH_LOG("memcg 64 MiB: %llu entries, table %llu bytes, %llu inserts refused",
+	       (unsigned long long)res->entries, (unsigned long long)res->bytes,
+	       (unsigned long long)res->refused);
+	EXPECT_GT(res->refused, 0);			/* refused: the limit holds */
+	EXPECT_LT(res->bytes, 64ULL << 20);
+	EXPECT_GT(res->entries, 100000);		/* it did grow, up to the limit */
+	munmap(res, 4096);
+	ASSERT_EQ(0, wait_live_tables(0));
+	unlink(ROOT "/keep");
+	rmdir("/sys/fs/cgroup/hmap-rh");
+}
+
+static int hmap_param(const char *name, const char *val)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/hmap/parameters/%s", name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(val, f);
+	return fclose(f) ? -errno : 0;
+}
+
+/* max_table_bytes bounds the whole table, arrays and value pool together. */
+TEST_F_TIMEOUT(rh, max_table_bytes_bounds_arrays_and_pool, 300)
+{
+	struct hmap_info info;
+	struct hmap_test *s;
+	struct incr x;
+	__u64 refused;
+
+	ASSERT_EQ(0, hmap_param("max_table_bytes", "8388608"));	/* 8 MiB */
+	ASSERT_EQ(0, incr_create(&x, "bytes", 8, sizeof(struct hmap_test_val), 8));
+	s = skel_open();
+	ASSERT_NE(NULL, s);
+	s->bss->insert_handle = x.d.handle;
+	/* 200k keys of 64-byte values want about 20 MiB */
+	for (int tries = 0; tries < 20 && s->bss->insert_next[5] < 200000; tries++)
+		xdp_insert_all(s, 5, 200000);
+	refused = s->bss->insert_refused[5];
+	ASSERT_EQ(0, hmap_info(x.t, &info));
+	TH_LOG("8 MiB cap: %llu entries, %llu bytes, %llu inserts refused",
+	       (unsigned long long)info.stats.entries, (unsigned long long)info.bytes,
+	       (unsigned long long)refused);
+	EXPECT_LE(info.bytes, 8ULL << 20);
+	EXPECT_GT(refused, 0);
+	EXPECT_GT(info.stats.entries, 20000);	/* it grew, up to the cap */
+	EXPECT_EQ(0, hmap_param("max_table_bytes", "4294967296"));
+	skel_close(s);
+	incr_destroy(&x);
+	ASSERT_EQ(0, wait_live_tables(0));
 }
 
 /* ---- module ordering ----------------------------------------------------------------- */

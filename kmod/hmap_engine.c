@@ -208,13 +208,16 @@ static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *ke
 	void *val;
 
 	for (tries = 0;; tries++) {
+		bool nested;
+
 		seq = READ_ONCE(head->seq);
 		if (unlikely(seq & HMAP_SEQ_EVACUATED)) {
 			*moved = true;
 			return NULL;
 		}
-		if (unlikely(seq & 1) && tries < HMAP_LOOKUP_RETRIES &&
-		    !hmap_plat_writer_nested(&t->locks, idx & t->locks.mask)) {
+		nested = unlikely(seq & 1) &&
+			 hmap_plat_writer_nested(&t->locks, idx & t->locks.mask);
+		if (unlikely(seq & 1) && tries < HMAP_LOOKUP_RETRIES && !nested) {
 			cpu_relax();
 			continue;
 		}
@@ -223,9 +226,18 @@ static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *ke
 		if (val32 && val)	/* the value itself, in the same snapshot */
 			*val32 = READ_ONCE(*(u32 *)val);
 		smp_rmb();
-		if (likely(READ_ONCE(head->seq) == seq) || tries >= HMAP_LOOKUP_RETRIES ||
-		    (seq & 1))
-			return val;	/* validated, or out of retries: as upstream htab */
+		if (likely(READ_ONCE(head->seq) == seq))
+			return val;	/* validated */
+		if (nested)
+			return val;	/* the writer is stopped under us: its slot
+					 * order (key, value, then tophash) holds */
+		if (tries >= HMAP_LOOKUP_RETRIES)
+			/* Out of retries with a writer on another CPU: as
+			 * upstream htab, take the scan as it is, but never an
+			 * index (it could be another key's, reused meanwhile):
+			 * "absent" instead, which the caller settles under
+			 * the lock if it inserts. */
+			return val32 ? NULL : val;
 	}
 }
 

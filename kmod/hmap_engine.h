@@ -30,7 +30,9 @@
  *     an interrupted program on another CPU, or on this one (the re-entry
  *     counter says so, and then the reader does not wait at all), so after
  *     the bound the reader takes one unvalidated scan, as upstream htab
- *     always does.  No reader ever waits for a writer.
+ *     always does (the incremental variant's index lookups return
+ *     "absent" instead: an index read unvalidated could be another key's).
+ *     No reader ever waits for a writer.
  *     User-space readers of the mmap follow the same protocol, read-only.
  *   - Bit 31 of seq (HMAP_SEQ_EVACUATED) is a state, not part of the count:
  *     hmap_seq_next() never carries into it.
@@ -59,7 +61,7 @@
 /* Lock-free lookups re-read a chain that changed under them at most this
  * often, then take the last scan as it is (as upstream htab, which never
  * waits): a reader must not spin on a writer it cannot see finish. */
-#define HMAP_LOOKUP_RETRIES	16
+#define HMAP_LOOKUP_RETRIES	64
 
 /* Sizes of a table, computed once by hmap_layout_init(). */
 struct hmap_layout {

@@ -420,6 +420,27 @@ void hgr_set_spare(struct hgr *g, struct hgr_regime *growing)
 }
 
 /**
+ * hgr_pool_take_spare - take the spare chunk back (the pool is at maxchunks)
+ * @g: the table
+ *
+ * Context: the owner's worker; takes the pool lock alone.
+ * Return: the chunk, or NULL.
+ */
+void *hgr_pool_take_spare(struct hgr *g)
+{
+	struct hgr_pool *p = &g->pool;
+	unsigned long fl;
+	void *c;
+
+	while (hmap_plat_lock(&p->lock, 0, &fl))
+		cpu_relax();
+	c = p->spare_chunk;
+	p->spare_chunk = NULL;
+	hmap_plat_unlock(&p->lock, 0, fl);
+	return c;
+}
+
+/**
  * hgr_try_start_growth - start the growth the owner set aside
  * @g: the table
  *
@@ -447,6 +468,9 @@ bool hgr_try_start_growth(struct hgr *g)
 		g->grow_starting(g, sp);	/* user space learns of it first */
 	WRITE_ONCE(g->nevacuate, 0);
 	hmap_publish(g->regime, sp);
+	/* After the publish: a worker woken earlier would see the stable
+	 * regime, find nothing to do, and not come back. */
+	WRITE_ONCE(g->want_worker, true);
 	return true;
 }
 

@@ -36,9 +36,12 @@
  *     list (cmpxchg) after dropping the stripe.
  *   - Each lock comes with per-CPU re-entry counters (hmap_plat_lock()): a
  *     program that interrupts a holder on the same CPU (NMI, or a tracing
- *     program inside a writer) gets -EBUSY instead of deadlocking.  Since no
- *     holder ever waits for another lock, a waiter on another CPU always
- *     sees the lock released after a bounded section.
+ *     program inside a writer) gets -EBUSY instead of deadlocking.  Outside
+ *     NMI a holder runs with IRQs off and never waits for another lock, so
+ *     a waiter on another CPU sees the lock released after a bounded
+ *     section.  In NMI a lock is only tried (-EBUSY if held): the holder on
+ *     another CPU may itself be stopped by an NMI program that waits for a
+ *     lock this CPU holds.
  *
  * Contexts
  *   - Lookups: any context, NMI included; no lock, never wait (bounded
@@ -196,6 +199,7 @@ int hgr_evacuate_bucket(struct hgr *g, u32 b);
 u32 hgr_next_nbuckets(const struct hgr *g);
 bool hgr_pool_add_chunk(struct hgr *g, void *chunk);
 bool hgr_pool_set_spare(struct hgr *g, void *chunk);
+void *hgr_pool_take_spare(struct hgr *g);
 bool hgr_wants_grow(const struct hgr *g);
 bool hgr_wants_spare(const struct hgr *g);
 bool hgr_wants_chunk(const struct hgr *g);

@@ -264,6 +264,7 @@ static struct hmap *hmap_create(const struct hmap_create_attr *attr)
 	if (!t)
 		return ERR_PTR(-ENOMEM);
 	l = &t->layout;
+	t->bytes = PAGE_SIZE;	/* the header page; a variant adds its own */
 	refcount_set(&t->refcnt, 1);
 	init_irq_work(&t->put_work, hmap_put_irq_work);
 	INIT_WORK(&t->unpublish_work, hmap_unpublish_work);
@@ -306,7 +307,6 @@ static struct hmap *hmap_create(const struct hmap_create_attr *attr)
 	shm->seed[0] = seed.key[0];
 	shm->seed[1] = seed.key[1];
 	shm->capacity = l->capacity;
-	t->bytes = PAGE_SIZE;
 
 	if (t->ops) {
 		ret = t->ops->init(t, attr, max_table_bytes);

@@ -20,6 +20,7 @@
 #include <linux/spinlock.h>
 #include <linux/percpu.h>
 #include <linux/atomic.h>
+#include <linux/hardirq.h>
 #include <asm/unaligned.h>
 #include <asm/barrier.h>
 #include <asm/processor.h>
@@ -43,20 +44,33 @@ static __always_inline u32 hmap_plat_hash(const void *key, u32 len, const hmap_s
  * hmap_plat_lock - take the lock of stripe @idx.
  * Safe from any context, including NMI-driven tracing programs: if this CPU
  * already holds a lock whose re-entry slot matches, return -EBUSY instead of
- * deadlocking (same rule as kernel/bpf/hashtab.c htab_lock_bucket()).
+ * deadlocking (same rule as kernel/bpf/hashtab.c htab_lock_bucket()); in NMI
+ * only try the lock (-EBUSY if held), since two NMI programs on two CPUs,
+ * each waiting for a lock the other's interrupted code holds, would never
+ * finish.
  */
 static __always_inline int hmap_plat_lock(struct hmap_locks *l, u32 idx, unsigned long *flags)
 {
 	u32 slot = idx & (HMAP_LOCK_DEPTH_SLOTS - 1);
 
 	preempt_disable();
-	if (unlikely(__this_cpu_inc_return(*l->map_locked[slot]) != 1)) {
-		__this_cpu_dec(*l->map_locked[slot]);
-		preempt_enable();
-		return -EBUSY;
+	if (unlikely(__this_cpu_inc_return(*l->map_locked[slot]) != 1))
+		goto busy;
+	/*
+	 * In NMI, never wait: the holder on another CPU may itself be stopped
+	 * by an NMI program waiting for a lock this CPU holds.
+	 */
+	if (unlikely(in_nmi())) {
+		if (!raw_spin_trylock_irqsave(&l->lock[idx], *flags))
+			goto busy;
+		return 0;
 	}
 	raw_spin_lock_irqsave(&l->lock[idx], *flags);
 	return 0;
+busy:
+	__this_cpu_dec(*l->map_locked[slot]);
+	preempt_enable();
+	return -EBUSY;
 }
 
 static __always_inline void hmap_plat_unlock(struct hmap_locks *l, u32 idx, unsigned long flags)

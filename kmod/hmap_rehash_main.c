@@ -246,6 +246,14 @@ static bool hrh_top_up(struct hrh *h)
 	mutex_lock(&h->chunk_lock);
 	while (!READ_ONCE(h->dying) && hgr_wants_chunk(&h->g) && !hrh_add_chunk(h))
 		added = true;
+	if (hmap_deref(p->nchunks) >= p->maxchunks && READ_ONCE(p->spare_chunk)) {
+		void *c = hgr_pool_take_spare(&h->g);	/* can never be used now */
+
+		if (c) {
+			vfree(c);
+			hmap_account_bytes(h->t, -(s64)bytes);
+		}
+	}
 	if (!READ_ONCE(h->dying) && !READ_ONCE(p->spare_chunk) && !fail_grow &&
 	    hmap_deref(p->nchunks) < p->maxchunks && hrh_reserve(h, bytes)) {
 		void *c = __vmalloc(bytes, HRH_GFP | __GFP_ZERO);
@@ -275,13 +283,13 @@ static void hrh_grow_starting(struct hgr *g, struct hgr_regime *growing)
 	struct hrh *h = container_of(g, struct hrh, g);
 
 	hrh_publish_layout(h, growing->cur, growing->old);
-	WRITE_ONCE(g->want_worker, true);	/* hrh_kick() raises the irq_work */
 }
 
 /*
  * Set aside the next growth: an array twice the current one and its
  * regimes.  An insert that finds growth due starts it without waiting for
- * us.  Worker or init, h->lock held, the creator's memcg active.
+ * us.  Worker or init, h->lock held (mmap may map the array as soon as an
+ * insert starts the growth), the creator's memcg active.
  */
 static void hrh_prepare_spare(struct hrh *h)
 {
@@ -336,10 +344,10 @@ static void hrh_retire(struct hrh *h)
 }
 
 /*
- * The prepared growth has started: move what inserts have not, publish the
- * stable regime (unless the insert that moved the last bucket did), retire.
- * A bucket that cannot move (its new chain's overflow exhausted) is retried
- * with a pause, never in a busy loop.  Worker, h->lock held.
+ * The prepared growth has started: move what inserts have not and publish
+ * the stable regime (unless the insert that moved the last bucket did).  A
+ * bucket that cannot move (its new chain's overflow exhausted) is retried
+ * with a pause, never in a busy loop.  Worker, without h->lock.
  */
 static void hrh_complete(struct hrh *h)
 {
@@ -357,10 +365,15 @@ static void hrh_complete(struct hrh *h)
 		else
 			cond_resched();
 	}
-	hgr_finish_growth(g, growing);
-	hrh_retire(h);
+	hgr_finish_growth(g, growing);	/* a no-op if an insert did it */
 }
 
+/*
+ * The growth worker.  h->lock (which mmap takes) is held only to retire an
+ * array or set a spare aside, never across the moves: mapping is not held
+ * up by a growth.  One instance at a time (a work item never runs twice at
+ * once), and the only writer of h->prepared.
+ */
 static void hrh_work(struct work_struct *work)
 {
 	struct hrh *h = container_of(work, struct hrh, work);
@@ -369,7 +382,6 @@ static void hrh_work(struct work_struct *work)
 	struct hgr_regime *r;
 	bool progress = true;
 
-	mutex_lock(&h->lock);
 	old_memcg = set_active_memcg(h->memcg);
 	while (!READ_ONCE(h->dying) && progress) {
 		progress = hrh_top_up(h);
@@ -377,19 +389,19 @@ static void hrh_work(struct work_struct *work)
 		if (h->prepared && r == h->prepared) {
 			hrh_complete(h);	/* started, by an insert or by us */
 			progress = true;
-		} else if (h->prepared && r == h->prepared->stable) {
-			hrh_retire(h);		/* an insert completed it */
-			progress = true;
-		} else if (hgr_wants_grow(g)) {
-			hrh_prepare_spare(h);
-			progress |= hgr_try_start_growth(g);
+			continue;
 		}
-		if (READ_ONCE(h->dying))
-			break;
+		mutex_lock(&h->lock);
+		if (h->prepared && r == h->prepared->stable) {
+			hrh_retire(h);		/* complete: by us or an insert */
+			progress = true;
+		}
 		hrh_prepare_spare(h);
+		mutex_unlock(&h->lock);
+		if (hgr_wants_grow(g))
+			progress |= hgr_try_start_growth(g);
 	}
 	set_active_memcg(old_memcg);
-	mutex_unlock(&h->lock);
 }
 
 /* ---- reclaim of freed values ------------------------------------------------ */
@@ -407,9 +419,19 @@ static void hrh_reclaim_done(struct rcu_head *rcu)
 		call_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);
 		return;
 	}
-	/* Last touch of @h: hrh_free() may free it as soon as it sees 0
-	 * (wake_up_var() only hashes the address). */
 	atomic_set_release(&h->reclaim_inflight, 0);
+	/* A delete between our look and the clear saw us in flight and left
+	 * its value to us: look again.  hrh_free() waits for this callback to
+	 * return (rcu_barrier()), so @h is still there. */
+	smp_mb();
+	if (!READ_ONCE(h->dying) && hgr_reclaim_due(&h->g) &&
+	    atomic_cmpxchg(&h->reclaim_inflight, 0, 1) == 0) {
+		if (hgr_reclaim_start(&h->g)) {
+			call_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);
+			return;
+		}
+		atomic_set_release(&h->reclaim_inflight, 0);
+	}
 	wake_up_var(&h->reclaim_inflight);
 }
 
@@ -429,7 +451,9 @@ static void hrh_irq_work(struct irq_work *w)
 	if (READ_ONCE(h->g.want_worker)) {
 		WRITE_ONCE(h->g.want_worker, false);
 		queue_work(hrh_wq, &h->work);
-		if (hgr_wants_chunk(&h->g) || !READ_ONCE(h->g.pool.spare_chunk))
+		if (hgr_wants_chunk(&h->g) ||
+		    (!READ_ONCE(h->g.pool.spare_chunk) &&
+		     hmap_deref(h->g.pool.nchunks) < h->g.pool.maxchunks))
 			queue_work(hrh_wq, &h->chunk_work);
 	}
 	if (hgr_reclaim_due(&h->g) && atomic_cmpxchg(&h->reclaim_inflight, 0, 1) == 0) {
@@ -461,8 +485,13 @@ static void hrh_free(struct hmap *t)
 	/* hmap.ko waited for grace periods: no program uses the table now. */
 	WRITE_ONCE(h->dying, true);
 	irq_work_sync(&h->irq_work);
-	wait_var_event(&h->reclaim_inflight, !atomic_read_acquire(&h->reclaim_inflight));
-	irq_work_sync(&h->irq_work);	/* one queued by the last batch: sees dying */
+	/* The reclaim chain ends on seeing dying; its last callback may still
+	 * touch @h after clearing the flag, until rcu_barrier() returns. */
+	do {
+		wait_var_event(&h->reclaim_inflight, !atomic_read_acquire(&h->reclaim_inflight));
+		rcu_barrier();
+	} while (atomic_read(&h->reclaim_inflight));
+	irq_work_sync(&h->irq_work);
 	cancel_work_sync(&h->work);
 	cancel_work_sync(&h->chunk_work);
 	r = h->g.regime;
@@ -651,6 +680,9 @@ static int hrh_mmap(struct hmap *t, struct vm_area_struct *vma)
 	r = hmap_deref(h->g.regime);	/* changes without h->lock; arrays do not go */
 	if (h->prepared && off == h->prepared->cur->mmap_offset)	/* may be starting */
 		ret = hmap_mmap_vmalloc(t, vma, h->prepared->cur->mem, h->prepared->cur->tab.l.array_bytes);
+	else if (h->prepared && h->prepared->old && off == h->prepared->old->mmap_offset)
+		/* completed by an insert, not yet retired: still in the layout */
+		ret = hmap_mmap_vmalloc(t, vma, h->prepared->old->mem, h->prepared->old->tab.l.array_bytes);
 	else if (off == r->cur->mmap_offset)
 		ret = hmap_mmap_vmalloc(t, vma, r->cur->mem, r->cur->tab.l.array_bytes);
 	else if (r->old && off == r->old->mmap_offset)

@@ -85,6 +85,7 @@ struct hrh {
 	struct irq_work irq_work;	/* from the data path: worker, reclaim */
 	struct rcu_head reclaim_rcu;
 	atomic_t reclaim_inflight;	/* 0 or 1 batch inside grace periods */
+	bool reclaimed;			/* a batch was ever started */
 	struct mem_cgroup *memcg;	/* the creator's: growth is charged there */
 	u64 max_bytes;
 	u64 next_mmap;			/* next free mmap offset for an array */
@@ -457,6 +458,7 @@ static void hrh_irq_work(struct irq_work *w)
 			queue_work(hrh_wq, &h->chunk_work);
 	}
 	if (hgr_reclaim_due(&h->g) && atomic_cmpxchg(&h->reclaim_inflight, 0, 1) == 0) {
+		WRITE_ONCE(h->reclaimed, true);
 		if (hgr_reclaim_start(&h->g))
 			call_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);
 		else
@@ -487,10 +489,12 @@ static void hrh_free(struct hmap *t)
 	irq_work_sync(&h->irq_work);
 	/* The reclaim chain ends on seeing dying; its last callback may still
 	 * touch @h after clearing the flag, until rcu_barrier() returns. */
-	do {
+	while (READ_ONCE(h->reclaimed)) {	/* only tables that ever freed a value */
 		wait_var_event(&h->reclaim_inflight, !atomic_read_acquire(&h->reclaim_inflight));
 		rcu_barrier();
-	} while (atomic_read(&h->reclaim_inflight));
+		if (!atomic_read(&h->reclaim_inflight))
+			break;
+	}
 	irq_work_sync(&h->irq_work);
 	cancel_work_sync(&h->work);
 	cancel_work_sync(&h->chunk_work);

@@ -26,6 +26,12 @@ for t in engine_test grow_test; do
 		{ echo "not ok - $t exited $rc (sanitizer report?)"; fail=$((fail + 1)); }
 done
 
+echo "== host: module_symbols (what the modules may not call)"
+out=$(HMAP_BUILD=$BUILD "$SRC/selftests/unit/module_symbols.sh" 2>&1)
+echo "$out"
+totals=$(grep '^# Totals:' <<<"$out" | tail -n1)
+if [ -n "$totals" ]; then add_totals "$totals"; else fail=$((fail + 1)); fi
+
 echo "== VM: $(basename /boot/vmlinuz-"${KVER:-}"*) with ${HMAP_SMP:-2} vCPUs"
 log=$(mktemp)
 "$SRC/selftests/vm/vm.sh" --smp "${HMAP_SMP:-2}" --mem "${HMAP_MEM:-2G}" --timeout "${HMAP_VM_TIMEOUT:-1500}" -- \

@@ -622,7 +622,7 @@ TEST_F_TIMEOUT(rh, growth_charged_to_creator_memcg, 600)
 {
 	/* results, in a page charged to the parent: the child's cgroup ends
 	 * up full, and it must not fault in anything new by then */
-	struct res { __u64 entries, bytes, refused; int bits; } *res;
+	struct res { __u64 entries, bytes, refused, memcg, grows; __u32 nb, state; } *res;
 	int status;
 	pid_t pid;
 
@@ -661,15 +661,27 @@ TEST_F_TIMEOUT(rh, growth_charged_to_creator_memcg, 600)
 			_exit(104);
 		res->entries = info.stats.entries;
 		res->bytes = info.bytes;
+		res->grows = info.stats.grows;
+		res->nb = info.stats.nbuckets;
+		res->state = info.stats.state;
+		{
+			char buf[32] = "";
+			int fd = open("/sys/fs/cgroup/hmap-rh/memory.current", O_RDONLY);
+
+			if (fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0)
+				res->memcg = strtoull(buf, NULL, 10);
+		}
 		_exit(0);
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	unlink(ROOT "/memcg");
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
-	TH_LOG("memcg 64 MiB: %llu entries, table %llu bytes, %llu inserts refused",
-	       (unsigned long long)res->entries, (unsigned long long)res->bytes,
-	       (unsigned long long)res->refused);
+	TH_LOG("memcg 64 MiB: %llu entries in %u buckets (state %u, %llu growths), table %llu bytes, "
+	       "cgroup %llu bytes, %llu inserts refused",
+	       (unsigned long long)res->entries, res->nb, res->state,
+	       (unsigned long long)res->grows, (unsigned long long)res->bytes,
+	       (unsigned long long)res->memcg, (unsigned long long)res->refused);
 	EXPECT_GT(res->refused, 0);			/* refused: the limit holds */
 	EXPECT_LT(res->bytes, 64ULL << 20);
 	EXPECT_GT(res->entries, 100000);		/* it did grow, up to the limit */

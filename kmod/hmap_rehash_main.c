@@ -41,6 +41,7 @@
 #include <linux/wait_bit.h>
 #include <linux/log2.h>
 #include <linux/delay.h>
+#include <linux/jiffies.h>
 
 #include "hmap.h"
 #include "hmap_grow.h"
@@ -86,6 +87,9 @@ struct hrh {
 	struct rcu_head reclaim_rcu;
 	atomic_t reclaim_inflight;	/* 0 or 1 batch inside grace periods */
 	bool reclaimed;			/* a batch was ever started */
+	unsigned long retry_after;	/* jiffies: no new allocation attempt
+					 * before, after one failed (a full
+					 * memcg is not retried per insert) */
 	struct mem_cgroup *memcg;	/* the creator's: growth is charged there */
 	u64 max_bytes;
 	u64 next_mmap;			/* next free mmap offset for an array */
@@ -102,6 +106,21 @@ static struct hrh *hrh_of(struct hmap *t)
 }
 
 /* ---- arrays and chunks (worker or init; h->lock held or not yet shared) -- */
+
+/* Allocation attempts back off for a while after a failure: a table that
+ * its memcg or max_table_bytes stopped is asked for room on every refused
+ * insert. */
+#define HRH_RETRY_DELAY	(HZ / 10)
+
+static bool hrh_may_alloc(struct hrh *h)
+{
+	return time_after_eq(jiffies, READ_ONCE(h->retry_after));
+}
+
+static void hrh_alloc_failed(struct hrh *h)
+{
+	WRITE_ONCE(h->retry_after, jiffies + HRH_RETRY_DELAY);
+}
 
 /* Account @bytes before allocating them, within max_table_bytes. */
 static bool hrh_reserve(struct hrh *h, u64 bytes)
@@ -245,8 +264,13 @@ static bool hrh_top_up(struct hrh *h)
 	bool added = false;
 
 	mutex_lock(&h->chunk_lock);
-	while (!READ_ONCE(h->dying) && hgr_wants_chunk(&h->g) && !hrh_add_chunk(h))
+	while (!READ_ONCE(h->dying) && hgr_wants_chunk(&h->g) && hrh_may_alloc(h)) {
+		if (hrh_add_chunk(h)) {
+			hrh_alloc_failed(h);
+			break;
+		}
 		added = true;
+	}
 	if (hmap_deref(p->nchunks) >= p->maxchunks && READ_ONCE(p->spare_chunk)) {
 		void *c = hgr_pool_take_spare(&h->g);	/* can never be used now */
 
@@ -256,10 +280,12 @@ static bool hrh_top_up(struct hrh *h)
 		}
 	}
 	if (!READ_ONCE(h->dying) && !READ_ONCE(p->spare_chunk) && !fail_grow &&
-	    hmap_deref(p->nchunks) < p->maxchunks && hrh_reserve(h, bytes)) {
+	    hrh_may_alloc(h) && hmap_deref(p->nchunks) < p->maxchunks && hrh_reserve(h, bytes)) {
 		void *c = __vmalloc(bytes, HRH_GFP | __GFP_ZERO);
 
 		if (!c || !hgr_pool_set_spare(&h->g, c)) {
+			if (!c)
+				hrh_alloc_failed(h);
 			vfree(c);
 			hmap_account_bytes(h->t, -(s64)bytes);
 		}
@@ -301,7 +327,7 @@ static void hrh_prepare_spare(struct hrh *h)
 	u32 nb = hgr_next_nbuckets(g);
 	int err;
 
-	if (h->prepared || !nb || !hgr_wants_spare(g))
+	if (h->prepared || !nb || !hgr_wants_spare(g) || !hrh_may_alloc(h))
 		return;
 	growing = kzalloc(sizeof(*growing), HRH_GFP);
 	stable = kzalloc(sizeof(*stable), HRH_GFP);
@@ -312,6 +338,7 @@ static void hrh_prepare_spare(struct hrh *h)
 		kfree(stable);
 		kfree(gb);
 		h->grow_failures++;
+		hrh_alloc_failed(h);
 		return;
 	}
 	growing->cur = a;
@@ -572,6 +599,7 @@ static int hrh_init(struct hmap *t, const struct hmap_create_attr *attr, u64 max
 	h->memcg = get_mem_cgroup_from_mm(current->mm);
 	mutex_init(&h->lock);
 	mutex_init(&h->chunk_lock);
+	h->retry_after = jiffies;
 	INIT_WORK(&h->work, hrh_work);
 	INIT_WORK(&h->chunk_work, hrh_chunk_work);
 	init_irq_work(&h->irq_work, hrh_irq_work);

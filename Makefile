@@ -105,7 +105,10 @@ KMOD_SRCS := $(wildcard $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(
 
 # Kbuild writes next to its sources, so build in a tree of symlinks under BUILD.
 # Its .ko files are moved out to BUILD/kmod and given BTF there: no copy
-# without BTF is left to load by mistake.
+# without BTF is left to load by mistake.  BTF is added exactly once: a tree
+# with a vmlinux (a self-built kernel) makes kbuild add it, and a second
+# pahole + resolve_btfids pass would re-sort the kfunc set's ids but not
+# their flags.
 modules: $(BUILD)/kmod/.built
 $(BUILD)/kmod/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
 	$(Q)mkdir -p $(BUILD)/kbuild/kmod
@@ -118,7 +121,10 @@ $(BUILD)/kmod/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
 	$(Q)test -f $(BUILD)/kbuild/kmod/hmap.ko || { echo "error: kbuild produced no hmap.ko" >&2; exit 1; }
 	$(Q)mkdir -p $(BUILD)/kmod
 	$(Q)for ko in $(BUILD)/kbuild/kmod/*.ko; do \
-		mv $$ko $(BUILD)/kmod/ && \
+		mv $$ko $(BUILD)/kmod/ || exit 1; \
+		if readelf -S $(BUILD)/kmod/$$(basename $$ko) | grep -q '\.BTF$$'; then \
+			continue; \
+		fi; \
 		printf '  %-8s %s\n' BTF "$$(basename $$ko)" && \
 		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(BUILD)/kmod/$$(basename $$ko) || exit 1; \
 	done

@@ -10,6 +10,8 @@
 # reported a status (it crashed or panicked); 126 if the kernel logged a
 # warning, BUG, oops, lockdep splat or call trace while the command ran (the
 # lines are printed).  Set HMAP_VM_LOG to keep the console log there.
+# VMLINUZ=path boots another kernel (e.g. a self-built debug kernel with
+# virtio and 9p built in; KVER then only names its initramfs).
 set -euo pipefail
 
 SRC=${HMAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -41,8 +43,9 @@ case $SMP in [1-4]) ;; *) echo "vm.sh: --smp takes 1 to 4, not '$SMP'" >&2; exit
 
 command -v qemu-system-x86_64 >/dev/null ||
 	{ echo "vm.sh: qemu-system-x86_64 missing: run make deps" >&2; exit 2; }
-[ -f "/boot/vmlinuz-$KVER" ] ||
-	{ echo "vm.sh: /boot/vmlinuz-$KVER missing: run make deps" >&2; exit 2; }
+VMLINUZ=${VMLINUZ:-/boot/vmlinuz-$KVER}
+[ -f "$VMLINUZ" ] ||
+	{ echo "vm.sh: $VMLINUZ missing: run make deps" >&2; exit 2; }
 
 # ---- initramfs: busybox + the modules needed to mount the host root -------
 VMDIR=$BUILD/vm
@@ -55,7 +58,7 @@ if [ ! -s "$INITRD" ] || [ "$INITRD" -ot "$SRC/selftests/vm/vm.sh" ]; then
 	cp /bin/busybox "$root/bin/busybox"
 	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
 		 netfs fscache 9pnet 9pnet_virtio 9p overlay; do
-		ko=$(find "/lib/modules/$KVER/kernel" -name "$m.ko" | head -n1)
+		ko=$(find "/lib/modules/$KVER/kernel" -name "$m.ko" 2>/dev/null | head -n1 || true)
 		[ -n "$ko" ] && cp "$ko" "$root/lib/modules/"
 		echo "$m" >> "$root/lib/modules/order"
 	done
@@ -121,7 +124,7 @@ trap cleanup EXIT
 
 APPEND="console=ttyS0 panic=-1 oops=panic quiet loglevel=3 hmapguest=$SRC/selftests/vm/guest.sh hmapcmd=$CMDFILE hmapsrc=$SRC hmapbuild=$BUILD"
 QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP"
-      -nographic -no-reboot -nic none -kernel "/boot/vmlinuz-$KVER" -initrd "$INITRD"
+      -nographic -no-reboot -nic none -kernel "$VMLINUZ" -initrd "$INITRD"
       -virtfs "local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap"
       -append "$APPEND")
 

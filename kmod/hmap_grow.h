@@ -19,8 +19,11 @@
  *
  * Regimes
  *   A regime is { cur, old }: stable (old == NULL) or growing (old != NULL,
- *   cur bigger).  Regimes are immutable and published with release
- *   semantics; nobody locks to switch them.
+ *   cur twice as big).  A growing regime also carries its growth's own
+ *   state: the stable regime it replaced (prev), the one to publish when
+ *   done (stable) and the count of old buckets moved (nmoved).  Regimes are
+ *   published with release semantics (or cmpxchg); nobody locks to switch
+ *   them, and a replaced one is freed after the grace periods.
  *
  * Locks (the most held at once: ONE)
  *   - Stripes: a fixed set of 2^n raw spinlocks per table (@stripes), chosen
@@ -30,10 +33,11 @@
  *     and a writer holding it owns the key in both arrays.  Writers read the
  *     regime after taking the stripe: a regime published before an
  *     evacuation that they wait for is then visible to them (lock order).
- *   - Pool lock: one raw spinlock for the free list; never held together
- *     with a stripe.  Inserts take a value slot before the stripe and give
- *     it back after it if unused; deletes push freed slots on a lock-free
- *     list (cmpxchg) after dropping the stripe.
+ *   - Pool lock: one raw spinlock for the free list and the never-used
+ *     cursor; never held together with a stripe.  Inserts take a value slot
+ *     before the stripe and give it back after it if unused (an insert that
+ *     finds the pool empty adds the owner's spare chunk there); deletes push
+ *     freed slots on a lock-free list (cmpxchg) after dropping the stripe.
  *   - Each lock comes with per-CPU re-entry counters (hmap_plat_lock()): a
  *     program that interrupts a holder on the same CPU (NMI, or a tracing
  *     program inside a writer) gets -EBUSY instead of deadlocking.  Outside

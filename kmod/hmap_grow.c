@@ -487,15 +487,20 @@ void hgr_finish_growth(struct hgr *g, struct hgr_regime *growing)
 	hmap_cmpxchg_ptr(&g->regime, growing, growing->stable);
 }
 
-/* Context: any.  The next array's main buckets: twice the current; 0 if
- * the table may not grow again (2^24 buckets, or max_entries reached). */
+/*
+ * Context: any.  The next array's main buckets: four times the current
+ * while small (a growth then leaves the worker ten times the array's
+ * buckets in inserts to set the next spare aside, where milliseconds of a
+ * starved worker matter most), twice after; 0 if the table may not grow
+ * again (2^24 buckets, or max_entries reached).
+ */
 u32 hgr_next_nbuckets(const struct hgr *g)
 {
 	u64 nb = hmap_deref(g->regime)->cur->tab.l.nbuckets;
 
 	if (nb >= (1ULL << HMAP_MAX_BUCKETS_LOG2) || nb * HMAP_LOAD_NUM / HMAP_LOAD_DEN >= g->max_entries)
 		return 0;
-	return nb * 2;
+	return nb < HGR_EAGER_SPARE_BUCKETS ? nb * 4 : nb * 2;
 }
 
 /*

@@ -19,7 +19,7 @@
  *
  * Regimes
  *   A regime is { cur, old }: stable (old == NULL) or growing (old != NULL,
- *   cur twice as big).  A growing regime also carries its growth's own
+ *   cur four times as big while small, then twice).  A growing regime also carries its growth's own
  *   state: the stable regime it replaced (prev), the one to publish when
  *   done (stable) and the count of old buckets moved (nmoved).  Regimes are
  *   published with release semantics (or cmpxchg); nobody locks to switch

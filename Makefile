@@ -122,7 +122,7 @@ $(BUILD)/kmod/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
 	$(Q)mkdir -p $(BUILD)/kmod
 	$(Q)for ko in $(BUILD)/kbuild/kmod/*.ko; do \
 		mv $$ko $(BUILD)/kmod/ || exit 1; \
-		if readelf -S $(BUILD)/kmod/$$(basename $$ko) | grep -q '\.BTF$$'; then \
+		if readelf -S $(BUILD)/kmod/$$(basename $$ko) | grep -qE '\] \.BTF( |$$)'; then \
 			continue; \
 		fi; \
 		printf '  %-8s %s\n' BTF "$$(basename $$ko)" && \

@@ -700,11 +700,8 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 			break;
 		hmap_plat_unlock(&g->locks, lidx, fl);
 	}
-	if (idx == HGR_NIL) {	/* the key came and went twice: not retried */
-		ret = -EBUSY;
-		goto out;
-	}
-
+	/* Here with the stripe held and a slot: round 1 always takes one, and
+	 * every other way out of the loop jumps to unlock or out. */
 	if (a != r->cur) {
 		ret = __hgr_evacuate_locked(g, r, hash & r->old->tab.mask);
 		if (ret)

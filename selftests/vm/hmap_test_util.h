@@ -40,4 +40,33 @@ static inline int wait_live_tables(__u64 want)
 	return -ETIMEDOUT;
 }
 
+/* Write @val to /sys/module/@module/parameters/@name; 0 or -errno. */
+static inline int hmap_module_param(const char *module, const char *name, const char *val)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/sys/module/%s/parameters/%s", module, name);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(val, f);
+	return fclose(f) ? -errno : 0;
+}
+
+/* Write @val to /sys/fs/cgroup/@file; 0 or -errno. */
+static inline int hmap_cgroup_write(const char *file, const char *val)
+{
+	char path[256];
+	FILE *f;
+	int ret;
+
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", file);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	ret = fputs(val, f) < 0 ? -EIO : 0;
+	return fclose(f) ? -errno : ret;
+}
+
 #endif

@@ -45,15 +45,7 @@ __attribute__((constructor)) static void require_prerequisites(void)
 
 static int set_param(const char *name, const char *val)
 {
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/hmap_rehash/parameters/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	fputs(val, f);
-	return fclose(f) ? -errno : 0;
+	return hmap_module_param("hmap_rehash", name, val);
 }
 
 struct incr {
@@ -598,19 +590,7 @@ TEST_F_TIMEOUT(rh, read_only_fd_cannot_write, 60)
 	incr_destroy(&x);
 }
 
-static int cgw(const char *file, const char *val)
-{
-	char path[256];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", file);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	ret = fputs(val, f) < 0 ? -EIO : 0;
-	return fclose(f) ? -errno : ret;
-}
+#define cgw hmap_cgroup_write
 
 /*
  * Growth allocates in a kworker, which has no memcg of its own: it must
@@ -707,15 +687,7 @@ TEST_F_TIMEOUT(rh, growth_charged_to_creator_memcg, 600)
 
 static int hmap_param(const char *name, const char *val)
 {
-	char path[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/sys/module/hmap/parameters/%s", name);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	fputs(val, f);
-	return fclose(f) ? -errno : 0;
+	return hmap_module_param("hmap", name, val);
 }
 
 /* max_table_bytes bounds the whole table, arrays and value pool together. */

@@ -1,58 +1,139 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make check: host unit tests (engine with ASan/UBSan), then the in-VM suites.
-# Prints "N passed, N failed, N skipped" last; exits non-zero on any failure,
-# including a kernel warning, oops or lockdep splat, a crash or a timeout.
+# make check: host tests (engine and growth core with ASan, UBSan and LSan;
+# module symbol checks), the in-VM suites on Debian's kernel, then the suites
+# that reach kernel code again on a debug kernel (KASAN, lockdep, PROVE_RCU,
+# atomic-sleep, preempt and list debugging, kmemleak), built once per machine
+# (selftests/debug/debug-kernel.sh).
+#
+# Prints "N passed, N failed, N skipped" last; exits non-zero on any failure.
+# These count as failures too: a kernel warning, BUG, oops, KASAN, lockdep or
+# RCU report, or a leak traced to hmap; a crash or a timeout; a suite whose
+# TAP summary or HMAP-TOTALS line is missing or garbled; and a skip whose
+# reason is not on the list below.
+#
+# Skips allowed (each names why the check cannot run, not that it failed):
+#   - "DEBUG=0": the caller asked for no debug-kernel run (make check DEBUG=0).
+# Nothing else: in the VM every prerequisite (root, modules, cgroup v2 with
+# the memory controller) is ours to provide, so a skip there is a bug.
 set -uo pipefail
-SRC=${HMAP_SRC:?} BUILD=${HMAP_BUILD:?}
+SRC=${HMAP_SRC:?} BUILD=${HMAP_BUILD:?} KVER=${KVER:?}
 pass=0 fail=0 skip=0
+ALLOWED_SKIPS='^DEBUG=0'
+t0=$(date +%s)
 
-add_totals() {	# "# Totals: pass:N fail:N xfail:N xpass:N skip:N error:N"
-	local line=$1
-	pass=$((pass + $(sed 's/.* pass:\([0-9]*\).*/\1/' <<<"$line")))
-	fail=$((fail + $(sed 's/.* fail:\([0-9]*\).*/\1/' <<<"$line")))
-	skip=$((skip + $(sed 's/.* skip:\([0-9]*\).*/\1/' <<<"$line")))
+num() { [[ $1 =~ ^[0-9]+$ ]]; }
+
+# A kselftest "# Totals:" line: add it up, or count a failure if it is absent
+# or garbled.  $1: what ran, $2: its output.
+add_totals() {
+	local what=$1 line p f s
+	line=$(grep '^# Totals:' <<<"$2" | tail -n1)
+	p=$(sed -n 's/.* pass:\([0-9]*\) .*/\1/p' <<<"$line")
+	f=$(sed -n 's/.* fail:\([0-9]*\) .*/\1/p' <<<"$line")
+	s=$(sed -n 's/.* skip:\([0-9]*\) .*/\1/p' <<<"$line")
+	if ! num "$p" || ! num "$f" || ! num "$s"; then
+		echo "not ok - $what printed no well-formed '# Totals:' line"
+		fail=$((fail + 1))
+		return 1
+	fi
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+}
+
+# Every TAP skip in $1 whose reason is not allowed is a failure.
+check_skips() {
+	local reason
+	while IFS= read -r reason; do
+		[ -n "$reason" ] || continue
+		grep -qE "$ALLOWED_SKIPS" <<<"$reason" && continue
+		echo "not ok - skipped for a reason not on run-all.sh's list: $reason"
+		fail=$((fail + 1))
+	done < <(sed -n -E 's/^(ok [0-9]* ?.*|1\.\.0) # SKIP (.*)$/\2/p' <<<"$1")
 }
 
 for t in engine_test grow_test; do
-	echo "== host: $t (ASan, UBSan)"
+	echo "== host: $t (ASan, UBSan, LSan)"
 	out=$("$BUILD/selftests/$t" 2>&1)
 	rc=$?
 	echo "$out"
-	totals=$(grep '^# Totals:' <<<"$out" | tail -n1)
-	if [ -n "$totals" ]; then add_totals "$totals"; else fail=$((fail + 1)); fi
-	[ $rc -ne 0 ] && [ -n "$totals" ] && [ "$(sed 's/.* fail:\([0-9]*\).*/\1/' <<<"$totals")" = 0 ] &&
+	before=$fail
+	add_totals "$t" "$out"
+	[ $rc -ne 0 ] && [ $fail = "$before" ] &&
 		{ echo "not ok - $t exited $rc (sanitizer report?)"; fail=$((fail + 1)); }
+	check_skips "$out"
 done
 
 echo "== host: module_symbols (what the modules may not call)"
 out=$(HMAP_BUILD=$BUILD "$SRC/selftests/unit/module_symbols.sh" 2>&1)
 echo "$out"
-totals=$(grep '^# Totals:' <<<"$out" | tail -n1)
-if [ -n "$totals" ]; then add_totals "$totals"; else fail=$((fail + 1)); fi
+add_totals module_symbols "$out"
+check_skips "$out"
 
-echo "== VM: $(basename /boot/vmlinuz-"${KVER:-}"*) with ${HMAP_SMP:-2} vCPUs"
-log=$(mktemp)
-"$SRC/selftests/vm/vm.sh" --smp "${HMAP_SMP:-2}" --mem "${HMAP_MEM:-2G}" --timeout "${HMAP_VM_TIMEOUT:-1500}" -- \
-	sh "$SRC/selftests/vm/run_tests.sh" 2>&1 | tee "$log"
-vrc=${PIPESTATUS[0]}
-vt=$(sed -n 's/^HMAP-TOTALS \([0-9]*\) \([0-9]*\) \([0-9]*\)$/\1 \2 \3/p' "$log" | tail -n1)
-rm -f "$log"
-if [ -n "$vt" ]; then
-	read -r p f s <<<"$vt"
-	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
-fi
-if [ $vrc -ne 0 ] && { [ -z "$vt" ] || [ "${f:-0}" = 0 ]; }; then
-	case $vrc in
-	124) why="the VM timed out" ;;
-	125) why="the guest crashed or panicked" ;;
-	126) why="the kernel logged a warning, BUG, oops or lockdep report" ;;
-	*) why="the VM run exited $vrc" ;;
-	esac
-	echo "not ok - $why"
-	fail=$((fail + 1))
+echo "== host: kfunc_flags (the modules' kfunc sets carry the declared flags)"
+out=$(HMAP_BUILD=$BUILD "$SRC/selftests/unit/kfunc_flags.sh" 2>&1)
+echo "$out"
+add_totals kfunc_flags "$out"
+check_skips "$out"
+
+# vm_run LABEL VMLINUZ KVER TIMEOUT MEM [VAR=value...]: boot VMLINUZ, run
+# run_tests.sh with the variables set, and add up its HMAP-TOTALS.
+vm_run() {
+	local label=$1 vmlinuz=$2 kver=$3 timeout=$4 mem=$5 log vrc vt p f s start
+	shift 5
+	echo "== VM: $label with ${HMAP_SMP:-2} vCPUs"
+	start=$(date +%s)
+	log=$(mktemp)
+	VMLINUZ=$vmlinuz KVER=$kver "$SRC/selftests/vm/vm.sh" --smp "${HMAP_SMP:-2}" --mem "$mem" \
+		--timeout "$timeout" -- env "$@" sh "$SRC/selftests/vm/run_tests.sh" 2>&1 | tee "$log"
+	vrc=${PIPESTATUS[0]}
+	check_skips "$(cat "$log")"
+	vt=$(grep '^HMAP-TOTALS' "$log" | tail -n1)
+	rm -f "$log"
+	read -r p f s <<<"$(sed -n 's/^HMAP-TOTALS \([0-9]*\) \([0-9]*\) \([0-9]*\)$/\1 \2 \3/p' <<<"$vt")"
+	if num "${p:-}" && num "${f:-}" && num "${s:-}"; then
+		pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	else
+		echo "not ok - $label: no well-formed HMAP-TOTALS line${vt:+ ('$vt')}"
+		fail=$((fail + 1)) f=0
+	fi
+	if [ "$vrc" -ne 0 ] && [ "$f" = 0 ]; then
+		case $vrc in
+		124) why="the VM timed out after ${timeout}s" ;;
+		125) why="the guest crashed or panicked" ;;
+		126) why="the kernel logged a warning, BUG, oops, KASAN, lockdep or RCU report" ;;
+		*) why="the VM run exited $vrc" ;;
+		esac
+		echo "not ok - $label: $why"
+		fail=$((fail + 1))
+	fi
+	echo "== VM: $label took $(( $(date +%s) - start ))s"
+}
+
+vm_run "$(basename /boot/vmlinuz-"$KVER")" /boot/vmlinuz-"$KVER" "$KVER" \
+	"${HMAP_VM_TIMEOUT:-1500}" "${HMAP_MEM:-2G}" HMAP_KMOD="$BUILD/kmod"
+
+# The debug kernel: the suites that reach kernel code (CLI formatting is
+# checked above).  KASAN and lockdep under TCG run them several times slower:
+# timeouts scale to match, the work does not shrink.
+if [ "${HMAP_DEBUG:-1}" = 0 ]; then
+	echo "ok - debug kernel # SKIP DEBUG=0: make check DEBUG=0 asked for no debug-kernel run"
+	skip=$((skip + 1))
+else
+	echo "== debug kernel and modules (the first build on a machine takes about 25 minutes)"
+	start=$(date +%s)
+	if make -s -C "$SRC" BUILD="$BUILD" debug-modules && tree=$("$SRC/selftests/debug/debug-kernel.sh" --cached); then
+		echo "== debug kernel ready in $(( $(date +%s) - start ))s: $tree"
+		vm_run "debug kernel ($(basename "$(dirname "$tree")"))" "$tree/arch/x86/boot/bzImage" debug \
+			"${HMAP_DEBUG_VM_TIMEOUT:-3600}" "${HMAP_DEBUG_MEM:-3G}" \
+			HMAP_KMOD="$BUILD/dbg/kmod" HMAP_TIMEOUT_SCALE=10 \
+			HMAP_SUITES="${HMAP_DEBUG_SUITES:-test_hmap test_rehash test_fuzz test_stress}"
+	else
+		echo "not ok - the debug kernel or the modules for it did not build (see above)"
+		fail=$((fail + 1))
+	fi
 fi
 
+echo "== make check took $(( $(date +%s) - t0 ))s"
 echo "$pass passed, $fail failed, $skip skipped"
 [ $fail -eq 0 ]

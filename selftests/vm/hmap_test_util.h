@@ -54,6 +54,21 @@ static inline int hmap_module_param(const char *module, const char *name, const 
 	return fclose(f) ? -errno : 0;
 }
 
+/* insmod @module (hmap or hmap_rehash) from the directory run_tests.sh
+ * loaded it from; system()'s status. */
+static inline int hmap_insmod(const char *module)
+{
+	char cmd[512];
+	const char *dir = getenv("HMAP_KMOD");
+
+	if (dir)
+		snprintf(cmd, sizeof(cmd), "insmod %s/%s.ko", dir, module);
+	else
+		snprintf(cmd, sizeof(cmd), "insmod %s/kmod/%s.ko",
+			 getenv("HMAP_BUILD") ?: "build", module);
+	return system(cmd);
+}
+
 /* Write @val to /sys/fs/cgroup/@file; 0 or -errno. */
 static inline int hmap_cgroup_write(const char *file, const char *val)
 {
@@ -68,5 +83,36 @@ static inline int hmap_cgroup_write(const char *file, const char *val)
 	ret = fputs(val, f) < 0 ? -EIO : 0;
 	return fclose(f) ? -errno : ret;
 }
+
+/*
+ * Use instead of TEST_HARNESS_MAIN (after including kselftest_harness.h).
+ * Each test's timeout fits the stock kernel under TCG; a debug kernel (KASAN,
+ * lockdep, kmemleak) runs the same work several times slower, so
+ * HMAP_TIMEOUT_SCALE=N, which run_tests.sh sets there, multiplies them all.
+ */
+static inline void hmap_scale_timeouts(void)
+{
+	const char *s = getenv("HMAP_TIMEOUT_SCALE");
+	int scale = s ? atoi(s) : 1;
+
+	if (scale <= 1)
+		return;
+	for (struct __fixture_metadata *f = __fixture_list; f; f = f->next)
+		for (struct __test_metadata *t = f->tests; t; t = t->next)
+			t->timeout *= scale;
+}
+
+#define HMAP_TEST_MAIN							\
+	static void __attribute__((constructor))			\
+	__constructor_order_last(void)					\
+	{								\
+		if (!__constructor_order)				\
+			__constructor_order = _CONSTRUCTOR_ORDER_BACKWARD; \
+	}								\
+	int main(int argc, char **argv)					\
+	{								\
+		hmap_scale_timeouts();					\
+		return test_harness_run(argc, argv);			\
+	}
 
 #endif

@@ -260,4 +260,4 @@ TEST_F_TIMEOUT(fz, mmaps_are_read_only_and_bounded, 300)
 	EXPECT_GT(refused, 0);
 }
 
-TEST_HARNESS_MAIN
+HMAP_TEST_MAIN

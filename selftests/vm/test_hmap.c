@@ -163,7 +163,6 @@ TEST(create_rejects_bad_shapes)
 		struct hmap_create_opts o = { .key_size = 8, .value_size = 8, .capacity = 10,
 					      .variant = HMAP_VARIANT_INCREMENTAL };
 		bool loaded = access("/sys/module/hmap_rehash", F_OK) == 0;
-		char cmd[512];
 
 		if (loaded)
 			ASSERT_EQ(0, syscall(SYS_delete_module, "hmap_rehash", O_NONBLOCK));
@@ -171,9 +170,7 @@ TEST(create_rejects_bad_shapes)
 		EXPECT_EQ(-EOPNOTSUPP, hmap_create_pinned(path, &o, NULL));
 		EXPECT_EQ(-1, access(path, F_OK));
 		if (loaded) {
-			snprintf(cmd, sizeof(cmd), "insmod %s/kmod/hmap_rehash.ko",
-				 getenv("HMAP_BUILD") ?: "build");
-			ASSERT_EQ(0, system(cmd));
+			ASSERT_EQ(0, hmap_insmod("hmap_rehash"));
 		}
 	}
 
@@ -977,4 +974,4 @@ TEST(no_tables_left)
 	rmdir(PIN_ROOT);
 }
 
-TEST_HARNESS_MAIN
+HMAP_TEST_MAIN

@@ -725,7 +725,6 @@ TEST_F_TIMEOUT(rh, max_table_bytes_bounds_arrays_and_pool, 300)
 TEST_F_TIMEOUT(rh, rmmod_ordering_and_no_leaks, 120)
 {
 	struct hmap_ioc_modstats a, b;
-	char cmd[512];
 	struct incr x;
 
 	ASSERT_EQ(0, wait_live_tables(0));
@@ -741,9 +740,8 @@ TEST_F_TIMEOUT(rh, rmmod_ordering_and_no_leaks, 120)
 	EXPECT_EQ(a.live_bytes, b.live_bytes);
 	/* No table left: the companion unloads, and loads again. */
 	EXPECT_EQ(0, syscall(SYS_delete_module, "hmap_rehash", O_NONBLOCK));
-	snprintf(cmd, sizeof(cmd), "insmod %s/kmod/hmap_rehash.ko", getenv("HMAP_BUILD") ?: "build");
-	EXPECT_EQ(0, system(cmd));
+	EXPECT_EQ(0, hmap_insmod("hmap_rehash"));
 	rmdir(ROOT);
 }
 
-TEST_HARNESS_MAIN
+HMAP_TEST_MAIN

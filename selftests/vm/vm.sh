@@ -117,7 +117,10 @@ trap cleanup EXIT
 		echo 'echo "hmap VM: host root is read-only, /tmp is tmpfs; exit to power off"'
 		echo 'setsid -c /bin/bash -l </dev/ttyS0 >/dev/ttyS0 2>&1'
 	else
-		printf '%q ' "$@"
+		# POSIX single quotes: the guest's sh has no $'...' (printf %q)
+		for a in "$@"; do
+			printf "'%s' " "${a//\'/\'\\\'\'}"
+		done
 		echo
 	fi
 } > "$CMDFILE"

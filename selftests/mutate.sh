@@ -1,0 +1,149 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# make mutate: plant small deliberate bugs one at a time in a scratch copy of
+# the tree, run the suites that should catch each, and print which survive.
+# A test suite that still passes with a bug planted asserts less than it
+# claims.  Exits non-zero if any mutant survives.  On demand, not in CI: each
+# mutant rebuilds and may boot a VM (about 30-60 minutes for all).
+#
+#   mutate.sh [NAME...]     only the named mutants (default: all)
+#   mutate.sh --list        list them
+#
+# Each mutant is an exact text replacement that must match once, so a mutant
+# whose code moved fails loudly instead of testing nothing.  Catchers:
+#   host:T   build/selftests/T on the host (ASan, UBSan, LSan)
+#   vm:T     suite T in the VM on Debian's kernel
+#   dbg:T    suite T in the VM on the debug kernel (KASAN, lockdep, kmemleak)
+# The first catcher that fails catches the mutant; later ones are not run.
+set -uo pipefail
+
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+WORK=${HMAP_MUTATE_DIR:-$SRC/build/mutate}
+KVER=${KVER:-$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n1)}
+
+# mutant NAME FILE CATCHERS OLD NEW   (OLD/NEW: \t and \n escapes)
+NAMES=() FILES=() CATCHERS=() OLDS=() NEWS=()
+mutant() { NAMES+=("$1") FILES+=("$2") CATCHERS+=("$3") OLDS+=("$4") NEWS+=("$5"); }
+
+mutant seq-increments-removed kmod/hmap_engine.h \
+	"host:engine_test host:reader_test vm:test_hmap" \
+	'\tWRITE_ONCE(head->seq, hmap_seq_next(head->seq));\n\tsmp_wmb();\n}\n\nstatic __always_inline void hmap_seq_end(struct hmap_bucket *head)\n{\n\tsmp_wmb();\n\tWRITE_ONCE(head->seq, hmap_seq_next(head->seq));\n}' \
+	'\tsmp_wmb();\n}\n\nstatic __always_inline void hmap_seq_end(struct hmap_bucket *head)\n{\n\tsmp_wmb();\n}'
+mutant lookup-or-init-never-inserts kmod/hmap_engine.c \
+	"host:engine_test vm:test_hmap" \
+	'\tif (flags == HMAP_EXIST)\n\t\treturn -ENOENT;' \
+	'\tif (flags == HMAP_EXIST || flags == HMAP_INIT)\n\t\treturn -ENOENT;'
+mutant value-reuse-without-grace-period kmod/hmap_rehash_main.c \
+	"vm:test_rehash dbg:test_rehash" \
+	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\tcall_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);' \
+	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\thrh_reclaim_done(&h->reclaim_rcu);'
+mutant table-freed-without-grace-period kmod/hmap_main.c \
+	"vm:test_hmap dbg:test_hmap dbg:test_fuzz" \
+	'\tcall_rcu_tasks_trace(&t->rcu, hmap_free_rcu_trace);' \
+	'\thmap_free_rcu(&t->rcu);'
+mutant overflow-link-off-by-one kmod/hmap_engine.c \
+	"host:engine_test vm:test_hmap" \
+	'\t\tovf += t->l.nbuckets;' \
+	'\t\tovf += t->l.nbuckets - 1;'
+mutant no-fmode-write-check kmod/hmap_main.c \
+	"vm:test_rehash vm:test_fuzz" \
+	'\tif (cmd != HMAP_IOC_LOOKUP && !(file->f_mode & FMODE_WRITE))' \
+	'\tif (0 && cmd != HMAP_IOC_LOOKUP && !(file->f_mode & FMODE_WRITE))'
+
+# Bugs only the debug kernel can see: they must fail its run.
+mutant kasan-out-of-bounds-write-in-kfunc kmod/hmap_main.c \
+	"dbg:test_hmap" \
+	'\tif (v || !t)\n\t\treturn v;\n\tif (hmap_do_update(t, key, NULL, HMAP_INIT, &v))' \
+	'\tif (t)\n\t\t((volatile u8 *)t)[sizeof(*t)] = 0;\n\tif (v || !t)\n\t\treturn v;\n\tif (hmap_do_update(t, key, NULL, HMAP_INIT, &v))'
+mutant lockdep-lock-order-inversion kmod/hmap_main.c \
+	"dbg:test_fuzz" \
+	'\tswitch (cmd) {\n\tcase HMAP_IOC_LOOKUP:\n' \
+	'\t{\n\t\tstatic DEFINE_SPINLOCK(mut_a);\n\t\tstatic DEFINE_SPINLOCK(mut_b);\n\t\tspinlock_t *x = cmd == HMAP_IOC_LOOKUP ? &mut_a : &mut_b;\n\t\tspinlock_t *y = x == &mut_a ? &mut_b : &mut_a;\n\n\t\tspin_lock(x);\n\t\tspin_lock(y);\n\t\tspin_unlock(y);\n\t\tspin_unlock(x);\n\t}\n\tswitch (cmd) {\n\tcase HMAP_IOC_LOOKUP:\n'
+
+if [ "${1:-}" = --list ]; then
+	for i in "${!NAMES[@]}"; do
+		printf '%-36s %-26s %s\n' "${NAMES[$i]}" "${FILES[$i]}" "${CATCHERS[$i]}"
+	done
+	exit 0
+fi
+
+# Replace exactly one occurrence of OLD with NEW in FILE.
+plant() {
+	python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+path, old, new = sys.argv[1:]
+dec = lambda s: s.replace('\\t', '\t').replace('\\n', '\n')
+old, new = dec(old), dec(new)
+text = open(path).read()
+n = text.count(old)
+if n != 1:
+    sys.exit(f"mutate.sh: {path}: the text to replace occurs {n} times, not once:\n{old}")
+open(path, 'w').write(text.replace(old, new))
+EOF
+}
+# Every mutant must still apply to today's code before anything is built.
+for i in "${!NAMES[@]}"; do
+	tmp=$(mktemp)
+	cp "$SRC/${FILES[$i]}" "$tmp"
+	plant "$tmp" "${OLDS[$i]}" "${NEWS[$i]}" || { rm -f "$tmp"; echo "  (mutant ${NAMES[$i]})" >&2; exit 1; }
+	rm -f "$tmp"
+done
+
+# A scratch copy of the working tree (tracked and untracked files, not build/).
+mkdir -p "$WORK"
+SB=$WORK/src
+rm -rf "$SB"
+mkdir -p "$SB"
+(cd "$SRC" && git ls-files -co --exclude-standard -z | cpio -0pdm --quiet "$SB")
+MB=$WORK/build
+mk() { make -s -C "$SB" BUILD="$MB" KSRC="$SRC/build/linux-source" "$@"; }
+
+echo "== building the unmutated scratch tree"
+mk all >/dev/null || { echo "mutate.sh: the unmutated tree does not build" >&2; exit 1; }
+
+run_catcher() {	# host:T | vm:T | dbg:T
+	local kind=${1%%:*} t=${1#*:} tree
+	case $kind in
+	host)
+		mk "$MB/selftests/$t" >/dev/null && "$MB/selftests/$t" >/dev/null 2>&1 ;;
+	vm)
+		mk all >/dev/null &&
+		HMAP_SRC=$SB HMAP_BUILD=$MB KVER=$KVER "$SRC/selftests/vm/vm.sh" --timeout 1500 -- \
+			sh "$SB/selftests/vm/run_tests.sh" "$t" >/dev/null 2>&1 ;;
+	dbg)
+		mk all >/dev/null && mk debug-modules >/dev/null &&
+		tree=$("$SB/selftests/debug/debug-kernel.sh" --cached) &&
+		HMAP_SRC=$SB HMAP_BUILD=$MB KVER=debug VMLINUZ=$tree/arch/x86/boot/bzImage \
+			"$SRC/selftests/vm/vm.sh" --mem 3G --timeout 3600 -- env HMAP_KMOD="$MB/dbg/kmod" \
+			HMAP_TIMEOUT_SCALE=10 sh "$SB/selftests/vm/run_tests.sh" "$t" >/dev/null 2>&1 ;;
+	esac
+}
+
+survived=() caught=0
+for i in "${!NAMES[@]}"; do
+	name=${NAMES[$i]} file=${FILES[$i]} catchers=${CATCHERS[$i]}
+	if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
+	cp "$SRC/$file" "$SB/$file"
+	plant "$SB/$file" "${OLDS[$i]}" "${NEWS[$i]}" || exit 1
+	by=""
+	for c in $catchers; do
+		start=$(date +%s)
+		if ! run_catcher "$c"; then
+			by="$c ($(( $(date +%s) - start ))s)"
+			break
+		fi
+		echo "   $name: $c passed"
+	done
+	cp "$SRC/$file" "$SB/$file"
+	if [ -n "$by" ]; then
+		echo "caught   $name by $by"
+		caught=$((caught + 1))
+	else
+		echo "SURVIVED $name (ran: $catchers)"
+		survived+=("$name")
+	fi
+done
+
+echo "$caught caught, ${#survived[@]} survived${survived:+: ${survived[*]}}"
+[ ${#survived[@]} -eq 0 ]

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * libhmap: see libhmap.h.  The read side implements the protocol documented
- * in kmod/uapi/hmap.h and kmod/hmap_engine.h: copy a chain between two equal,
- * even reads of its head bucket's seq; bound every index read from shared
- * memory, since a writer may be changing it under us.
+ * libhmap: see libhmap.h.  The zero-copy read side is libhmap_reader.c, over
+ * mmap()s of the table fd.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,43 +16,15 @@
 #include <bpf/libbpf.h>
 
 #include "libhmap.h"
-#include "hmap_engine.h"	/* user-space build: hash and tophash, as the kernel */
+#include "libhmap_reader.h"
+#include "hmap_platform.h"	/* PAGE_SIZE */
 #include "hmap_admin.skel.h"
-
-/* Arrays mapped at once: the layout's two, and older ones an iteration in
- * progress still reads (one per growth during it). */
-#define HMAP_MAX_MAPS	8
-
-/* One mapped bucket array. */
-struct hmap_uarray {
-	__u64 offset;		/* mmap offset; 0: unused */
-	const __u8 *base;
-	size_t len;
-	__u32 nbuckets;
-	__u32 ntotal;		/* main + overflow buckets */
-};
 
 struct hmap_table {
 	int fd;
 	const struct hmap_shm_header *shm;
-	hmap_seed_t seed;
-	bool incr;		/* incremental variant: values in the pool */
-	/*
-	 * arr[0] is the current array, arr[1] the old one while growing
-	 * (narrays 2).  Fixed tables have one array, mapped once.  Incremental
-	 * tables re-read the layout when layout_seq moves (refresh).
-	 */
-	__u32 narrays;
-	__u32 layout_seq;
-	struct hmap_uarray arr[2];
-	struct hmap_uarray maps[HMAP_MAX_MAPS];	/* incremental: arrays mapped now */
-	const __u8 **chunks;		/* incremental: mapped value chunks */
-	bool iterating;			/* keep every mapping: an iteration reads one */
-	__u32 nchunks;
-	__u32 chunks_cap;
+	struct hmap_reader r;
 };
-
-#define HMAP_READ_RETRIES	1000000
 
 static int hmap_dev_ioctl(unsigned long cmd, void *arg)
 {
@@ -143,116 +113,26 @@ int hmap_refresh_desc(const char *pin_path)
 	return ret;
 }
 
-static void hmap_unmap_arrays(struct hmap_table *t, bool all)
+static int hmap_mmap_map(void *ctx, __u64 offset, size_t len, const void **addr)
 {
-	if (t->iterating && !all)
-		return;
-	for (int i = 0; i < HMAP_MAX_MAPS; i++) {
-		struct hmap_uarray *m = &t->maps[i];
-		bool used = false;
+	const struct hmap_table *t = ctx;
+	void *p = mmap(NULL, len, PROT_READ, MAP_SHARED, t->fd, offset);
 
-		for (__u32 j = 0; j < t->narrays && !all; j++)
-			used |= t->arr[j].offset == m->offset;
-		if (m->offset && !used) {
-			munmap((void *)m->base, m->len);
-			memset(m, 0, sizeof(*m));
-		}
-	}
-}
-
-static int hmap_map_array(struct hmap_table *t, const struct hmap_shm_array *sa,
-			  struct hmap_uarray *out)
-{
-	struct hmap_uarray *free_slot = NULL;
-	void *p;
-
-	for (int i = 0; i < HMAP_MAX_MAPS; i++) {
-		if (t->maps[i].offset == sa->mmap_offset) {
-			*out = t->maps[i];
-			return 0;
-		}
-		if (!t->maps[i].offset && !free_slot)
-			free_slot = &t->maps[i];
-	}
-	if (!free_slot)
-		return -EAGAIN;
-	p = mmap(NULL, sa->mmap_size, PROT_READ, MAP_SHARED, t->fd, sa->mmap_offset);
 	if (p == MAP_FAILED)
-		return -errno;	/* e.g. freed since we read the layout: retry */
-	*free_slot = (struct hmap_uarray){
-		.offset = sa->mmap_offset, .base = p, .len = sa->mmap_size,
-		.nbuckets = sa->nbuckets, .ntotal = sa->nbuckets + sa->noverflow,
-	};
-	*out = *free_slot;
+		return -errno;
+	*addr = p;
 	return 0;
 }
 
-/* Map the value chunks published so far (incremental). */
-static int hmap_map_chunks(struct hmap_table *t)
+static void hmap_mmap_unmap(void *ctx, const void *addr, size_t len)
 {
-	const struct hmap_shm_header *shm = t->shm;
-	__u32 want = __atomic_load_n(&shm->pool_nchunks, __ATOMIC_ACQUIRE);
-
-	if (want > t->chunks_cap) {
-		const __u8 **c = realloc(t->chunks, (want + 64) * sizeof(*c));
-
-		if (!c)
-			return -ENOMEM;
-		t->chunks = c;
-		t->chunks_cap = want + 64;
-	}
-	while (t->nchunks < want) {
-		void *p = mmap(NULL, shm->pool_chunk_bytes, PROT_READ, MAP_SHARED, t->fd,
-			       shm->pool_mmap_offset + (__u64)t->nchunks * shm->pool_chunk_bytes);
-
-		if (p == MAP_FAILED)
-			return -errno;
-		t->chunks[t->nchunks++] = p;
-	}
-	return 0;
+	munmap((void *)addr, len);
 }
 
-/*
- * Bring the mapped arrays in line with the header's layout.  Returns 0 with
- * a consistent view, or a negative errno.  Cheap when nothing moved.
- */
-static int hmap_refresh(struct hmap_table *t)
-{
-	const struct hmap_shm_header *shm = t->shm;
-
-	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
-		struct hmap_shm_array a[2];
-		__u32 seq = __atomic_load_n(&shm->layout_seq, __ATOMIC_ACQUIRE), n;
-		int ret = 0;
-
-		if (seq & 1) {
-			__builtin_ia32_pause();
-			continue;
-		}
-		if (t->narrays && seq == t->layout_seq)
-			return t->incr ? hmap_map_chunks(t) : 0;
-		n = shm->narrays;
-		memcpy(a, shm->arrays, sizeof(a));
-		__atomic_thread_fence(__ATOMIC_ACQUIRE);
-		if (__atomic_load_n(&shm->layout_seq, __ATOMIC_RELAXED) != seq || n < 1 || n > 2)
-			continue;
-		t->narrays = n;
-		for (__u32 i = 0; i < n && !ret; i++)
-			ret = hmap_map_array(t, &a[i], &t->arr[i]);
-		if (ret) {
-			t->narrays = 0;
-			if (ret == -EINVAL || ret == -EAGAIN) {
-				hmap_unmap_arrays(t, false);
-				continue;	/* moved under us */
-			}
-			return ret;
-		}
-		hmap_unmap_arrays(t, false);
-		t->layout_seq = seq;
-		return t->incr ? hmap_map_chunks(t) : 0;
-	}
-	return -EAGAIN;
-}
+static const struct hmap_reader_ops hmap_mmap_ops = {
+	.map = hmap_mmap_map,
+	.unmap = hmap_mmap_unmap,
+};
 
 static int hmap_map_table(int fd, struct hmap_table **tp)
 {
@@ -266,14 +146,6 @@ static int hmap_map_table(int fd, struct hmap_table **tp)
 		close(fd);
 		return ret;
 	}
-	if (shm->magic != HMAP_SHM_MAGIC || shm->abi_version != HMAP_ABI_VERSION) {
-		ret = -EPROTO;	/* module and library disagree on the layout */
-		goto err_shm;
-	}
-	if (shm->variant >= HMAP_VARIANT_MAX) {
-		ret = -EOPNOTSUPP;
-		goto err_shm;
-	}
 	t = calloc(1, sizeof(*t));
 	if (!t) {
 		ret = -ENOMEM;
@@ -281,13 +153,10 @@ static int hmap_map_table(int fd, struct hmap_table **tp)
 	}
 	t->fd = fd;
 	t->shm = shm;
-	t->incr = shm->variant == HMAP_VARIANT_INCREMENTAL;
-	t->seed.key[0] = shm->seed[0];
-	t->seed.key[1] = shm->seed[1];
-	ret = hmap_refresh(t);
+	ret = hmap_reader_init(&t->r, shm, &hmap_mmap_ops, t);
 	if (ret) {
-		hmap_close(t);
-		return ret;
+		free(t);
+		goto err_shm;
 	}
 	*tp = t;
 	return 0;
@@ -331,10 +200,7 @@ void hmap_close(struct hmap_table *t)
 {
 	if (!t)
 		return;
-	hmap_unmap_arrays(t, true);
-	for (__u32 c = 0; c < t->nchunks; c++)
-		munmap((void *)t->chunks[c], t->shm->pool_chunk_bytes);
-	free(t->chunks);
+	hmap_reader_release(&t->r);
 	munmap((void *)t->shm, PAGE_SIZE);
 	close(t->fd);
 	free(t);
@@ -355,289 +221,16 @@ int hmap_info(const struct hmap_table *t, struct hmap_info *info)
 	return ioctl(t->fd, HMAP_IOC_INFO, info) ? -errno : 0;
 }
 
-static const struct hmap_bucket *hmap_ubucket(const struct hmap_table *t,
-					      const struct hmap_uarray *a, __u32 idx)
+int hmap_lookup(const struct hmap_table *t, const void *key, void *value)
 {
-	return (const struct hmap_bucket *)(a->base + (size_t)idx * t->shm->bucket_size);
+	/* The reader updates its view of the layout: not const. */
+	return hmap_reader_lookup((struct hmap_reader *)&t->r, key, value);
 }
 
-/* The value of slot @i of bucket @b: in place, or in the pool (NULL: torn). */
-static const __u8 *hmap_uvalue(const struct hmap_table *t, const struct hmap_bucket *b, int i)
-{
-	const struct hmap_shm_header *shm = t->shm;
-	const __u8 *slot = (const __u8 *)b + shm->values_offset + i * shm->value_stride;
-	__u32 idx, c;
-
-	if (!t->incr)
-		return slot;
-	memcpy(&idx, slot, 4);
-	c = idx >> shm->pool_chunk_shift;
-	if (c >= t->nchunks)
-		return NULL;	/* a chunk newer than our view, or a torn index */
-	return t->chunks[c] + (size_t)(idx & ((1U << shm->pool_chunk_shift) - 1)) *
-	       shm->pool_value_stride;
-}
-
-/*
- * Copy chain @b of array @a as packed key/value pairs into @buf (room for
- * @max pairs), between two equal even reads of its head seq (ignoring the
- * chain is read once when @consistent is false).  Returns the number of
- * pairs, -EAGAIN (torn: retry), -EXDEV (the chain has moved to a newer array,
- * seen in the same snapshot as the chain), or -E2BIG.
- */
-static int hmap_collect_chain(const struct hmap_table *t, const struct hmap_uarray *a, __u32 b,
-			      __u8 *buf, __u32 max, bool consistent)
-{
-	const struct hmap_shm_header *shm = t->shm;
-	const struct hmap_bucket *head = hmap_ubucket(t, a, b), *bk = head;
-	__u32 ksz = shm->key_size, vsz = shm->value_size, n = 0, hops = 0, next;
-	__u32 seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
-
-	/* Moved to a newer array: this copy is frozen, its indexes stale. */
-	if (seq & HMAP_SEQ_EVACUATED)
-		return -EXDEV;
-	if ((seq & 1) && consistent)
-		return -EAGAIN;
-	for (;;) {
-		for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
-			__u8 th = bk->tophash[i];
-			const __u8 *v;
-
-			if (th == HMAP_TOPHASH_EMPTY_REST)
-				goto out;
-			if (th < HMAP_TOPHASH_MIN)
-				continue;
-			if (n == max)
-				return -E2BIG;
-			v = hmap_uvalue(t, bk, i);
-			if (!v)
-				return -EAGAIN;
-			memcpy(buf + (size_t)n * (ksz + vsz),
-			       (const __u8 *)bk + shm->keys_offset + i * shm->key_stride, ksz);
-			memcpy(buf + (size_t)n * (ksz + vsz) + ksz, v, vsz);
-			n++;
-		}
-		next = __atomic_load_n(&bk->overflow, __ATOMIC_RELAXED);
-		if (!next)
-			break;
-		if (next < a->nbuckets || next >= a->ntotal || ++hops >= a->ntotal)
-			return -EAGAIN;
-		bk = hmap_ubucket(t, a, next);
-	}
-out:
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (consistent && __atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
-		return -EAGAIN;
-	return n;
-}
-
-/* Find @key in chain hash & (nbuckets - 1) of @a; 0, -ENOENT, -EAGAIN (torn),
- * or -EXDEV (the chain moved to a newer array: a change of the seq, evacuated
- * bit included, during the scan is -EAGAIN, and the retry sees -EXDEV). */
-static int hmap_find(const struct hmap_table *t, const struct hmap_uarray *a, const void *key,
-		     __u32 hash, void *value)
-{
-	const struct hmap_shm_header *shm = t->shm;
-	const struct hmap_bucket *head = hmap_ubucket(t, a, hash & (a->nbuckets - 1)), *b = head;
-	__u32 seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE), next, hops = 0;
-	__u8 top = hmap_tophash(hash);
-	int found = -ENOENT;
-
-	if (seq & HMAP_SEQ_EVACUATED)
-		return -EXDEV;	/* moved: look in the newer array */
-	if (seq & 1)
-		return -EAGAIN;
-	for (;;) {
-		for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
-			__u8 th = b->tophash[i];
-			const __u8 *v;
-
-			if (th == HMAP_TOPHASH_EMPTY_REST)
-				goto done;
-			if (th != top || memcmp((const __u8 *)b + shm->keys_offset +
-						i * shm->key_stride, key, shm->key_size))
-				continue;
-			v = hmap_uvalue(t, b, i);
-			if (!v)
-				return -EAGAIN;
-			memcpy(value, v, shm->value_size);
-			found = 0;
-			goto done;
-		}
-		next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
-		if (!next)
-			break;
-		if (next < a->nbuckets || next >= a->ntotal || ++hops >= a->ntotal)
-			return -EAGAIN;	/* torn: the seq check would fail too */
-		b = hmap_ubucket(t, a, next);
-	}
-done:
-	__atomic_thread_fence(__ATOMIC_ACQUIRE);
-	if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
-		return -EAGAIN;
-	return found;
-}
-
-int hmap_lookup(const struct hmap_table *ct, const void *key, void *value)
-{
-	struct hmap_table *t = (struct hmap_table *)ct;	/* refresh updates the view */
-	__u32 hash = hmap_plat_hash(key, t->shm->key_size, &t->seed);
-
-	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
-		const struct hmap_uarray *a = &t->arr[0];
-		int ret = t->incr ? hmap_refresh(t) : 0;
-
-		if (ret)
-			return ret;
-		/* Growing: the old bucket, unless its chain has moved. */
-		ret = -EXDEV;
-		if (t->narrays == 2)
-			ret = hmap_find(t, &t->arr[1], key, hash, value);
-		if (ret == -EXDEV)
-			ret = hmap_find(t, a, key, hash, value);
-		if (ret == -EXDEV)	/* cur moved too: a growth newer than our view */
-			ret = -EAGAIN;
-		if (ret != -EAGAIN &&
-		    (!t->incr || __atomic_load_n(&t->shm->layout_seq, __ATOMIC_ACQUIRE) == t->layout_seq))
-			return ret;
-		__builtin_ia32_pause();
-	}
-	return -EAGAIN;
-}
-
-/* One read of every chain, in place: entries point into the mapping. */
-static int hmap_iterate_once(const struct hmap_table *t, hmap_iter_cb cb, void *ctx)
-{
-	const struct hmap_shm_header *shm = t->shm;
-	const struct hmap_uarray *a = &t->arr[0];
-	__u32 koff = shm->keys_offset, voff = shm->values_offset;
-	__u32 ks = shm->key_stride, vs = shm->value_stride;
-	int ret;
-
-	for (__u32 bi = 0; bi < a->nbuckets; bi++) {
-		const struct hmap_bucket *b = hmap_ubucket(t, a, bi);
-
-		for (__u32 hops = 0;; hops++) {
-			for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
-				__u8 th = b->tophash[i];
-
-				if (th == HMAP_TOPHASH_EMPTY_REST)
-					goto next_chain;
-				if (th < HMAP_TOPHASH_MIN)
-					continue;
-				ret = cb((const __u8 *)b + koff + i * ks, (const __u8 *)b + voff + i * vs, ctx);
-				if (ret)
-					return ret;
-			}
-			__u32 next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
-
-			if (!next || next < a->nbuckets || next >= a->ntotal || hops >= a->ntotal)
-				break;
-			b = hmap_ubucket(t, a, next);
-		}
-next_chain:;
-	}
-	return 0;
-}
-
-/* Emit chain @b of @a; retried until consistent when @consistent. */
-static int hmap_emit_chain(struct hmap_table *t, const struct hmap_uarray *a, __u32 b,
-			   __u8 *buf, __u32 max, bool consistent, hmap_iter_cb cb, void *ctx,
-			   __u64 *retries)
-{
-	__u32 ksz = t->shm->key_size, vsz = t->shm->value_size;
-	int n = -EAGAIN, ret = 0;
-
-	for (int tries = 0; tries < HMAP_READ_RETRIES && n == -EAGAIN; tries++) {
-		n = hmap_collect_chain(t, a, b, buf, max, consistent);
-		if (n != -EAGAIN)
-			break;
-		if (retries)
-			(*retries)++;
-		/* A value in a chunk added since our view: map it. */
-		if (t->incr && (ret = hmap_map_chunks(t)))
-			return ret;
-	}
-	if (n < 0)
-		return n;	/* -EXDEV: the caller reads where the chain went */
-	for (int j = 0; j < n && !ret; j++)
-		ret = cb(buf + (size_t)j * (ksz + vsz), buf + (size_t)j * (ksz + vsz) + ksz, ctx);
-	return ret;
-}
-
-/*
- * Emit every key whose hash has @x in its low bits, @nb_x being the main
- * bucket count of the array it was read from, which it has left (its chain
- * was evacuated).  Read the newest layout and take the oldest array there
- * bigger than that one: its chains x + k * nb_x hold those keys, and a chain
- * that moved on again is followed the same way.  Each key lives in exactly
- * one chain of each array, so none is emitted twice.
- */
-static int hmap_emit_moved(struct hmap_table *t, __u32 nb_x, __u32 x, __u8 *buf, __u32 max,
-			   bool consistent, hmap_iter_cb cb, void *ctx, __u64 *retries, int depth)
-{
-	struct hmap_uarray a;
-	int ret = hmap_refresh(t);
-
-	if (ret)
-		return ret;
-	if (depth > HMAP_MAX_BUCKETS_LOG2)
-		return -EAGAIN;
-	if (t->narrays == 2 && t->arr[1].nbuckets > nb_x)
-		a = t->arr[1];
-	else if (t->arr[0].nbuckets > nb_x)
-		a = t->arr[0];
-	else
-		return -EAGAIN;	/* cannot be: arrays only grow */
-	for (__u32 c = x; c < a.nbuckets && !ret; c += nb_x) {
-		ret = hmap_emit_chain(t, &a, c, buf, max, consistent, cb, ctx, retries);
-		if (ret == -EXDEV)
-			ret = hmap_emit_moved(t, a.nbuckets, c, buf, max, consistent, cb, ctx,
-					      retries, depth + 1);
-	}
-	return ret;
-}
-
-int hmap_iterate(const struct hmap_table *ct, unsigned int flags, hmap_iter_cb cb, void *ctx,
+int hmap_iterate(const struct hmap_table *t, unsigned int flags, hmap_iter_cb cb, void *ctx,
 		 __u64 *retries)
 {
-	struct hmap_table *t = (struct hmap_table *)ct;
-	const struct hmap_shm_header *shm = t->shm;
-	bool consistent = flags & HMAP_ITER_CONSISTENT;
-	__u32 max = 8 * 64;
-	__u8 *buf;
-	int ret;
-
-	if (!t->incr && !consistent)
-		return hmap_iterate_once(t, cb, ctx);
-	ret = t->incr ? hmap_refresh(t) : 0;
-	if (ret)
-		return ret;
-	buf = malloc((size_t)max * (shm->key_size + shm->value_size));
-	if (!buf)
-		return -ENOMEM;
-	t->iterating = true;
-	{
-		/*
-		 * Walk the oldest array by bucket, as Go's iterator does: a
-		 * chain not yet moved is read there; one that moved (seen with
-		 * the chain's own seq) is read where its keys went, never both.
-		 * Copies: refresh may replace t->arr, mappings stay meanwhile.
-		 */
-		struct hmap_uarray a = t->narrays == 2 ? t->arr[1] : t->arr[0];
-		bool old_consistent = consistent || t->narrays == 2;
-
-		for (__u32 b = 0; b < a.nbuckets && !ret; b++) {
-			ret = hmap_emit_chain(t, &a, b, buf, max, old_consistent, cb, ctx, retries);
-			if (ret == -EXDEV)
-				ret = hmap_emit_moved(t, a.nbuckets, b, buf, max, consistent, cb,
-						      ctx, retries, 0);
-		}
-	}
-	t->iterating = false;
-	hmap_unmap_arrays(t, false);
-	free(buf);
-	return ret;
+	return hmap_reader_iterate((struct hmap_reader *)&t->r, flags, cb, ctx, retries);
 }
 
 static int hmap_count_cb(const void *key, const void *value, void *ctx)

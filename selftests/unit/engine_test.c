@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "kselftest_harness.h"
+#include "unit_harness.h"
 #include "hmap_engine.h"
 
 /* lib/test_siphash.c, BITS_PER_LONG == 64: key 00..0f, input 00..len-1 */

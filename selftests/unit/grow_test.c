@@ -4,9 +4,11 @@
  * as user-space C with ASan and UBSan, with a worker thread standing in for
  * hmap_rehash.ko's (grow_user.h).
  *
- *  - threads: two writers and a reader while the table grows from its
- *    smallest size: no insert refused, no lost or duplicated key, lookups
- *    never miss a published key;
+ *  - threads: two writers insert, update and delete while a reader looks
+ *    keys up and the table grows from its smallest size: no insert
+ *    refused, no lost or duplicated key, no key never deleted missed, and
+ *    every value read is one its writer wrote, never older than one read
+ *    before;
  *  - stop_the_world: the baseline mode moves everything in one insert;
  *  - max_capacity: inserts past the cap fail with -ENOSPC, nothing changes;
  *  - stale value writes: bytes written through a deleted key's value pointer
@@ -18,39 +20,107 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "kselftest_harness.h"
+#include "unit_harness.h"
 #include "grow_user.h"
 
-#define PER_WRITER	100000
+#define PER_WRITER	100000		/* keys per writer: even ones stable, odd ones volatile */
+
+/* A value: its key, a version its writer counts up, and a check word of
+ * both, so a value that is not one its key's writer wrote is seen. */
+struct gval {
+	u64 key;
+	u64 version;
+	u64 check;
+};
+
+static void gval_make(struct gval *v, u64 key, u64 version)
+{
+	u64 x = key * 0x9e3779b97f4a7c15ULL ^ version * 0xc2b2ae3d27d4eb4fULL;
+
+	x ^= x >> 31;
+	*v = (struct gval){ key, version, x * 0xbf58476d1ce4e5b9ULL };
+}
+
+static bool gval_ok(const struct gval *v, u64 key)
+{
+	struct gval want;
+
+	gval_make(&want, key, v->version);
+	return v->key == key && v->check == want.check;
+}
 
 struct wctx {
 	struct native *n;
-	u64 id;
-	volatile u32 published;
+	u64 id;			/* 1 or 2: keys id << 32 | i */
+	u64 *version;		/* per key i: newest version begun (release) */
+	u64 *floor;		/* per key i: oldest version a lookup starting now
+				 * may find: the last one written, or one past a
+				 * deleted one (release, once the call returned) */
+	u8 *live;		/* per key i: present (this writer's) */
+	volatile u32 published;	/* keys [0, published) were inserted once */
 	long failures;
 	long refused;
 };
 
+static void gwrite(struct wctx *w, u64 i, u32 flags)
+{
+	u64 key = w->id << 32 | i, version = w->version[i] + 1;
+	struct gval v;
+	int ret;
+
+	__atomic_store_n(&w->version[i], version, __ATOMIC_RELEASE);
+	gval_make(&v, key, version);
+	while ((ret = hgr_update(&w->n->g, &key, &v, flags, NULL)) == -ENOSPC) {
+		w->refused++;	/* growth did not keep up: a defect */
+		usleep(50);
+	}
+	if (ret)
+		w->failures++;
+	__atomic_store_n(&w->floor[i], version, __ATOMIC_RELEASE);
+	w->live[i] = 1;
+}
+
+static void gtoggle(struct wctx *w, u64 i)
+{
+	u64 key = w->id << 32 | i;
+
+	if (!w->live[i]) {
+		gwrite(w, i, HMAP_NOEXIST);
+		return;
+	}
+	if (hgr_delete(&w->n->g, &key))
+		w->failures++;
+	__atomic_store_n(&w->floor[i], w->version[i] + 1, __ATOMIC_RELEASE);
+	w->live[i] = 0;
+}
+
+/* Inserts every key once; meanwhile updates stable keys and deletes and
+ * inserts again volatile ones, among those already published, and the hot
+ * pair (keys 0 and 1) every time. */
 static void *writer(void *arg)
 {
 	struct wctx *w = arg;
+	u64 rnd = w->id;
 
 	for (u64 i = 0; i < PER_WRITER; i++) {
-		u64 key = w->id << 32 | i, val[2] = { key, ~key };
-		int ret;
+		u64 j;
 
-		while ((ret = hgr_update(&w->n->g, &key, val, HMAP_NOEXIST, NULL)) == -ENOSPC) {
-			w->refused++;	/* growth did not keep up: a defect */
-			usleep(50);
-		}
-		if (ret)
-			w->failures++;
+		gwrite(w, i, HMAP_NOEXIST);
 		__atomic_store_n(&w->published, i + 1, __ATOMIC_RELEASE);
+		rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+		gwrite(w, (rnd >> 33) % (i + 1) & ~1ULL, HMAP_EXIST);
+		j = ((rnd >> 13) % (i + 1)) | 1;
+		if (j <= i)
+			gtoggle(w, j);
+		if (i >= 1) {
+			gwrite(w, 0, HMAP_EXIST);
+			gtoggle(w, 1);
+		}
 	}
 	return NULL;
 }
 
-/* After the reader stopped: every published key stays present while it reads. */
+/* After the reader stopped: the volatile keys go. */
 static void *deleter(void *arg)
 {
 	struct wctx *w = arg;
@@ -58,7 +128,7 @@ static void *deleter(void *arg)
 	for (u64 i = 1; i < PER_WRITER; i += 2) {
 		u64 key = w->id << 32 | i;
 
-		if (hgr_delete(&w->n->g, &key))
+		if (w->live[i] && hgr_delete(&w->n->g, &key))
 			w->failures++;
 	}
 	return NULL;
@@ -68,9 +138,19 @@ struct rctx {
 	struct native *n;
 	struct wctx *w;
 	volatile int stop;
-	long misses, lookups;
+	u64 *last[2];		/* per writer and key: newest version seen */
+	long misses, bad, stale, lookups;
 };
 
+/*
+ * Every other lookup copies the value out under the stripe (as the ioctl
+ * does): it must be a value the key's writer wrote, not older than one
+ * written (or deleted) before the lookup began, nor than the last one
+ * seen.  The others are lock-free, as a BPF program's, and get a pointer
+ * to bytes a writer may be changing: only a stable key's own word is
+ * checked there (a volatile key's slot may be freed and reused meanwhile).
+ * A stable key is never missing.
+ */
 static void *reader(void *arg)
 {
 	struct rctx *r = arg;
@@ -78,17 +158,36 @@ static void *reader(void *arg)
 
 	while (!r->stop) {
 		struct wctx *w = &r->w[seed & 1];
+		u64 *last = r->last[seed & 1];
 		u32 n = __atomic_load_n(&w->published, __ATOMIC_ACQUIRE);
-		u64 key, *v;
+		u64 i, key, floor;
+		struct gval v, *p;
+		bool copy = seed & 2;
 
 		seed = seed * 6364136223846793005ULL + 1;
 		if (!n)
 			continue;
-		key = w->id << 32 | ((seed >> 33) % n);
-		v = hgr_lookup(&r->n->g, &key);
+		/* a quarter on the hot pair, the rest anywhere */
+		i = seed & 0x30 ? (seed >> 33) % n : (seed >> 40) % 2 % n;
+		key = w->id << 32 | i;
+		floor = __atomic_load_n(&w->floor[i], __ATOMIC_ACQUIRE);
 		r->lookups++;
-		if (!v || v[0] != key || v[1] != ~key)
-			r->misses++;
+		if (!copy) {
+			p = hgr_lookup(&r->n->g, &key);
+			if (!(i & 1) && (!p || p->key != key))
+				r->misses++;
+			continue;
+		}
+		if (hgr_lookup_copy(&r->n->g, &key, &v)) {
+			r->misses += !(i & 1);
+		} else if (!gval_ok(&v, key)) {
+			r->bad++;
+		} else if (v.version < floor || v.version < last[i] ||
+			   v.version > __atomic_load_n(&w->version[i], __ATOMIC_ACQUIRE)) {
+			r->stale++;
+		} else {
+			last[i] = v.version;
+		}
 	}
 	return NULL;
 }
@@ -96,11 +195,18 @@ static void *reader(void *arg)
 TEST(threads_grow_from_smallest_never_refusing)
 {
 	u64 entries = 0;
-	struct native *n = native_new(8, 16, 1 << 20, &entries, 0);
-	struct wctx w[2] = { { .n = n, .id = 1 }, { .n = n, .id = 2 } };
+	struct native *n = native_new(8, sizeof(struct gval), 1 << 20, &entries, 0);
+	struct wctx w[2];
 	struct rctx r = { .n = n, .w = w };
 	pthread_t tw[2], tr, wk;
 
+	for (int i = 0; i < 2; i++) {
+		w[i] = (struct wctx){ .n = n, .id = i + 1 };
+		w[i].version = calloc(PER_WRITER, sizeof(u64));
+		w[i].floor = calloc(PER_WRITER, sizeof(u64));
+		w[i].live = calloc(PER_WRITER, 1);
+		r.last[i] = calloc(PER_WRITER, sizeof(u64));
+	}
 	pthread_create(&wk, NULL, worker, n);
 	pthread_create(&tr, NULL, reader, &r);
 	for (int i = 0; i < 2; i++)
@@ -109,7 +215,7 @@ TEST(threads_grow_from_smallest_never_refusing)
 		pthread_join(tw[i], NULL);
 	r.stop = 1;
 	pthread_join(tr, NULL);
-	/* delete the odd keys, from both writers at once */
+	/* delete the volatile keys left, from both writers at once */
 	for (int i = 0; i < 2; i++)
 		pthread_create(&tw[i], NULL, deleter, &w[i]);
 	for (int i = 0; i < 2; i++)
@@ -126,19 +232,32 @@ TEST(threads_grow_from_smallest_never_refusing)
 	 * four threads share two cores.  The kernel's is woken on demand, and
 	 * test_rehash asserts zero refusals there. */
 	EXPECT_EQ(0, r.misses);
+	EXPECT_EQ(0, r.bad);
+	EXPECT_EQ(0, r.stale);
 	EXPECT_GE(n->ngrows, 4);	/* 512 buckets -> 2^16 for 200k keys */
-	EXPECT_EQ(PER_WRITER, entries);	/* 2 writers, half deleted */
-	for (u64 id = 1; id <= 2; id++)
+	EXPECT_EQ(PER_WRITER, entries);	/* 2 writers, the stable half each */
+	/* Stable keys hold their last version, volatile ones are gone. */
+	for (int id = 0; id < 2; id++)
 		for (u64 i = 0; i < PER_WRITER; i++) {
-			u64 key = id << 32 | i, *v = hgr_lookup(&n->g, &key);
+			u64 key = w[id].id << 32 | i;
+			struct gval v, *p = hgr_lookup(&n->g, &key);
 
 			if (i & 1) {
-				ASSERT_EQ(NULL, v);
+				ASSERT_EQ(NULL, p);
+				ASSERT_EQ(-ENOENT, hgr_lookup_copy(&n->g, &key, &v));
 			} else {
-				ASSERT_NE(NULL, v);
-				ASSERT_EQ(key, v[0]);
+				ASSERT_NE(NULL, p);
+				ASSERT_EQ(0, hgr_lookup_copy(&n->g, &key, &v));
+				ASSERT_TRUE(gval_ok(&v, key));
+				ASSERT_EQ(w[id].version[i], v.version);
 			}
 		}
+	for (int i = 0; i < 2; i++) {
+		free(w[i].version);
+		free(w[i].floor);
+		free(w[i].live);
+		free(r.last[i]);
+	}
 	native_free(n);
 }
 

@@ -7,18 +7,22 @@
  * values are reclaimed by the worker after a pause that stands in for the
  * kernel's grace periods (host readers hold a value pointer for a few
  * instructions); native_reclaim_now() is the exact form for tests that
- * hold no pointer across it.
+ * hold no pointer across it.  With native_attach_shm() it also keeps a
+ * shared header page as the module does, and native_mmap() stands in for
+ * mmap() of the table fd, so user space's reader can run against it.
  */
 #ifndef __GROW_USER_H
 #define __GROW_USER_H
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "hmap_grow.h"
 
 #define NATIVE_STRIPES	HGR_MIN_STRIPES
+#define NATIVE_POOL_MMAP_BASE	(1ULL << 40)	/* as hmap_rehash.ko */
 
 struct native {
 	struct hgr g;
@@ -31,6 +35,10 @@ struct native {
 	struct hgr_regime *prepared;	/* the spare growing regime, until cleaned up */
 	struct hgr_regime *regimes[128];
 	int ngarbage, nregimes;
+	struct hmap_shm_header *shm;	/* what user space reads, or NULL */
+	struct hgr_array *arrays[128];	/* every array made, for native_mmap() */
+	u32 narrays;			/* (release) */
+	u64 next_mmap;			/* mmap offset of the next array */
 };
 
 static inline struct hgr_array *array_new(struct native *n, u32 nbuckets)
@@ -46,6 +54,12 @@ static inline struct hgr_array *array_new(struct native *n, u32 nbuckets)
 	hmap_tab_init(&a->tab, &l, a->mem, &a->count, &n->g.seed, &n->g.locks);
 	a->tab.locks.mask = n->g.locks.mask;
 	a->tab.l.capacity = ~0ULL;
+	a->mmap_offset = n->next_mmap;
+	n->next_mmap += l.array_bytes;
+	if (n->narrays == sizeof(n->arrays) / sizeof(n->arrays[0]))
+		abort();
+	n->arrays[n->narrays] = a;
+	hmap_publish(n->narrays, n->narrays + 1);
 	return a;
 }
 
@@ -103,6 +117,43 @@ static inline void native_prepare_spare(struct native *n)
 	hgr_set_spare(&n->g, growing);
 }
 
+static inline void native_fill_shm_array(struct hmap_shm_array *s, const struct hgr_array *a)
+{
+	s->mmap_offset = a->mmap_offset;
+	s->mmap_size = a->tab.l.array_bytes;
+	s->nbuckets = a->tab.l.nbuckets;
+	s->noverflow = a->tab.l.noverflow;
+	s->evacuated = 0;
+}
+
+/* Describe the arrays to user space, inside layout_seq (hrh_publish_layout()). */
+static inline void native_publish_layout(struct native *n, struct hgr_array *cur,
+					 struct hgr_array *old)
+{
+	struct hmap_shm_header *shm = n->shm;
+
+	WRITE_ONCE(shm->layout_seq, shm->layout_seq + 1);
+	smp_wmb();
+	native_fill_shm_array(&shm->arrays[0], cur);
+	if (old)
+		native_fill_shm_array(&shm->arrays[1], old);
+	else
+		memset(&shm->arrays[1], 0, sizeof(shm->arrays[1]));
+	shm->narrays = old ? 2 : 1;
+	if (!old)
+		shm->generation = n->ngrows;
+	smp_wmb();
+	WRITE_ONCE(shm->layout_seq, shm->layout_seq + 1);
+}
+
+/* Any context: an insert (or the worker) is starting a growth. */
+static inline void native_grow_starting(struct hgr *g, struct hgr_regime *growing)
+{
+	struct native *n = (struct native *)((char *)g - offsetof(struct native, g));
+
+	native_publish_layout(n, growing->cur, growing->old);
+}
+
 /* The prepared growth has started: move the rest, publish, retire. */
 static inline void native_complete(struct native *n)
 {
@@ -117,8 +168,10 @@ static inline void native_complete(struct native *n)
 		native_top_up(n);	/* inserts go on meanwhile */
 	hgr_finish_growth(g, growing);
 	n->garbage[n->ngarbage++] = growing->old;
-	n->prepared = NULL;
 	n->ngrows++;
+	if (n->shm)
+		native_publish_layout(n, growing->cur, NULL);	/* retired */
+	n->prepared = NULL;
 }
 
 /* One growth, now. */
@@ -196,11 +249,70 @@ static inline struct native *native_new(u32 key_size, u32 value_size, u64 max_en
 	if (hgr_pool_setup(&n->g.pool, value_size, max_entries))
 		abort();
 	n->g.pool.chunks = calloc(n->g.pool.maxchunks, sizeof(void *));
+	n->next_mmap = PAGE_SIZE;
 	n->g.regime = regime_new(n, array_new(n, HGR_MIN_BUCKETS), NULL);
 	native_add_chunk(n);
 	native_top_up(n);	/* the reserve, from the start */
 	native_prepare_spare(n);
 	return n;
+}
+
+/*
+ * Publish the table through @shm, a zeroed page whose entries counter was
+ * given to native_new(), as hmap.ko and hmap_rehash.ko fill it.  Before any
+ * other thread uses the table.
+ */
+static inline void native_attach_shm(struct native *n, struct hmap_shm_header *shm)
+{
+	const struct hmap_layout *l = &n->g.regime->cur->tab.l;
+
+	shm->magic = HMAP_SHM_MAGIC;
+	shm->abi_version = HMAP_ABI_VERSION;
+	shm->id = 1;
+	shm->variant = HMAP_VARIANT_INCREMENTAL;
+	shm->key_size = n->g.key_size;
+	shm->value_size = n->g.pool.value_size;
+	shm->key_stride = l->key_stride;
+	shm->value_stride = sizeof(u32);
+	shm->bucket_size = l->bucket_size;
+	shm->keys_offset = l->keys_off;
+	shm->values_offset = l->values_off;
+	shm->seed[0] = n->g.seed.key[0];
+	shm->seed[1] = n->g.seed.key[1];
+	shm->capacity = n->g.max_entries;
+	shm->pool_mmap_offset = NATIVE_POOL_MMAP_BASE;
+	shm->pool_chunk_bytes = n->g.pool.chunk_bytes;
+	shm->pool_chunk_shift = HGR_CHUNK_SHIFT;
+	shm->pool_value_stride = n->g.pool.value_stride;
+	shm->pool_nchunks = n->g.pool.nchunks;
+	n->g.pool.shm_nchunks = &shm->pool_nchunks;
+	n->shm = shm;
+	n->g.grow_starting = native_grow_starting;
+	native_publish_layout(n, n->g.regime->cur, NULL);
+}
+
+/*
+ * What mmap() of the table fd at @off maps (hrh_mmap()): an array or a pool
+ * chunk, or NULL.  Any thread.  Unlike the module, an array stays mappable
+ * after it retired: none is freed before native_free().
+ */
+static inline const void *native_mmap(struct native *n, u64 off, u64 len)
+{
+	const struct hgr_pool *p = &n->g.pool;
+	u32 na = hmap_deref(n->narrays);
+
+	if (off >= NATIVE_POOL_MMAP_BASE) {
+		u64 c = (off - NATIVE_POOL_MMAP_BASE) / p->chunk_bytes;
+
+		if ((off - NATIVE_POOL_MMAP_BASE) % p->chunk_bytes || len != p->chunk_bytes ||
+		    c >= hmap_deref(p->nchunks))
+			return NULL;
+		return p->chunks[c];
+	}
+	for (u32 i = 0; i < na; i++)
+		if (n->arrays[i]->mmap_offset == off)
+			return len == n->arrays[i]->tab.l.array_bytes ? n->arrays[i]->mem : NULL;
+	return NULL;
 }
 
 static inline void native_free(struct native *n)

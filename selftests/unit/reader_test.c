@@ -1,0 +1,775 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Host tests of libhmap's zero-copy reader (user/libhmap_reader.c: the code
+ * behind hmap_lookup(), hmap_iterate() and so hmapctl), built with ASan,
+ * UBSan and LSan, over tables that the engine (fixed variant) and the growth
+ * core (incremental variant, grow_user.h's worker) build in this process.
+ * The header page is filled as the modules fill it, and mmap() of a table
+ * fd is stood in for by handing out the engine's memory.
+ *
+ *  - headers: a wrong magic, ABI version or variant is refused;
+ *  - fixed and incremental tables: lookups and iterations (consistent and in
+ *    place) return exactly the live entries with their values, and unmap
+ *    everything they mapped;
+ *  - growth, one thread: with a growth half done, and with growths that
+ *    start and finish in the middle of an iteration, every key is found,
+ *    and emitted once, by following moved chains;
+ *  - torn reads: writers insert, update and delete while one reader looks
+ *    keys up and another iterates, the incremental table growing meanwhile.
+ *    Every value read must be one a writer wrote (its key, version and
+ *    check words agree), not older than one written (or deleted) before
+ *    the read began nor than one read before; keys never deleted are
+ *    always found and emitted once per pass; and the readers must have
+ *    retried (so reads really overlapped writes).
+ */
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "unit_harness.h"
+#include "grow_user.h"
+#include "libhmap_reader.h"
+
+#define VWORDS	32	/* 256-byte values: key, version, 30 check words */
+
+struct tval {
+	u64 key;
+	u64 version;
+	u64 check[VWORDS - 2];
+};
+
+static u64 mix64(u64 x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	return x ^ (x >> 31);
+}
+
+/* Each check word depends on key and version: a copy that mixes two writes
+ * of a key fails tval_ok(). */
+static void tval_make(struct tval *v, u64 key, u64 version)
+{
+	v->key = key;
+	v->version = version;
+	for (int i = 0; i < VWORDS - 2; i++)
+		v->check[i] = mix64(key * 0x9e3779b97f4a7c15ULL + version * 0xc2b2ae3d27d4eb4fULL + i);
+}
+
+static bool tval_ok(const struct tval *v, u64 key)
+{
+	struct tval want;
+
+	tval_make(&want, key, v->version);
+	return !memcmp(&want, v, sizeof(want)) && v->key == key;
+}
+
+/* ---- a table as a module publishes it -------------------------------------- */
+
+struct ttab {
+	struct hmap_shm_header *shm;	/* page 0 of the mmap space */
+	struct native *n;		/* incremental: the growth core */
+	pthread_t worker;
+	bool has_worker;
+	struct hmap_tab tab;		/* fixed: the engine */
+	void *mem;
+	u8 *locks;
+	int maps;			/* mappings readers hold (atomic) */
+};
+
+/* mmap() of the table fd, read-only: the engine's own memory. */
+static int ttab_map(void *ctx, __u64 off, size_t len, const void **addr)
+{
+	struct ttab *t = ctx;
+	const void *p = NULL;
+
+	if (t->n)
+		p = native_mmap(t->n, off, len);
+	else if (off == t->shm->arrays[0].mmap_offset && len == t->tab.l.array_bytes)
+		p = t->mem;
+	if (!p)
+		return -EINVAL;
+	__atomic_add_fetch(&t->maps, 1, __ATOMIC_RELAXED);
+	*addr = p;
+	return 0;
+}
+
+static void ttab_unmap(void *ctx, const void *addr, size_t len)
+{
+	struct ttab *t = ctx;
+
+	__atomic_sub_fetch(&t->maps, 1, __ATOMIC_RELAXED);
+}
+
+static const struct hmap_reader_ops ttab_ops = { .map = ttab_map, .unmap = ttab_unmap };
+
+static struct hmap_shm_header *shm_page(void)
+{
+	void *p;
+
+	if (posix_memalign(&p, PAGE_SIZE, PAGE_SIZE))
+		abort();
+	return memset(p, 0, PAGE_SIZE);
+}
+
+/* hmap.ko's table: one array, header as hmap_create() fills it. */
+static void ttab_fixed(struct ttab *t, u64 capacity)
+{
+	hmap_seed_t seed = { { 0x0123456789abcdefULL, 0xfedcba9876543210ULL } };
+	struct hmap_shm_header *shm = shm_page();
+	struct hmap_locks locks;
+	struct hmap_layout l;
+
+	memset(t, 0, sizeof(*t));
+	if (hmap_layout_init(&l, sizeof(u64), sizeof(struct tval), capacity, 1ULL << 32) ||
+	    posix_memalign(&t->mem, PAGE_SIZE, l.array_bytes) || !(t->locks = calloc(l.nlocks, 1)))
+		abort();
+	memset(t->mem, 0, l.array_bytes);
+	locks.lock = t->locks;
+	hmap_tab_init(&t->tab, &l, t->mem, (u64 *)&shm->entries, &seed, &locks);
+	shm->magic = HMAP_SHM_MAGIC;
+	shm->abi_version = HMAP_ABI_VERSION;
+	shm->id = 1;
+	shm->variant = HMAP_VARIANT_FIXED;
+	shm->key_size = l.key_size;
+	shm->value_size = l.value_size;
+	shm->key_stride = l.key_stride;
+	shm->value_stride = l.value_stride;
+	shm->bucket_size = l.bucket_size;
+	shm->keys_offset = l.keys_off;
+	shm->values_offset = l.values_off;
+	shm->seed[0] = seed.key[0];
+	shm->seed[1] = seed.key[1];
+	shm->capacity = l.capacity;
+	shm->narrays = 1;
+	shm->arrays[0].mmap_offset = PAGE_SIZE;
+	shm->arrays[0].mmap_size = l.array_bytes;
+	shm->arrays[0].nbuckets = l.nbuckets;
+	shm->arrays[0].noverflow = l.noverflow;
+	t->shm = shm;
+}
+
+/* hmap_rehash.ko's table, from the smallest array; its worker if @with_worker,
+ * else the test drives growth itself. */
+static void ttab_incremental(struct ttab *t, u64 max_entries, bool with_worker)
+{
+	memset(t, 0, sizeof(*t));
+	t->shm = shm_page();
+	t->n = native_new(sizeof(u64), sizeof(struct tval), max_entries,
+			  (u64 *)&t->shm->entries, 0);
+	native_attach_shm(t->n, t->shm);
+	if (with_worker && !pthread_create(&t->worker, NULL, worker, t->n))
+		t->has_worker = true;
+}
+
+static void ttab_destroy(struct ttab *t)
+{
+	if (t->n) {
+		if (t->has_worker) {
+			t->n->stop = 1;
+			pthread_join(t->worker, NULL);
+		}
+		native_free(t->n);
+	} else {
+		free(t->mem);
+		free(t->locks);
+	}
+	free(t->shm);
+}
+
+static int ttab_update(struct ttab *t, u64 key, const struct tval *v, u32 flags)
+{
+	if (!t->n)
+		return hmap_tab_update(&t->tab, &key, hmap_tab_hash(&t->tab, &key), v, flags, NULL);
+	if (!t->has_worker)
+		native_top_up(t->n);	/* the pool's reserve, as the worker would */
+	return hgr_update(&t->n->g, &key, v, flags, NULL);
+}
+
+static int ttab_delete(struct ttab *t, u64 key)
+{
+	if (t->n)
+		return hgr_delete(&t->n->g, &key);
+	return hmap_tab_delete(&t->tab, &key, hmap_tab_hash(&t->tab, &key));
+}
+
+/* ---- what a table should hold, one thread ------------------------------------ */
+
+struct model {
+	u64 nkeys;
+	u64 *version;		/* 0: absent */
+	u32 *emitted;		/* per key: times emitted in this iteration */
+	long bad;		/* emitted: unknown key, wrong value, or twice */
+	u64 count;
+};
+
+/* Write @key's @version, or delete it (@version 0), in the table and the model. */
+static int model_set(struct ttab *t, struct model *m, u64 key, u64 version)
+{
+	struct tval v;
+	int ret;
+
+	tval_make(&v, key, version);
+	ret = version ? ttab_update(t, key, &v, HMAP_ANY) : ttab_delete(t, key);
+	if (!ret)
+		m->version[key] = version;
+	return ret;
+}
+
+static int model_cb(const void *key, const void *value, void *ctx)
+{
+	struct model *m = ctx;
+	struct tval v;
+	u64 k;
+
+	memcpy(&k, key, sizeof(k));
+	memcpy(&v, value, sizeof(v));
+	if (k >= m->nkeys || !m->version[k] || v.version != m->version[k] || !tval_ok(&v, k) ||
+	    m->emitted[k]++)
+		m->bad++;
+	m->count++;
+	return 0;
+}
+
+/* Every lookup and both kinds of iteration agree with the model. */
+static void model_check(struct __test_metadata *_metadata, struct ttab *t, struct hmap_reader *r,
+			struct model *m)
+{
+	u64 live = 0, missing = 0, wrong = 0, found_absent = 0;
+	unsigned int flags[2] = { HMAP_ITER_CONSISTENT, 0 };
+
+	for (u64 k = 0; k < m->nkeys; k++) {
+		struct tval v;
+		int ret = hmap_reader_lookup(r, &k, &v);
+
+		live += !!m->version[k];
+		if (m->version[k] && ret)
+			missing++;
+		else if (m->version[k] && (v.version != m->version[k] || !tval_ok(&v, k)))
+			wrong++;
+		else if (!m->version[k] && ret != -ENOENT)
+			found_absent++;
+	}
+	EXPECT_EQ(0, missing);
+	EXPECT_EQ(0, wrong);
+	EXPECT_EQ(0, found_absent);
+	for (int f = 0; f < 2; f++) {
+		memset(m->emitted, 0, m->nkeys * sizeof(*m->emitted));
+		m->bad = 0;
+		m->count = 0;
+		EXPECT_EQ(0, hmap_reader_iterate(r, flags[f], model_cb, m, NULL));
+		EXPECT_EQ(0, m->bad);
+		EXPECT_EQ(live, m->count);
+	}
+	EXPECT_EQ(live, t->shm->entries);
+}
+
+static void model_init(struct model *m, u64 nkeys)
+{
+	m->nkeys = nkeys;
+	m->version = calloc(nkeys, sizeof(*m->version));
+	m->emitted = calloc(nkeys, sizeof(*m->emitted));
+}
+
+static void model_free(struct model *m)
+{
+	free(m->version);
+	free(m->emitted);
+}
+
+TEST(refuses_unknown_headers)
+{
+	struct hmap_reader r;
+	struct ttab t;
+
+	ttab_fixed(&t, 100);
+	t.shm->magic ^= 1;
+	EXPECT_EQ(-EPROTO, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	t.shm->magic ^= 1;
+	t.shm->abi_version++;
+	EXPECT_EQ(-EPROTO, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	t.shm->abi_version--;
+	t.shm->variant = HMAP_VARIANT_MAX;
+	EXPECT_EQ(-EOPNOTSUPP, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	t.shm->variant = HMAP_VARIANT_FIXED;
+	EXPECT_EQ(0, t.maps);
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	EXPECT_EQ(1, t.maps);
+	hmap_reader_release(&r);
+	EXPECT_EQ(0, t.maps);
+	ttab_destroy(&t);
+}
+
+/* Inserts, updates and deletes of @n keys: every third updated, every fifth
+ * deleted, every seventh deleted and inserted again. */
+static void model_churn(struct __test_metadata *_metadata, struct ttab *t, struct model *m,
+			u64 first, u64 n)
+{
+	for (u64 k = first; k < first + n; k++)
+		ASSERT_EQ(0, model_set(t, m, k, 1));
+	for (u64 k = first; k < first + n; k++) {
+		if (k % 3 == 0)
+			ASSERT_EQ(0, model_set(t, m, k, 2));
+		if (k % 5 == 0 || k % 7 == 0)
+			ASSERT_EQ(0, model_set(t, m, k, 0));
+		if (k % 7 == 0)
+			ASSERT_EQ(0, model_set(t, m, k, 9));
+	}
+}
+
+TEST(fixed_reads_exactly_the_live_entries)
+{
+	struct hmap_reader r;
+	struct model m;
+	struct ttab t;
+
+	ttab_fixed(&t, 5000);
+	model_init(&m, 6000);	/* 1000 never inserted */
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	model_check(_metadata, &t, &r, &m);	/* empty */
+	model_churn(_metadata, &t, &m, 0, 5000);
+	model_check(_metadata, &t, &r, &m);
+	hmap_reader_release(&r);
+	EXPECT_EQ(0, t.maps);
+	model_free(&m);
+	ttab_destroy(&t);
+}
+
+/* Growth driven by hand: a reader, its view older than the layout, meets a
+ * growth half done (some old chains moved, some not, writes on both sides),
+ * then the finished one. */
+TEST(incremental_reads_through_a_growth_half_done)
+{
+	struct hmap_reader r;
+	struct model m;
+	struct ttab t;
+	u32 nb;
+
+	ttab_incremental(&t, 1 << 20, false);
+	model_init(&m, 4000);
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	model_churn(_metadata, &t, &m, 0, 1500);	/* below the growth mark */
+	model_check(_metadata, &t, &r, &m);
+	ASSERT_EQ(1, t.shm->narrays);
+
+	nb = t.n->g.regime->cur->tab.l.nbuckets;
+	ASSERT_TRUE(hgr_try_start_growth(&t.n->g));
+	ASSERT_EQ(2, t.shm->narrays);
+	for (u32 b = 0; b < nb; b += 2)
+		ASSERT_EQ(0, hgr_evacuate_bucket(&t.n->g, b));
+	r.moved = 0;
+	model_check(_metadata, &t, &r, &m);
+	EXPECT_GT(r.moved, 0);
+	/* Writes while growing: each moves its own old bucket (and one more). */
+	model_churn(_metadata, &t, &m, 1500, 500);
+	for (u64 k = 0; k < 1500; k += 11)
+		ASSERT_EQ(0, model_set(&t, &m, k, m.version[k] + 1));
+	model_check(_metadata, &t, &r, &m);
+	ASSERT_EQ(2, t.shm->narrays);
+
+	native_complete(t.n);
+	ASSERT_EQ(1, t.shm->narrays);
+	EXPECT_EQ(4 * nb, t.shm->arrays[0].nbuckets);
+	model_check(_metadata, &t, &r, &m);
+	hmap_reader_release(&r);
+	EXPECT_EQ(0, t.maps);
+	model_free(&m);
+	ttab_destroy(&t);
+}
+
+struct grow_mid {
+	struct model m;
+	struct ttab *t;
+	u32 nb0;		/* main buckets of the array the iteration walks */
+	u64 at[2];		/* grow when the iteration has emitted this many */
+	int grew;
+	long changed, errors;
+};
+
+/*
+ * The iteration walks the first array's buckets in order, and reads the
+ * keys of bucket b (hash & (nb0 - 1) == b) before any of a later one,
+ * wherever they have moved.  So once it emits a key of bucket b, the keys
+ * of later buckets are all still to be read: change them, and they must be
+ * read as changed, in the array they moved to.
+ */
+static int grow_mid_cb(const void *key, const void *value, void *ctx)
+{
+	struct grow_mid *g = ctx;
+	struct hgr *gr = &g->t->n->g;
+	u32 b;
+	u64 k;
+
+	memcpy(&k, key, sizeof(k));
+	if (g->grew < 2 && g->m.count == g->at[g->grew]) {
+		native_grow(g->t->n);	/* start, move every bucket, retire */
+		g->grew++;
+		b = hgr_hash(gr, &k) & (g->nb0 - 1);
+		for (u64 j = 0; j < g->m.nkeys; j++) {
+			if (!g->m.version[j] || !(j % 3) || (hgr_hash(gr, &j) & (g->nb0 - 1)) <= b)
+				continue;
+			/* delete a third, update a third */
+			if (model_set(g->t, &g->m, j, j % 3 == 1 ? 0 : g->m.version[j] + 10))
+				g->errors++;
+			g->changed++;
+		}
+	}
+	return model_cb(key, value, &g->m);
+}
+
+/* Two growths start and finish while an iteration is between chains: the
+ * chains it has not read are found where they went, two arrays on, with
+ * the writes made there since. */
+TEST(incremental_iteration_across_two_growths)
+{
+	struct grow_mid g = { .at = { 300, 900 } };
+	struct hmap_reader r;
+	struct ttab t;
+	u64 live = 0, once = 0;
+
+	ttab_incremental(&t, 1 << 20, false);
+	model_init(&g.m, 1500);
+	g.t = &t;
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	model_churn(_metadata, &t, &g.m, 0, 1500);
+	g.nb0 = t.shm->arrays[0].nbuckets;
+	EXPECT_EQ(0, hmap_reader_iterate(&r, HMAP_ITER_CONSISTENT, grow_mid_cb, &g, NULL));
+	EXPECT_EQ(2, g.grew);
+	EXPECT_EQ(2, t.n->ngrows);
+	EXPECT_EQ(0, g.errors);
+	EXPECT_GT(g.changed, 100);
+	TH_LOG("%ld keys changed ahead of the iteration, %llu chains followed", g.changed,
+	       (unsigned long long)r.moved);
+	EXPECT_EQ(0, g.m.bad);
+	for (u64 k = 0; k < g.m.nkeys; k++) {
+		live += !!g.m.version[k];
+		once += g.m.version[k] && g.m.emitted[k] == 1;
+	}
+	EXPECT_EQ(live, g.m.count);
+	EXPECT_EQ(live, once);
+	EXPECT_GT(r.moved, 0);
+	model_check(_metadata, &t, &r, &g.m);	/* and after them */
+	hmap_reader_release(&r);
+	EXPECT_EQ(0, t.maps);
+	model_free(&g.m);
+	ttab_destroy(&t);
+}
+
+/* ---- torn reads ----------------------------------------------------------- */
+
+#define NWRITERS	2
+#define KEYS_PER	20000		/* per writer: even ones stable, odd ones volatile */
+#define NKEYS		(NWRITERS * KEYS_PER)
+#define ROUNDS		(2 * KEYS_PER)	/* per writer, at least */
+#define MIN_LOOKUPS	100000		/* per run, at least */
+#define MIN_PASSES	10
+#define NHOT		4		/* per writer: stable keys 0, 2, 4, 6 are hot */
+
+struct torn {
+	struct ttab *t;
+	u64 *version;		/* per key: newest version begun (writer's, release) */
+	u64 *floor;		/* per key: oldest version a read starting now may
+				 * return: the last one written, or one past a
+				 * deleted one (release, once the call returned) */
+	u32 inserted[NWRITERS];	/* keys [0, n) of each writer were inserted once (release) */
+	int starting;		/* readers not yet reading */
+	int readers_busy;	/* readers short of their minimum: writers go on */
+	int writers_left;
+};
+
+struct torn_writer {
+	struct torn *s;
+	u32 id;
+	long errors, refused;
+};
+
+struct torn_reader {
+	struct torn *s;
+	u64 *last;		/* per key: newest version this reader saw */
+	u32 *pass_of;		/* iteration: the pass that last emitted the key */
+	u64 *floor_at;		/* iteration: each key's floor when the pass began */
+	u32 pass, passes;	/* iteration: begun, completed */
+	long reads, torn, stale, missing, dups, errors;
+	long gave_up;		/* -EAGAIN: a writer stayed inside a chain */
+	__u64 retries, moved;
+};
+
+/* The reader gives up (-EAGAIN) after a million re-reads of a chain whose
+ * writer stays inside: here a thread the scheduler preempted there (kernel
+ * writers run with IRQs off).  Read again, a bounded number of times. */
+#define MAX_GAVE_UP	100
+
+static bool stable_key(u64 key)
+{
+	return !(key % KEYS_PER & 1);
+}
+
+static void torn_write(struct torn_writer *w, u64 key, u32 flags)
+{
+	u64 version = w->s->version[key] + 1;	/* the key is this writer's */
+	struct tval v;
+	int ret;
+
+	__atomic_store_n(&w->s->version[key], version, __ATOMIC_RELEASE);
+	tval_make(&v, key, version);
+	while ((ret = ttab_update(w->s->t, key, &v, flags)) == -ENOSPC) {
+		w->refused++;	/* growth behind: the stand-in worker was starved */
+		usleep(50);
+	}
+	if (ret)
+		w->errors++;
+	__atomic_store_n(&w->s->floor[key], version, __ATOMIC_RELEASE);
+}
+
+static void *torn_writer(void *arg)
+{
+	struct torn_writer *w = arg;
+	struct torn *s = w->s;
+	u64 base = (u64)w->id * KEYS_PER, rnd = w->id + 1;
+	u8 *live = calloc(KEYS_PER, 1);
+
+	while (__atomic_load_n(&s->starting, __ATOMIC_ACQUIRE))
+		sched_yield();
+	for (u64 round = 0; round < ROUNDS || __atomic_load_n(&s->readers_busy, __ATOMIC_ACQUIRE);
+	     round++) {
+		u64 n, i;
+
+		if (round < KEYS_PER) {
+			torn_write(w, base + round, HMAP_NOEXIST);
+			live[round] = 1;
+			__atomic_store_n(&s->inserted[w->id], round + 1, __ATOMIC_RELEASE);
+		}
+		n = s->inserted[w->id];
+		rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+		/* the hot keys in turn, twice: one chain rewritten back to
+		 * back would starve a reader copying it (it retries) */
+		for (int sweep = 0; sweep < 2; sweep++)
+			for (u64 h = 0; h < 2 * NHOT && h < n; h += 2)
+				torn_write(w, base + h, HMAP_EXIST);
+		i = (rnd >> 33) % n & ~1ULL;			/* a stable key */
+		torn_write(w, base + i, HMAP_EXIST);
+		i = ((rnd >> 13) % n) | 1;			/* a volatile key */
+		if (i < n) {
+			if (!live[i])
+				torn_write(w, base + i, HMAP_NOEXIST);
+			else if (ttab_delete(s->t, base + i))
+				w->errors++;
+			else
+				__atomic_store_n(&s->floor[base + i], s->version[base + i] + 1,
+						 __ATOMIC_RELEASE);
+			live[i] ^= 1;
+		}
+	}
+	free(live);
+	__atomic_sub_fetch(&s->writers_left, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+/* A value read for @key by a read that began when its floor was @floor: one
+ * its writer wrote, not older than @floor nor than the last this reader saw. */
+static void torn_check(struct torn_reader *c, u64 key, const struct tval *v, u64 floor)
+{
+	c->reads++;
+	if (!tval_ok(v, key))
+		c->torn++;
+	else if (v->version < floor || v->version < c->last[key] ||
+		 v->version > __atomic_load_n(&c->s->version[key], __ATOMIC_ACQUIRE))
+		c->stale++;
+	else
+		c->last[key] = v->version;
+}
+
+/* Open a reader and tell the writers; a reader that cannot open is done. */
+static bool torn_reader_open(struct torn_reader *c, struct hmap_reader *r)
+{
+	int ret = hmap_reader_init(r, c->s->t->shm, &ttab_ops, c->s->t);
+
+	if (ret) {
+		c->errors++;
+		__atomic_sub_fetch(&c->s->readers_busy, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_sub_fetch(&c->s->starting, 1, __ATOMIC_RELEASE);
+	return !ret;
+}
+
+static void *torn_lookups(void *arg)
+{
+	struct torn_reader *c = arg;
+	struct torn *s = c->s;
+	struct hmap_reader r;
+	u64 rnd = 99;
+
+	if (!torn_reader_open(c, &r))
+		return NULL;
+	for (u64 i = 0; i < MIN_LOOKUPS || __atomic_load_n(&s->writers_left, __ATOMIC_ACQUIRE); i++) {
+		u32 id = i & 1, n = __atomic_load_n(&s->inserted[id], __ATOMIC_ACQUIRE);
+		struct tval v;
+		u64 key, floor;
+		int ret;
+
+		if (i == MIN_LOOKUPS)
+			__atomic_sub_fetch(&s->readers_busy, 1, __ATOMIC_RELEASE);
+		if (!n)
+			continue;
+		rnd = rnd * 6364136223846793005ULL + 1442695040888963407ULL;
+		/* most on the hot keys, where writes are densest */
+		key = i & 6 ? 2 * ((rnd >> 60) % NHOT) : (rnd >> 33) % n;
+		key = (u64)id * KEYS_PER + (key < n ? key : 0);
+		floor = __atomic_load_n(&s->floor[key], __ATOMIC_ACQUIRE);
+		ret = hmap_reader_lookup(&r, &key, &v);
+		if (ret == -ENOENT)
+			c->missing += stable_key(key);
+		else if (ret == -EAGAIN && ++c->gave_up <= MAX_GAVE_UP)
+			continue;
+		else if (ret)
+			c->errors++;
+		else
+			torn_check(c, key, &v, floor);
+	}
+	c->retries = r.lookup_retries;
+	c->moved = r.moved;
+	hmap_reader_release(&r);
+	return NULL;
+}
+
+static int torn_iter_cb(const void *key, const void *value, void *ctx)
+{
+	struct torn_reader *c = ctx;
+	struct tval v;
+	u64 k;
+
+	memcpy(&k, key, sizeof(k));
+	memcpy(&v, value, sizeof(v));
+	if (k >= NKEYS) {
+		c->torn++;
+		return 0;
+	}
+	c->dups += c->pass_of[k] == c->pass;
+	c->pass_of[k] = c->pass;
+	torn_check(c, k, &v, c->floor_at[k]);
+	return 0;
+}
+
+static void *torn_iterations(void *arg)
+{
+	struct torn_reader *c = arg;
+	struct torn *s = c->s;
+	struct hmap_reader r;
+
+	if (!torn_reader_open(c, &r))
+		return NULL;
+	while (c->passes < MIN_PASSES || __atomic_load_n(&s->writers_left, __ATOMIC_ACQUIRE)) {
+		u32 n[NWRITERS];
+		int ret;
+
+		c->pass++;
+		for (int w = 0; w < NWRITERS; w++)
+			n[w] = __atomic_load_n(&s->inserted[w], __ATOMIC_ACQUIRE);
+		for (u64 k = 0; k < NKEYS; k++)
+			c->floor_at[k] = __atomic_load_n(&s->floor[k], __ATOMIC_ACQUIRE);
+		ret = hmap_reader_iterate(&r, HMAP_ITER_CONSISTENT, torn_iter_cb, c, &c->retries);
+		if (ret == -EAGAIN && ++c->gave_up <= MAX_GAVE_UP)
+			continue;
+		if (ret) {
+			c->errors++;
+			if (c->passes < MIN_PASSES)
+				__atomic_sub_fetch(&s->readers_busy, 1, __ATOMIC_RELEASE);
+			break;
+		}
+		/* Stable keys inserted before the pass: each emitted by it. */
+		for (int w = 0; w < NWRITERS; w++)
+			for (u32 i = 0; i < n[w]; i += 2)
+				c->missing += c->pass_of[(u64)w * KEYS_PER + i] != c->pass;
+		if (++c->passes == MIN_PASSES)
+			__atomic_sub_fetch(&s->readers_busy, 1, __ATOMIC_RELEASE);
+	}
+	c->moved = r.moved;
+	hmap_reader_release(&r);
+	return NULL;
+}
+
+static void torn_run(struct __test_metadata *_metadata, struct ttab *t)
+{
+	struct torn s = {
+		.t = t,
+		.version = calloc(NKEYS, sizeof(u64)),
+		.floor = calloc(NKEYS, sizeof(u64)),
+		.starting = 2,
+		.readers_busy = 2,
+		.writers_left = NWRITERS,
+	};
+	struct torn_writer w[NWRITERS];
+	struct torn_reader rd[2];
+	pthread_t tw[NWRITERS], tr[2];
+	u64 t0 = hgr_now_ns();
+	long refused = 0;
+
+	for (int i = 0; i < 2; i++) {
+		rd[i] = (struct torn_reader){ .s = &s, .last = calloc(NKEYS, sizeof(u64)) };
+		rd[i].pass_of = calloc(NKEYS, sizeof(u32));
+		rd[i].floor_at = calloc(NKEYS, sizeof(u64));
+	}
+	ASSERT_EQ(0, pthread_create(&tr[0], NULL, torn_lookups, &rd[0]));
+	ASSERT_EQ(0, pthread_create(&tr[1], NULL, torn_iterations, &rd[1]));
+	for (int i = 0; i < NWRITERS; i++) {
+		w[i] = (struct torn_writer){ .s = &s, .id = i };
+		ASSERT_EQ(0, pthread_create(&tw[i], NULL, torn_writer, &w[i]));
+	}
+	for (int i = 0; i < NWRITERS; i++)
+		pthread_join(tw[i], NULL);
+	for (int i = 0; i < 2; i++)
+		pthread_join(tr[i], NULL);
+
+	for (int i = 0; i < NWRITERS; i++) {
+		EXPECT_EQ(0, w[i].errors);
+		refused += w[i].refused;
+	}
+	TH_LOG("%.2fs; lookups: %ld reads, %llu retries, %llu moved chains; "
+	       "iterations: %u passes, %ld reads, %llu retries, %llu moved chains; "
+	       "%ld + %ld reads given up; %d growths, %ld inserts refused",
+	       (hgr_now_ns() - t0) / 1e9, rd[0].reads, (unsigned long long)rd[0].retries,
+	       (unsigned long long)rd[0].moved, rd[1].passes, rd[1].reads,
+	       (unsigned long long)rd[1].retries, (unsigned long long)rd[1].moved,
+	       rd[0].gave_up, rd[1].gave_up, t->n ? t->n->ngrows : 0, refused);
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(0, rd[i].errors);
+		EXPECT_EQ(0, rd[i].torn);	/* a value no writer wrote */
+		EXPECT_EQ(0, rd[i].stale);	/* older than one written or seen before */
+		EXPECT_EQ(0, rd[i].missing);	/* a key never deleted not found */
+		EXPECT_EQ(0, rd[i].dups);	/* emitted twice in one pass */
+		EXPECT_GT(rd[i].reads, 0);
+		free(rd[i].last);
+		free(rd[i].pass_of);
+		free(rd[i].floor_at);
+	}
+	/* Readers and writers overlapped: reads met writes and were retried. */
+	EXPECT_GT(rd[0].retries + rd[1].retries, 0);
+	EXPECT_EQ(0, t->maps);
+	free(s.version);
+	free(s.floor);
+}
+
+TEST(fixed_torn_reads)
+{
+	struct ttab t;
+
+	ttab_fixed(&t, NKEYS);
+	torn_run(_metadata, &t);
+	ttab_destroy(&t);
+}
+
+TEST(incremental_torn_reads_while_growing)
+{
+	struct ttab t;
+
+	ttab_incremental(&t, 1 << 18, true);
+	torn_run(_metadata, &t);
+	/* 512 buckets -> 2048 -> 8192 (-> 32768 past 26624 live keys) */
+	EXPECT_GE(t.n->ngrows, 2);
+	ttab_destroy(&t);
+}
+
+TEST_HARNESS_MAIN

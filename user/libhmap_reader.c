@@ -1,0 +1,450 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libhmap's zero-copy reader: see libhmap_reader.h.  It implements the
+ * protocol documented in kmod/uapi/hmap.h and kmod/hmap_engine.h: copy a
+ * chain between two equal, even reads of its head bucket's seq; bound every
+ * index read from shared memory, since a writer may be changing it under us.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "libhmap_reader.h"
+#include "hmap_engine.h"	/* user-space build: hash and tophash, as the kernel */
+
+#define HMAP_READ_RETRIES	1000000
+
+static void hmap_unmap_arrays(struct hmap_reader *r, bool all)
+{
+	if (r->iterating && !all)
+		return;
+	for (int i = 0; i < HMAP_READER_MAX_MAPS; i++) {
+		struct hmap_uarray *m = &r->maps[i];
+		bool used = false;
+
+		for (__u32 j = 0; j < r->narrays && !all; j++)
+			used |= r->arr[j].offset == m->offset;
+		if (m->offset && !used) {
+			r->ops->unmap(r->ctx, m->base, m->len);
+			memset(m, 0, sizeof(*m));
+		}
+	}
+}
+
+static int hmap_map_array(struct hmap_reader *r, const struct hmap_shm_array *sa,
+			  struct hmap_uarray *out)
+{
+	struct hmap_uarray *free_slot = NULL;
+	const void *p;
+	int ret;
+
+	for (int i = 0; i < HMAP_READER_MAX_MAPS; i++) {
+		if (r->maps[i].offset == sa->mmap_offset) {
+			*out = r->maps[i];
+			return 0;
+		}
+		if (!r->maps[i].offset && !free_slot)
+			free_slot = &r->maps[i];
+	}
+	if (!free_slot)
+		return -EAGAIN;
+	ret = r->ops->map(r->ctx, sa->mmap_offset, sa->mmap_size, &p);
+	if (ret)
+		return ret;	/* e.g. freed since we read the layout: retry */
+	*free_slot = (struct hmap_uarray){
+		.offset = sa->mmap_offset, .base = p, .len = sa->mmap_size,
+		.nbuckets = sa->nbuckets, .ntotal = sa->nbuckets + sa->noverflow,
+	};
+	*out = *free_slot;
+	return 0;
+}
+
+/* Map the value chunks published so far (incremental). */
+static int hmap_map_chunks(struct hmap_reader *r)
+{
+	const struct hmap_shm_header *shm = r->shm;
+	__u32 want = __atomic_load_n(&shm->pool_nchunks, __ATOMIC_ACQUIRE);
+
+	if (want > r->chunks_cap) {
+		const __u8 **c = realloc(r->chunks, (want + 64) * sizeof(*c));
+
+		if (!c)
+			return -ENOMEM;
+		r->chunks = c;
+		r->chunks_cap = want + 64;
+	}
+	while (r->nchunks < want) {
+		const void *p;
+		int ret = r->ops->map(r->ctx, shm->pool_mmap_offset +
+				      (__u64)r->nchunks * shm->pool_chunk_bytes,
+				      shm->pool_chunk_bytes, &p);
+
+		if (ret)
+			return ret;
+		r->chunks[r->nchunks++] = p;
+	}
+	return 0;
+}
+
+/*
+ * Bring the mapped arrays in line with the header's layout.  Returns 0 with
+ * a consistent view, or a negative errno.  Cheap when nothing moved.
+ */
+static int hmap_refresh(struct hmap_reader *r)
+{
+	const struct hmap_shm_header *shm = r->shm;
+
+	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
+		struct hmap_shm_array a[2];
+		__u32 seq = __atomic_load_n(&shm->layout_seq, __ATOMIC_ACQUIRE), n;
+		int ret = 0;
+
+		if (seq & 1) {
+			__builtin_ia32_pause();
+			continue;
+		}
+		if (r->narrays && seq == r->layout_seq)
+			return r->incr ? hmap_map_chunks(r) : 0;
+		n = shm->narrays;
+		memcpy(a, shm->arrays, sizeof(a));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&shm->layout_seq, __ATOMIC_RELAXED) != seq || n < 1 || n > 2)
+			continue;
+		r->narrays = n;
+		for (__u32 i = 0; i < n && !ret; i++)
+			ret = hmap_map_array(r, &a[i], &r->arr[i]);
+		if (ret) {
+			r->narrays = 0;
+			if (ret == -EINVAL || ret == -EAGAIN) {
+				hmap_unmap_arrays(r, false);
+				continue;	/* moved under us */
+			}
+			return ret;
+		}
+		hmap_unmap_arrays(r, false);
+		r->layout_seq = seq;
+		return r->incr ? hmap_map_chunks(r) : 0;
+	}
+	return -EAGAIN;
+}
+
+int hmap_reader_init(struct hmap_reader *r, const struct hmap_shm_header *shm,
+		     const struct hmap_reader_ops *ops, void *ctx)
+{
+	int ret;
+
+	if (shm->magic != HMAP_SHM_MAGIC || shm->abi_version != HMAP_ABI_VERSION)
+		return -EPROTO;	/* module and library disagree on the layout */
+	if (shm->variant >= HMAP_VARIANT_MAX)
+		return -EOPNOTSUPP;
+	memset(r, 0, sizeof(*r));
+	r->shm = shm;
+	r->ops = ops;
+	r->ctx = ctx;
+	r->incr = shm->variant == HMAP_VARIANT_INCREMENTAL;
+	r->seed[0] = shm->seed[0];
+	r->seed[1] = shm->seed[1];
+	ret = hmap_refresh(r);
+	if (ret)
+		hmap_reader_release(r);
+	return ret;
+}
+
+void hmap_reader_release(struct hmap_reader *r)
+{
+	hmap_unmap_arrays(r, true);
+	for (__u32 c = 0; c < r->nchunks; c++)
+		r->ops->unmap(r->ctx, r->chunks[c], r->shm->pool_chunk_bytes);
+	free(r->chunks);
+	r->chunks = NULL;
+	r->nchunks = r->chunks_cap = r->narrays = 0;
+}
+
+static const struct hmap_bucket *hmap_ubucket(const struct hmap_reader *r,
+					      const struct hmap_uarray *a, __u32 idx)
+{
+	return (const struct hmap_bucket *)(a->base + (size_t)idx * r->shm->bucket_size);
+}
+
+/* The value of slot @i of bucket @b: in place, or in the pool (NULL: torn). */
+static const __u8 *hmap_uvalue(const struct hmap_reader *r, const struct hmap_bucket *b, int i)
+{
+	const struct hmap_shm_header *shm = r->shm;
+	const __u8 *slot = (const __u8 *)b + shm->values_offset + i * shm->value_stride;
+	__u32 idx, c;
+
+	if (!r->incr)
+		return slot;
+	memcpy(&idx, slot, 4);
+	c = idx >> shm->pool_chunk_shift;
+	if (c >= r->nchunks)
+		return NULL;	/* a chunk newer than our view, or a torn index */
+	return r->chunks[c] + (size_t)(idx & ((1U << shm->pool_chunk_shift) - 1)) *
+	       shm->pool_value_stride;
+}
+
+/*
+ * Copy chain @b of array @a as packed key/value pairs into @buf (room for
+ * @max pairs), between two equal even reads of its head seq (ignoring the
+ * chain is read once when @consistent is false).  Returns the number of
+ * pairs, -EAGAIN (torn: retry), -EXDEV (the chain has moved to a newer array,
+ * seen in the same snapshot as the chain), or -E2BIG.
+ */
+static int hmap_collect_chain(const struct hmap_reader *r, const struct hmap_uarray *a, __u32 b,
+			      __u8 *buf, __u32 max, bool consistent)
+{
+	const struct hmap_shm_header *shm = r->shm;
+	const struct hmap_bucket *head = hmap_ubucket(r, a, b), *bk = head;
+	__u32 ksz = shm->key_size, vsz = shm->value_size, n = 0, hops = 0, next;
+	__u32 seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE);
+
+	/* Moved to a newer array: this copy is frozen, its indexes stale. */
+	if (seq & HMAP_SEQ_EVACUATED)
+		return -EXDEV;
+	if ((seq & 1) && consistent)
+		return -EAGAIN;
+	for (;;) {
+		for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+			__u8 th = bk->tophash[i];
+			const __u8 *v;
+
+			if (th == HMAP_TOPHASH_EMPTY_REST)
+				goto out;
+			if (th < HMAP_TOPHASH_MIN)
+				continue;
+			if (n == max)
+				return -E2BIG;
+			v = hmap_uvalue(r, bk, i);
+			if (!v)
+				return -EAGAIN;
+			memcpy(buf + (size_t)n * (ksz + vsz),
+			       (const __u8 *)bk + shm->keys_offset + i * shm->key_stride, ksz);
+			memcpy(buf + (size_t)n * (ksz + vsz) + ksz, v, vsz);
+			n++;
+		}
+		next = __atomic_load_n(&bk->overflow, __ATOMIC_RELAXED);
+		if (!next)
+			break;
+		if (next < a->nbuckets || next >= a->ntotal || ++hops >= a->ntotal)
+			return -EAGAIN;
+		bk = hmap_ubucket(r, a, next);
+	}
+out:
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (consistent && __atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
+		return -EAGAIN;
+	return n;
+}
+
+/* Find @key in chain hash & (nbuckets - 1) of @a; 0, -ENOENT, -EAGAIN (torn),
+ * or -EXDEV (the chain moved to a newer array: a change of the seq, evacuated
+ * bit included, during the scan is -EAGAIN, and the retry sees -EXDEV). */
+static int hmap_find(const struct hmap_reader *r, const struct hmap_uarray *a, const void *key,
+		     __u32 hash, void *value)
+{
+	const struct hmap_shm_header *shm = r->shm;
+	const struct hmap_bucket *head = hmap_ubucket(r, a, hash & (a->nbuckets - 1)), *b = head;
+	__u32 seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE), next, hops = 0;
+	__u8 top = hmap_tophash(hash);
+	int found = -ENOENT;
+
+	if (seq & HMAP_SEQ_EVACUATED)
+		return -EXDEV;	/* moved: look in the newer array */
+	if (seq & 1)
+		return -EAGAIN;
+	for (;;) {
+		for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+			__u8 th = b->tophash[i];
+			const __u8 *v;
+
+			if (th == HMAP_TOPHASH_EMPTY_REST)
+				goto done;
+			if (th != top || memcmp((const __u8 *)b + shm->keys_offset +
+						i * shm->key_stride, key, shm->key_size))
+				continue;
+			v = hmap_uvalue(r, b, i);
+			if (!v)
+				return -EAGAIN;
+			memcpy(value, v, shm->value_size);
+			found = 0;
+			goto done;
+		}
+		next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
+		if (!next)
+			break;
+		if (next < a->nbuckets || next >= a->ntotal || ++hops >= a->ntotal)
+			return -EAGAIN;	/* torn: the seq check would fail too */
+		b = hmap_ubucket(r, a, next);
+	}
+done:
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
+		return -EAGAIN;
+	return found;
+}
+
+int hmap_reader_lookup(struct hmap_reader *r, const void *key, void *value)
+{
+	hmap_seed_t seed = { { r->seed[0], r->seed[1] } };
+	__u32 hash = hmap_plat_hash(key, r->shm->key_size, &seed);
+
+	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
+		const struct hmap_uarray *a = &r->arr[0];
+		int ret = r->incr ? hmap_refresh(r) : 0;
+
+		if (ret)
+			return ret;
+		/* Growing: the old bucket, unless its chain has moved. */
+		ret = -EXDEV;
+		if (r->narrays == 2)
+			ret = hmap_find(r, &r->arr[1], key, hash, value);
+		if (ret == -EXDEV) {
+			if (r->narrays == 2)
+				r->moved++;
+			ret = hmap_find(r, a, key, hash, value);
+		}
+		if (ret == -EXDEV)	/* cur moved too: a growth newer than our view */
+			ret = -EAGAIN;
+		if (ret != -EAGAIN &&
+		    (!r->incr || __atomic_load_n(&r->shm->layout_seq, __ATOMIC_ACQUIRE) == r->layout_seq))
+			return ret;
+		r->lookup_retries++;
+		__builtin_ia32_pause();
+	}
+	return -EAGAIN;
+}
+
+/* One read of every chain, in place: entries point into the mapping. */
+static int hmap_iterate_once(const struct hmap_reader *r, hmap_iter_cb cb, void *ctx)
+{
+	const struct hmap_shm_header *shm = r->shm;
+	const struct hmap_uarray *a = &r->arr[0];
+	__u32 koff = shm->keys_offset, voff = shm->values_offset;
+	__u32 ks = shm->key_stride, vs = shm->value_stride;
+	int ret;
+
+	for (__u32 bi = 0; bi < a->nbuckets; bi++) {
+		const struct hmap_bucket *b = hmap_ubucket(r, a, bi);
+
+		for (__u32 hops = 0;; hops++) {
+			for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+				__u8 th = b->tophash[i];
+
+				if (th == HMAP_TOPHASH_EMPTY_REST)
+					goto next_chain;
+				if (th < HMAP_TOPHASH_MIN)
+					continue;
+				ret = cb((const __u8 *)b + koff + i * ks, (const __u8 *)b + voff + i * vs, ctx);
+				if (ret)
+					return ret;
+			}
+			__u32 next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
+
+			if (!next || next < a->nbuckets || next >= a->ntotal || hops >= a->ntotal)
+				break;
+			b = hmap_ubucket(r, a, next);
+		}
+next_chain:;
+	}
+	return 0;
+}
+
+/* Emit chain @b of @a; retried until consistent when @consistent. */
+static int hmap_emit_chain(struct hmap_reader *r, const struct hmap_uarray *a, __u32 b,
+			   __u8 *buf, __u32 max, bool consistent, hmap_iter_cb cb, void *ctx,
+			   __u64 *retries)
+{
+	__u32 ksz = r->shm->key_size, vsz = r->shm->value_size;
+	int n = -EAGAIN, ret = 0;
+
+	for (int tries = 0; tries < HMAP_READ_RETRIES && n == -EAGAIN; tries++) {
+		n = hmap_collect_chain(r, a, b, buf, max, consistent);
+		if (n != -EAGAIN)
+			break;
+		if (retries)
+			(*retries)++;
+		/* A value in a chunk added since our view: map it. */
+		if (r->incr && (ret = hmap_map_chunks(r)))
+			return ret;
+	}
+	if (n < 0)
+		return n;	/* -EXDEV: the caller reads where the chain went */
+	for (int j = 0; j < n && !ret; j++)
+		ret = cb(buf + (size_t)j * (ksz + vsz), buf + (size_t)j * (ksz + vsz) + ksz, ctx);
+	return ret;
+}
+
+/*
+ * Emit every key whose hash has @x in its low bits, @nb_x being the main
+ * bucket count of the array it was read from, which it has left (its chain
+ * was evacuated).  Read the newest layout and take the oldest array there
+ * bigger than that one: its chains x + k * nb_x hold those keys, and a chain
+ * that moved on again is followed the same way.  Each key lives in exactly
+ * one chain of each array, so none is emitted twice.
+ */
+static int hmap_emit_moved(struct hmap_reader *r, __u32 nb_x, __u32 x, __u8 *buf, __u32 max,
+			   bool consistent, hmap_iter_cb cb, void *ctx, __u64 *retries, int depth)
+{
+	struct hmap_uarray a;
+	int ret = hmap_refresh(r);
+
+	if (ret)
+		return ret;
+	if (depth > HMAP_MAX_BUCKETS_LOG2)
+		return -EAGAIN;
+	if (r->narrays == 2 && r->arr[1].nbuckets > nb_x)
+		a = r->arr[1];
+	else if (r->arr[0].nbuckets > nb_x)
+		a = r->arr[0];
+	else
+		return -EAGAIN;	/* cannot be: arrays only grow */
+	r->moved++;
+	for (__u32 c = x; c < a.nbuckets && !ret; c += nb_x) {
+		ret = hmap_emit_chain(r, &a, c, buf, max, consistent, cb, ctx, retries);
+		if (ret == -EXDEV)
+			ret = hmap_emit_moved(r, a.nbuckets, c, buf, max, consistent, cb, ctx,
+					      retries, depth + 1);
+	}
+	return ret;
+}
+
+int hmap_reader_iterate(struct hmap_reader *r, unsigned int flags, hmap_iter_cb cb, void *ctx,
+			__u64 *retries)
+{
+	const struct hmap_shm_header *shm = r->shm;
+	bool consistent = flags & HMAP_ITER_CONSISTENT;
+	__u32 max = 8 * 64;
+	__u8 *buf;
+	int ret;
+
+	if (!r->incr && !consistent)
+		return hmap_iterate_once(r, cb, ctx);
+	ret = r->incr ? hmap_refresh(r) : 0;
+	if (ret)
+		return ret;
+	buf = malloc((size_t)max * (shm->key_size + shm->value_size));
+	if (!buf)
+		return -ENOMEM;
+	r->iterating = true;
+	{
+		/*
+		 * Walk the oldest array by bucket, as Go's iterator does: a
+		 * chain not yet moved is read there; one that moved (seen with
+		 * the chain's own seq) is read where its keys went, never both.
+		 * Copies: refresh may replace r->arr, mappings stay meanwhile.
+		 */
+		struct hmap_uarray a = r->narrays == 2 ? r->arr[1] : r->arr[0];
+		bool old_consistent = consistent || r->narrays == 2;
+
+		for (__u32 b = 0; b < a.nbuckets && !ret; b++) {
+			ret = hmap_emit_chain(r, &a, b, buf, max, old_consistent, cb, ctx, retries);
+			if (ret == -EXDEV)
+				ret = hmap_emit_moved(r, a.nbuckets, b, buf, max, consistent, cb,
+						      ctx, retries, 0);
+		}
+	}
+	r->iterating = false;
+	hmap_unmap_arrays(r, false);
+	free(buf);
+	return ret;
+}

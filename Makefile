@@ -6,8 +6,10 @@
 #   make            build everything (KDIR=... to build for another kernel)
 #   make demo       install deps, build, run the demo in the VM (HOST=1: here)
 #   make check      install deps, build, run all tests; last line "N passed, N failed"
+#                   (DEBUG=0: without the second run on a debug kernel)
 #   make vm         shell in the VM; make vm CMD="..." runs one command
 #   make bench      benchmarks (print figures)
+#   make mutate     plant known bugs one at a time; every one must be caught
 #   V=1             show commands
 
 SHELL	:= /bin/bash
@@ -63,7 +65,8 @@ BENCHES := $(patsubst $(SRC)/selftests/bench/%.c,$(BUILD)/selftests/%,$(wildcard
 
 vpath %.bpf.c $(SRC)/bpf $(SRC)/selftests/progs
 
-.PHONY: all deps modules bpf user selftests check demo vm bench bench-run clean kdir-check
+.PHONY: all deps modules bpf user selftests check demo vm bench bench-run clean kdir-check \
+	debug-kernel debug-modules mutate
 .DELETE_ON_ERROR:
 
 all: modules bpf user selftests
@@ -108,7 +111,8 @@ KMOD_SRCS := $(wildcard $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(
 # without BTF is left to load by mistake.  BTF is added exactly once: a tree
 # with a vmlinux (a self-built kernel) makes kbuild add it, and a second
 # pahole + resolve_btfids pass would re-sort the kfunc set's ids but not
-# their flags.
+# their flags.  Each module's kfunc sets are then checked against the flags
+# its sources declare (the .mod file lists its objects).
 modules: $(BUILD)/kmod/.built
 $(BUILD)/kmod/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
 	$(Q)mkdir -p $(BUILD)/kbuild/kmod
@@ -127,6 +131,10 @@ $(BUILD)/kmod/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
 		fi; \
 		printf '  %-8s %s\n' BTF "$$(basename $$ko)" && \
 		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(BUILD)/kmod/$$(basename $$ko) || exit 1; \
+	done
+	$(Q)for ko in $(BUILD)/kmod/*.ko; do \
+		$(SRC)/kmod/scripts/check-kfunc-flags.py --btf-base $(VMLINUX_BTF) --headers $(KDIR) --bpftool $(BPFTOOL) \
+			$$ko $$(sed 's/\.o$$/.c/' $(BUILD)/kbuild/kmod/$$(basename $$ko .ko).mod) || exit 1; \
 	done
 	$(Q)touch $@
 
@@ -168,16 +176,25 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-Wno-unused-parameter -I$(dir $(HARNESS)) -I$(SRC)/kmod
 
 $(BUILD)/selftests/engine_test: $(SRC)/selftests/unit/engine_test.c $(SRC)/kmod/hmap_engine.c \
-		$(wildcard $(SRC)/kmod/*.h) $(HARNESS)
+		$(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/unit_harness.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) $(filter %.c,$^) -lpthread -o $@
 
 $(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap_grow.c \
-		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/grow_user.h $(HARNESS)
+		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/grow_user.h \
+		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
+
+$(BUILD)/selftests/reader_test: $(SRC)/selftests/unit/reader_test.c $(SRC)/user/libhmap_reader.c \
+		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h) \
+		$(SRC)/user/libhmap_reader.h $(SRC)/user/libhmap.h $(SRC)/selftests/unit/grow_user.h \
+		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
+	$(call msg,CC-ASAN,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNIT_CFLAGS) -I$(SRC)/selftests/unit -I$(SRC)/user $(filter %.c,$^) -lpthread -o $@
 
 $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS) \
 		$(wildcard $(SRC)/selftests/vm/*.h) $(HARNESS)
@@ -214,7 +231,23 @@ $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.sh
 
 VM_TESTS += $(patsubst $(SRC)/selftests/vm/%.sh,$(BUILD)/selftests/%,$(wildcard $(SRC)/selftests/vm/test_*.sh))
 
-selftests: $(BUILD)/selftests/engine_test $(BUILD)/selftests/grow_test $(VM_TESTS) $(BUILD)/selftests/bench_dump $(BUILD)/hmapctl
+selftests: $(BUILD)/selftests/engine_test $(BUILD)/selftests/grow_test $(BUILD)/selftests/reader_test $(VM_TESTS) $(BUILD)/selftests/bench_dump $(BUILD)/hmapctl
+
+# ---- the debug kernel --------------------------------------------------------
+# KASAN, lockdep, PROVE_RCU, atomic-sleep, preempt and list debugging and
+# kmemleak, built once per machine from Debian's linux-source and cached
+# outside the checkout (selftests/debug/debug-kernel.sh says where), and the
+# modules built against it into BUILD/dbg/kmod.  make check (run-all.sh)
+# builds both after the stock kernel's suites, then boots it; DEBUG=0 leaves
+# it out (and says so in the totals).
+DEBUG_KERNEL := $(SRC)/selftests/debug/debug-kernel.sh
+
+debug-kernel:
+	$(Q)$(DEBUG_KERNEL) >/dev/null
+
+debug-modules: $(RESOLVE_BTFIDS)
+	$(Q)tree=$$($(DEBUG_KERNEL)) && \
+		$(MAKE) BUILD=$(BUILD)/dbg KSRC=$(KSRC) KDIR=$$tree modules
 
 # ---- running -----------------------------------------------------------------
 VM := $(SRC)/selftests/vm/vm.sh
@@ -222,7 +255,7 @@ VM_ENV = HMAP_SRC=$(SRC) HMAP_BUILD=$(BUILD) KVER=$(KVER)
 
 check: deps
 	$(Q)$(MAKE) all
-	$(Q)$(VM_ENV) $(SRC)/selftests/run-all.sh
+	$(Q)$(VM_ENV) HMAP_DEBUG=$(DEBUG) $(SRC)/selftests/run-all.sh
 
 demo: deps
 	$(Q)$(MAKE) all
@@ -243,6 +276,11 @@ bench: deps
 
 bench-run: all $(BENCHES) $(BUILD)/selftests/bench_native $(BUILD)/selftests/bench_grow_native
 	$(Q)$(VM_ENV) $(SRC)/selftests/bench/run.sh
+
+# Plant known bugs one at a time and check the suites catch each (on demand).
+mutate: deps
+	$(Q)$(MAKE) all
+	$(Q)KVER=$(KVER) $(SRC)/selftests/mutate.sh $(MUTANTS)
 
 clean:
 	rm -rf $(BUILD)

@@ -27,11 +27,11 @@ NAMES=() FILES=() CATCHERS=() OLDS=() NEWS=()
 mutant() { NAMES+=("$1") FILES+=("$2") CATCHERS+=("$3") OLDS+=("$4") NEWS+=("$5"); }
 
 mutant seq-increments-removed kmod/hmap_engine.h \
-	"host:engine_test host:reader_test vm:test_hmap" \
+	"host:engine_test host:reader_test vm:test_hmap vm:test_stress" \
 	'\tWRITE_ONCE(head->seq, hmap_seq_next(head->seq));\n\tsmp_wmb();\n}\n\nstatic __always_inline void hmap_seq_end(struct hmap_bucket *head)\n{\n\tsmp_wmb();\n\tWRITE_ONCE(head->seq, hmap_seq_next(head->seq));\n}' \
 	'\tsmp_wmb();\n}\n\nstatic __always_inline void hmap_seq_end(struct hmap_bucket *head)\n{\n\tsmp_wmb();\n}'
 mutant lookup-or-init-never-inserts kmod/hmap_engine.c \
-	"host:engine_test vm:test_hmap" \
+	"host:engine_test vm:test_hmap vm:test_stress" \
 	'\tif (flags == HMAP_EXIST)\n\t\treturn -ENOENT;' \
 	'\tif (flags == HMAP_EXIST || flags == HMAP_INIT)\n\t\treturn -ENOENT;'
 mutant value-reuse-without-grace-period kmod/hmap_rehash_main.c \
@@ -60,6 +60,10 @@ mutant lockdep-lock-order-inversion kmod/hmap_main.c \
 	"dbg:test_fuzz" \
 	'\tswitch (cmd) {\n\tcase HMAP_IOC_LOOKUP:\n' \
 	'\t{\n\t\tstatic DEFINE_SPINLOCK(mut_a);\n\t\tstatic DEFINE_SPINLOCK(mut_b);\n\t\tspinlock_t *x = cmd == HMAP_IOC_LOOKUP ? &mut_a : &mut_b;\n\t\tspinlock_t *y = x == &mut_a ? &mut_b : &mut_a;\n\n\t\tspin_lock(x);\n\t\tspin_lock(y);\n\t\tspin_unlock(y);\n\t\tspin_unlock(x);\n\t}\n\tswitch (cmd) {\n\tcase HMAP_IOC_LOOKUP:\n'
+mutant kmemleak-lock-array-never-freed kmod/hmap_main.c \
+	"dbg:test_fuzz" \
+	'\tvfree(t->shm);\n\thmap_locks_free(&t->tab.locks);\n' \
+	'\tvfree(t->shm);\n'
 
 if [ "${1:-}" = --list ]; then
 	for i in "${!NAMES[@]}"; do

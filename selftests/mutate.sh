@@ -50,6 +50,14 @@ mutant no-fmode-write-check kmod/hmap_main.c \
 	"vm:test_rehash vm:test_fuzz" \
 	'\tif (cmd != HMAP_IOC_LOOKUP && !(file->f_mode & FMODE_WRITE))' \
 	'\tif (0 && cmd != HMAP_IOC_LOOKUP && !(file->f_mode & FMODE_WRITE))'
+mutant libhmap-chunk-index-unchecked user/libhmap_reader.c \
+	"host:reader_test" \
+	'\tif (c >= r->nchunks)\n\t\treturn NULL;' \
+	'\tif (0 && c >= r->nchunks)\n\t\treturn NULL;'
+mutant libhmap-overflow-link-unchecked user/libhmap_reader.c \
+	"host:reader_test" \
+	'\t\tif (next < a->nbuckets || next >= a->ntotal || ++hops >= a->ntotal)\n\t\t\treturn -EAGAIN;\t/* torn' \
+	'\t\tif (next < a->nbuckets || ++hops >= a->ntotal)\n\t\t\treturn -EAGAIN;\t/* torn'
 
 # Bugs only the debug kernel can see: they must fail its run.
 mutant kasan-out-of-bounds-write-in-kfunc kmod/hmap_main.c \
@@ -62,8 +70,8 @@ mutant lockdep-lock-order-inversion kmod/hmap_main.c \
 	'\t{\n\t\tstatic DEFINE_SPINLOCK(mut_a);\n\t\tstatic DEFINE_SPINLOCK(mut_b);\n\t\tspinlock_t *x = cmd == HMAP_IOC_LOOKUP ? &mut_a : &mut_b;\n\t\tspinlock_t *y = x == &mut_a ? &mut_b : &mut_a;\n\n\t\tspin_lock(x);\n\t\tspin_lock(y);\n\t\tspin_unlock(y);\n\t\tspin_unlock(x);\n\t}\n\tswitch (cmd) {\n\tcase HMAP_IOC_LOOKUP:\n'
 mutant kmemleak-lock-array-never-freed kmod/hmap_main.c \
 	"dbg:test_fuzz" \
-	'\tvfree(t->shm);\n\thmap_locks_free(&t->tab.locks);\n' \
-	'\tvfree(t->shm);\n'
+	'\t\tmodule_put(t->ops->owner);\n\t}\n\tvfree(t->array);\n\tvfree(t->shm);\n\thmap_locks_free(&t->tab.locks);\n' \
+	'\t\tmodule_put(t->ops->owner);\n\t}\n\tvfree(t->array);\n\tvfree(t->shm);\n'
 
 if [ "${1:-}" = --list ]; then
 	for i in "${!NAMES[@]}"; do

@@ -20,7 +20,9 @@
  *    check words agree), not older than one written (or deleted) before
  *    the read began nor than one read before; keys never deleted are
  *    always found and emitted once per pass; and the readers must have
- *    retried (so reads really overlapped writes).
+ *    retried (so reads really overlapped writes);
+ *  - hostile bytes: an overflow link or a value index past the mapping is
+ *    never followed; the read fails with -EAGAIN.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -769,6 +771,91 @@ TEST(incremental_torn_reads_while_growing)
 	torn_run(_metadata, &t);
 	/* 512 buckets -> 2048 -> 8192 (-> 32768 past 26624 live keys) */
 	EXPECT_GE(t.n->ngrows, 2);
+	ttab_destroy(&t);
+}
+
+/* ---- hostile shared memory --------------------------------------------------- */
+
+/* Where @key sits in @tab: its slot, or -1; *@headp gets its chain's head. */
+static int slot_of(struct hmap_tab *tab, u64 key, struct hmap_bucket **headp,
+		   struct hmap_bucket **bp)
+{
+	struct hmap_bucket *b = hmap_bucket_at(tab, hmap_tab_hash(tab, &key) & (tab->l.nbuckets - 1));
+
+	*headp = b;
+	for (;;) {
+		for (int i = 0; i < HMAP_BUCKET_SLOTS; i++)
+			if (b->tophash[i] >= HMAP_TOPHASH_MIN &&
+			    !memcmp(hmap_slot_key(tab, b, i), &key, sizeof(key))) {
+				*bp = b;
+				return i;
+			}
+		if (!b->overflow)
+			return -1;
+		b = hmap_bucket_at(tab, b->overflow);
+	}
+}
+
+/*
+ * The mapping is read-only to user space, but a reader may see any bytes a
+ * torn read can produce: an overflow link or a value index past everything
+ * mapped must make the read fail (-EAGAIN once retries run out), never make
+ * the reader follow it (which would read far outside the mapping: SEGV or
+ * an ASan report here).
+ */
+TEST(links_and_indexes_past_the_mapping_are_never_followed)
+{
+	struct hmap_bucket *head, *b;
+	struct hmap_reader r;
+	struct tval v, out;
+	struct ttab t;
+	u64 absent = 0;
+	int slot;
+
+	/* Fixed: a full head bucket links far past the array.  (A bucket with
+	 * room ends its chain at its first never-used slot.) */
+	ttab_fixed(&t, 4096);
+	head = hmap_bucket_at(&t.tab, 0);
+	for (u64 k = 1, n = 0; n < HMAP_BUCKET_SLOTS; k++) {
+		struct hmap_bucket *h2, *b2;
+
+		slot_of(&t.tab, k, &h2, &b2);
+		if (h2 != head)
+			continue;
+		tval_make(&v, k, 1);
+		ASSERT_EQ(0, ttab_update(&t, k, &v, HMAP_ANY));
+		n++;
+	}
+	ASSERT_EQ(0, head->overflow);
+	for (u64 k = 1 << 20; !absent; k++) {
+		struct hmap_bucket *h2, *b2;
+
+		if (slot_of(&t.tab, k, &h2, &b2) < 0 && h2 == head)
+			absent = k;
+	}
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	EXPECT_EQ(-ENOENT, hmap_reader_lookup(&r, &absent, &out));
+	head->overflow = 0x7fffffff;
+	EXPECT_EQ(-EAGAIN, hmap_reader_lookup(&r, &absent, &out));
+	hmap_reader_release(&r);
+	ttab_destroy(&t);
+
+	/* Incremental: a slot's value index names a chunk that does not exist. */
+	ttab_incremental(&t, 1 << 16, false);
+	for (u64 k = 1; k <= 32; k++) {
+		tval_make(&v, k, 1);
+		ASSERT_EQ(0, ttab_update(&t, k, &v, HMAP_ANY));
+	}
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	ASSERT_EQ(0, hmap_reader_lookup(&r, &(u64){ 7 }, &out));
+	EXPECT_TRUE(tval_ok(&out, 7));
+	slot = slot_of(&t.n->g.regime->cur->tab, 7, &head, &b);
+	ASSERT_LE(0, slot);
+	*(u32 *)hmap_slot_val(&t.n->g.regime->cur->tab, b, slot) = 0xffffffff;
+	EXPECT_EQ(-EAGAIN, hmap_reader_lookup(&r, &(u64){ 7 }, &out));
+	ASSERT_EQ(0, hmap_reader_lookup(&r, &(u64){ 8 }, &out));	/* the rest still reads */
+	EXPECT_TRUE(tval_ok(&out, 8));
+	hmap_reader_release(&r);
 	ttab_destroy(&t);
 }
 

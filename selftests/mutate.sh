@@ -35,13 +35,13 @@ mutant lookup-or-init-never-inserts kmod/hmap_engine.c \
 	'\tif (flags == HMAP_EXIST)\n\t\treturn -ENOENT;' \
 	'\tif (flags == HMAP_EXIST || flags == HMAP_INIT)\n\t\treturn -ENOENT;'
 mutant value-reuse-without-grace-period kmod/hmap_rehash_main.c \
-	"vm:test_rehash dbg:test_rehash" \
+	"vm:test_rehash vm:test_stress" \
 	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\tcall_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);' \
 	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\thrh_reclaim_done(&h->reclaim_rcu);'
 mutant table-freed-without-grace-period kmod/hmap_main.c \
 	"vm:test_hmap dbg:test_hmap dbg:test_fuzz" \
 	'\tcall_rcu_tasks_trace(&t->rcu, hmap_free_rcu_trace);' \
-	'\thmap_free_rcu(&t->rcu);'
+	'\t(void)hmap_free_rcu_trace;\n\thmap_free_rcu(&t->rcu);'
 mutant overflow-link-off-by-one kmod/hmap_engine.c \
 	"host:engine_test vm:test_hmap" \
 	'\t\tovf += t->l.nbuckets;' \
@@ -104,6 +104,8 @@ done
 
 # A scratch copy of the working tree (tracked and untracked files, not build/).
 mkdir -p "$WORK"
+rm -rf "$WORK/logs"
+mkdir -p "$WORK/logs"
 SB=$WORK/src
 rm -rf "$SB"
 mkdir -p "$SB"
@@ -114,21 +116,25 @@ mk() { make -s -C "$SB" BUILD="$MB" KSRC="$SRC/build/linux-source" "$@"; }
 echo "== building the unmutated scratch tree"
 mk all >/dev/null || { echo "mutate.sh: the unmutated tree does not build" >&2; exit 1; }
 
-run_catcher() {	# host:T | vm:T | dbg:T
+# 0: the suite passed; 1: it failed (caught); 2: the mutant did not build,
+# which proves nothing about the tests.
+run_catcher() {	# host:T | vm:T | dbg:T; output in $LOG
 	local kind=${1%%:*} t=${1#*:} tree
+	exec 3>"$LOG"
 	case $kind in
 	host)
-		mk "$MB/selftests/$t" >/dev/null && "$MB/selftests/$t" >/dev/null 2>&1 ;;
+		mk "$MB/selftests/$t" >/dev/null 2>&1 || return 2
+		"$MB/selftests/$t" >&3 2>&1 ;;
 	vm)
-		mk all >/dev/null &&
+		mk all >/dev/null 2>&1 || return 2
 		HMAP_SRC=$SB HMAP_BUILD=$MB KVER=$KVER "$SRC/selftests/vm/vm.sh" --timeout 1500 -- \
-			sh "$SB/selftests/vm/run_tests.sh" "$t" >/dev/null 2>&1 ;;
+			sh "$SB/selftests/vm/run_tests.sh" "$t" >&3 2>&1 ;;
 	dbg)
-		mk all >/dev/null && mk debug-modules >/dev/null &&
-		tree=$("$SB/selftests/debug/debug-kernel.sh" --cached) &&
+		mk all >/dev/null 2>&1 && mk debug-modules >/dev/null 2>&1 &&
+			tree=$("$SB/selftests/debug/debug-kernel.sh" --cached) || return 2
 		HMAP_SRC=$SB HMAP_BUILD=$MB KVER=debug VMLINUZ=$tree/arch/x86/boot/bzImage \
 			"$SRC/selftests/vm/vm.sh" --mem 3G --timeout 3600 -- env HMAP_KMOD="$MB/dbg/kmod" \
-			HMAP_TIMEOUT_SCALE=10 sh "$SB/selftests/vm/run_tests.sh" "$t" >/dev/null 2>&1 ;;
+			HMAP_TIMEOUT_SCALE=10 sh "$SB/selftests/vm/run_tests.sh" "$t" >&3 2>&1 ;;
 	esac
 }
 
@@ -138,18 +144,31 @@ for i in "${!NAMES[@]}"; do
 	if [ $# -gt 0 ] && [[ " $* " != *" $name "* ]]; then continue; fi
 	cp "$SRC/$file" "$SB/$file"
 	plant "$SB/$file" "${OLDS[$i]}" "${NEWS[$i]}" || exit 1
-	by=""
+	by="" broken=""
 	for c in $catchers; do
 		start=$(date +%s)
-		if ! run_catcher "$c"; then
+		LOG=$WORK/logs/$name.${c/:/.}.log
+		run_catcher "$c"
+		rc=$?
+		if [ $rc = 2 ]; then
+			broken=$c
+			break
+		elif [ $rc != 0 ]; then
 			by="$c ($(( $(date +%s) - start ))s)"
 			break
 		fi
 		echo "   $name: $c passed"
 	done
 	cp "$SRC/$file" "$SB/$file"
-	if [ -n "$by" ]; then
+	if [ -n "$broken" ]; then
+		echo "BROKEN   $name: does not build for $broken (fix the mutant)"
+		survived+=("$name")
+	elif [ -n "$by" ]; then
 		echo "caught   $name by $by"
+		# The first line that says why, and where the whole output is.
+		grep -m1 -E 'BUG: KASAN|circular locking|unreferenced object|kmemleak:.*never freed|BUG:|WARNING:|Expected|not ok|ERROR: AddressSanitizer|LeakSanitizer' "$LOG" |
+			sed 's/^/           /'
+		echo "           (output: $LOG)"
 		caught=$((caught + 1))
 	else
 		echo "SURVIVED $name (ran: $catchers)"

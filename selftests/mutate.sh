@@ -39,7 +39,7 @@ mutant value-reuse-without-grace-period kmod/hmap_rehash_main.c \
 	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\tcall_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);' \
 	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\thrh_reclaim_done(&h->reclaim_rcu);'
 mutant table-freed-without-grace-period kmod/hmap_main.c \
-	"vm:test_hmap dbg:test_hmap dbg:test_fuzz" \
+	"vm:test_stress dbg:test_stress" \
 	'\tcall_rcu_tasks_trace(&t->rcu, hmap_free_rcu_trace);' \
 	'\t(void)hmap_free_rcu_trace;\n\thmap_free_rcu(&t->rcu);'
 mutant overflow-link-off-by-one kmod/hmap_engine.c \

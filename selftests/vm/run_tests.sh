@@ -82,7 +82,8 @@ else
 fi
 
 # kmemleak reports an object once it is older than 5 s and unreferenced in
-# a scan; the modules are gone, so their frames print as bare addresses.
+# a scan; the modules are gone, so their frames print as bare addresses
+# (after a hashed one in brackets).
 if [ -e $LEAKS ]; then
 	sleep 6
 	echo scan > $LEAKS
@@ -98,9 +99,10 @@ if [ -e $LEAKS ]; then
 		function ours(line,   n, i, r, a, lo) {
 			if (line ~ /\[hmap(_rehash)?\]|hmap_|hgr_|hrh_/)
 				return 1
-			if (!match(line, /\[<[0-9a-f]+>\]/))
+			# "[<hashed>] 0x<address>": a frame no symbol names
+			if (line !~ /^ *\[</ || !match(line, /0x[0-9a-f]+$/))
 				return 0
-			a = substr(line, RSTART + 2, RLENGTH - 4)
+			a = substr(line, RSTART + 2)
 			n = split(ranges, r, /[ \n]/)
 			for (i = 1; i + 1 <= n; i += 2) {
 				lo = r[i]; sub(/^0x/, "", lo)

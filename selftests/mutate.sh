@@ -38,6 +38,8 @@ mutant value-reuse-without-grace-period kmod/hmap_rehash_main.c \
 	"vm:test_rehash vm:test_stress" \
 	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\tcall_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);' \
 	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\thrh_reclaim_done(&h->reclaim_rcu);'
+# Known to survive (2026-11-22): no suite holds a table in a BPF program
+# across its unpublish, so freeing it at once goes unseen, even by KASAN.
 mutant table-freed-without-grace-period kmod/hmap_main.c \
 	"vm:test_stress dbg:test_stress" \
 	'\tcall_rcu_tasks_trace(&t->rcu, hmap_free_rcu_trace);' \

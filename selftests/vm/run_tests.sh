@@ -73,6 +73,9 @@ for t in "$B"/selftests/test_*; do
 done
 
 rm -rf /sys/fs/bpf/hmap-test* /sys/fs/bpf/hmap-rehash-test /sys/fs/bpf/hmap-stress*
+# Suites reload the modules: the instance unloaded last may sit elsewhere.
+ranges="$ranges
+$(awk '$1 ~ /^hmap(_rehash)?$/ { print $6, $2 }' /proc/modules)"
 if rmmod hmap_rehash && rmmod hmap; then
 	echo "ok - rmmod hmap_rehash hmap: no table or reference left behind"
 	pass=$((pass + 1))

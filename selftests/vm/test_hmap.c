@@ -750,29 +750,15 @@ static long long cg_read(const char *file)
 	return v;
 }
 
-static int cg_write(const char *file, const char *val)
-{
-	char path[256];
-	FILE *f;
-	int ret;
-
-	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", file);
-	f = fopen(path, "w");
-	if (!f)
-		return -errno;
-	ret = fputs(val, f) < 0 ? -EIO : 0;
-	return fclose(f) ? -errno : ret;
-}
-
 TEST(memory_charged_to_creator_memcg)
 {
 	int status;
 	pid_t pid;
 
 	mount("cgroup2", "/sys/fs/cgroup", "cgroup2", 0, NULL);
-	if (cg_write("cgroup.subtree_control", "+memory") ||
+	if (hmap_cgroup_write("cgroup.subtree_control", "+memory") ||
 	    (mkdir("/sys/fs/cgroup/hmap-test", 0755) && errno != EEXIST) ||
-	    cg_write("hmap-test/memory.max", "67108864"))
+	    hmap_cgroup_write("hmap-test/memory.max", "67108864"))
 		SKIP(return, "no cgroup v2 memory controller");
 	pid = fork();
 	ASSERT_LE(0, pid);
@@ -782,7 +768,7 @@ TEST(memory_charged_to_creator_memcg)
 		int bits = 0;
 
 		snprintf(me, sizeof(me), "%d", getpid());
-		if (cg_write("hmap-test/cgroup.procs", me))
+		if (hmap_cgroup_write("hmap-test/cgroup.procs", me))
 			_exit(100);
 		/* ~215 MiB of buckets against a 64 MiB limit: refused, no OOM kill. */
 		if (make_table("memcg-big", 16, 64, 1 << 20, path, sizeof(path)) == -ENOMEM)

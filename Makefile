@@ -17,19 +17,37 @@ SHELL	:= /bin/bash
 SRC	:= $(CURDIR)
 BUILD	?= $(SRC)/build
 
-# The kernel the VM boots: what linux-image-amd64 installed (its ABI number moves).
-KVER	?= $(shell ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n1)
+# Kernels: every one installed with both an image in /boot and headers in
+# /usr/src (Debian 12's 6.1, and 6.12 and 6.12-rt from bookworm-backports
+# once make deps has run).  Modules are built for each of them into
+# BUILD/kmod/<kver>; KVER=... builds and tests one.  The BPF objects and user
+# tools are built once, against the oldest kernel's BTF, and work on all
+# (CO-RE; libhmap adapts the one per-kernel difference, the kptr tag, at load).
+KVERS_ALL := $(shell printf '%s\n' $(foreach v,$(patsubst /boot/vmlinuz-%,%,$(wildcard /boot/vmlinuz-*)),\
+	$(if $(wildcard /usr/src/linux-headers-$(v)/Makefile),$(v))) | sort -V)
+ifeq ($(origin KVER),undefined)
+KVERS	:= $(KVERS_ALL)
+# The demo's kernel: the newest, preferring the generic flavour over -rt.
+KVER	:= $(or $(lastword $(filter-out %-rt-amd64,$(KVERS_ALL))),$(lastword $(KVERS_ALL)))
+else
+KVERS	:= $(KVER)
+endif
+BPF_KVER := $(firstword $(KVERS_ALL) $(KVER))
 VMLINUZ	?= /boot/vmlinuz-$(KVER)
 KDIR	?= /usr/src/linux-headers-$(KVER)
-KSRC_TAR ?= $(lastword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
+KMOD_OUT ?= $(BUILD)/kmod/$(KVER)
+KSRC_TAR ?= $(firstword $(sort $(wildcard /usr/src/linux-source-*.tar.xz)))
 
-# Base BTF for module BTF: extracted from the VM kernel by default, else the
-# tree's own vmlinux, else the running kernel's.
+# Base BTF for module BTF: the headers' own vmlinux where they ship one (6.12
+# does, and kbuild then adds module BTF itself), else the BTF extracted from
+# the kernel image, else the running kernel's.
+btf_of = $(if $(wildcard /usr/src/linux-headers-$(1)/vmlinux),/usr/src/linux-headers-$(1)/vmlinux,$(BUILD)/vmlinux-$(1))
 ifeq ($(origin KDIR),file)
-VMLINUX_BTF ?= $(BUILD)/vmlinux
+VMLINUX_BTF ?= $(call btf_of,$(KVER))
 else
 VMLINUX_BTF ?= $(if $(wildcard $(KDIR)/vmlinux),$(KDIR)/vmlinux,/sys/kernel/btf/vmlinux)
 endif
+BPF_BTF	:= $(call btf_of,$(BPF_KVER))
 
 CLANG	?= clang-19
 BPFTOOL	?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
@@ -45,7 +63,10 @@ MAKEFLAGS += --no-print-directory
 endif
 
 KSRC	:= $(BUILD)/linux-source
-RESOLVE_BTFIDS := $(KSRC)/tools/bpf/resolve_btfids/resolve_btfids
+KBUILD_TREE := $(BUILD)/kbuild/$(KVER)
+# The kernel's own resolve_btfids where its kbuild package ships one (6.12),
+# else one built from linux-source.
+RESOLVE_BTFIDS := $(or $(wildcard $(KDIR)/tools/bpf/resolve_btfids/resolve_btfids),$(KSRC)/tools/bpf/resolve_btfids/resolve_btfids)
 HARNESS	:= $(KSRC)/tools/testing/selftests/kselftest_harness.h
 
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_x86 -Wall -Werror \
@@ -65,7 +86,7 @@ BENCHES := $(patsubst $(SRC)/selftests/bench/%.c,$(BUILD)/selftests/%,$(wildcard
 
 vpath %.bpf.c $(SRC)/bpf $(SRC)/selftests/progs
 
-.PHONY: all deps modules bpf user selftests check demo vm bench bench-run clean kdir-check \
+.PHONY: all deps modules kmod bpf user selftests check demo vm bench bench-run clean kdir-check \
 	debug-kernel debug-modules mutate
 .DELETE_ON_ERROR:
 
@@ -83,19 +104,19 @@ $(KSRC)/.extracted:
 		--wildcards '*/tools' '*/scripts' '*/include'
 	$(Q)touch $@
 
-$(RESOLVE_BTFIDS): $(KSRC)/.extracted
+$(KSRC)/tools/bpf/resolve_btfids/resolve_btfids: $(KSRC)/.extracted
 	$(call msg,BUILD,resolve_btfids)
 	$(Q)$(MAKE) -s -C $(KSRC)/tools/bpf/resolve_btfids >/dev/null
 
 $(HARNESS): $(KSRC)/.extracted
 
-$(BUILD)/vmlinux: $(VMLINUZ) $(SRC)/kmod/scripts/extract-vmlinux.py
-	$(call msg,EXTRACT,vmlinux from $(VMLINUZ))
+$(BUILD)/vmlinux-%: /boot/vmlinuz-% $(SRC)/kmod/scripts/extract-vmlinux.py
+	$(call msg,EXTRACT,vmlinux from $<)
 	$(Q)mkdir -p $(BUILD)
 	$(Q)python3 $(SRC)/kmod/scripts/extract-vmlinux.py $< $@
 
-$(VMLINUZ):
-	@echo "error: $(VMLINUZ) not found: run make deps (apt-get install linux-image-amd64)" >&2; exit 1
+/boot/vmlinuz-%:
+	@echo "error: $@ not found: run make deps (apt-get install linux-image-amd64)" >&2; exit 1
 
 # ---- modules ---------------------------------------------------------------
 kdir-check:
@@ -113,34 +134,40 @@ KMOD_SRCS := $(wildcard $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(
 # pahole + resolve_btfids pass would re-sort the kfunc set's ids but not
 # their flags.  Each module's kfunc sets are then checked against the flags
 # its sources declare (the .mod file lists its objects).
-modules: $(BUILD)/kmod/.built
-$(BUILD)/kmod/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
-	$(Q)mkdir -p $(BUILD)/kbuild/kmod
-	$(Q)ln -sfn $(SRC)/Kbuild $(BUILD)/kbuild/Kbuild
-	$(Q)for f in $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/Kbuild; do ln -sfn $$f $(BUILD)/kbuild/kmod/; done
-	$(Q)ln -sfn $(SRC)/kmod/uapi $(BUILD)/kbuild/kmod/uapi
+modules:
+	$(Q)test -n "$(KVERS)" || { echo "error: no kernel with headers installed: run make deps" >&2; exit 1; }
+	$(Q)for k in $(KVERS); do $(MAKE) KVER=$$k kmod || exit 1; done
+
+# One kernel: KVER, KDIR, VMLINUX_BTF, KMOD_OUT.
+kmod: $(KMOD_OUT)/.built
+$(KMOD_OUT)/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
+	$(Q)mkdir -p $(KBUILD_TREE)/kmod
+	$(Q)ln -sfn $(SRC)/Kbuild $(KBUILD_TREE)/Kbuild
+	$(Q)for f in $(SRC)/kmod/*.c $(SRC)/kmod/*.h $(SRC)/kmod/Kbuild; do ln -sfn $$f $(KBUILD_TREE)/kmod/; done
+	$(Q)ln -sfn $(SRC)/kmod/uapi $(KBUILD_TREE)/kmod/uapi
 	$(call msg,KBUILD,$(KDIR))
-	$(Q)$(MAKE) -C $(KDIR) M=$(BUILD)/kbuild $(if $(V),V=$(V)) $(if $(HMAP_BENCH),HMAP_BENCH=y) modules 2>&1 | \
+	$(Q)$(MAKE) -C $(KDIR) M=$(KBUILD_TREE) $(if $(V),V=$(V)) $(if $(HMAP_BENCH),HMAP_BENCH=y) modules 2>&1 | \
 		{ grep -v 'Skipping BTF generation' || true; }
-	$(Q)test -f $(BUILD)/kbuild/kmod/hmap.ko || { echo "error: kbuild produced no hmap.ko" >&2; exit 1; }
-	$(Q)mkdir -p $(BUILD)/kmod
-	$(Q)for ko in $(BUILD)/kbuild/kmod/*.ko; do \
-		mv $$ko $(BUILD)/kmod/ || exit 1; \
-		if readelf -S $(BUILD)/kmod/$$(basename $$ko) | grep -qE '\] \.BTF( |$$)'; then \
+	$(Q)test -f $(KBUILD_TREE)/kmod/hmap.ko || { echo "error: kbuild produced no hmap.ko" >&2; exit 1; }
+	$(Q)mkdir -p $(KMOD_OUT)
+	$(Q)for ko in $(KBUILD_TREE)/kmod/*.ko; do \
+		mv $$ko $(KMOD_OUT)/ || exit 1; \
+		if readelf -S $(KMOD_OUT)/$$(basename $$ko) | grep -qE '\] \.BTF( |$$)'; then \
 			continue; \
 		fi; \
 		printf '  %-8s %s\n' BTF "$$(basename $$ko)" && \
-		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(BUILD)/kmod/$$(basename $$ko) || exit 1; \
+		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(KMOD_OUT)/$$(basename $$ko) || exit 1; \
 	done
-	$(Q)for ko in $(BUILD)/kmod/*.ko; do \
+	$(Q)for ko in $(KMOD_OUT)/*.ko; do \
 		$(SRC)/kmod/scripts/check-kfunc-flags.py --btf-base $(VMLINUX_BTF) --headers $(KDIR) --bpftool $(BPFTOOL) \
-			$$ko $$(sed 's/\.o$$/.c/' $(BUILD)/kbuild/kmod/$$(basename $$ko .ko).mod) || exit 1; \
+			$$ko $$(sed 's/\.o$$/.c/' $(KBUILD_TREE)/kmod/$$(basename $$ko .ko).mod) || exit 1; \
 	done
+	$(Q)$(SRC)/kmod/scripts/check-ibt-seal.sh $(KMOD_OUT)/*.ko
 	$(Q)touch $@
 
 # ---- BPF ---------------------------------------------------------------------
-$(BUILD)/vmlinux.h: $(VMLINUX_BTF)
-	$(call msg,GEN,vmlinux.h)
+$(BUILD)/vmlinux.h: $(BPF_BTF)
+	$(call msg,GEN,vmlinux.h from $(BPF_KVER))
 	$(Q)$(BPFTOOL) btf dump file $< format c > $@
 
 $(BUILD)/bpf/%.bpf.o: %.bpf.c $(BUILD)/vmlinux.h $(SRC)/bpf/hmap.bpf.h $(SRC)/kmod/uapi/hmap.h $(wildcard $(SRC)/selftests/progs/*.h)
@@ -247,7 +274,8 @@ debug-kernel:
 
 debug-modules: $(RESOLVE_BTFIDS)
 	$(Q)tree=$$($(DEBUG_KERNEL)) && \
-		$(MAKE) BUILD=$(BUILD)/dbg KSRC=$(KSRC) KDIR=$$tree modules
+		$(MAKE) BUILD=$(BUILD)/dbg KSRC=$(KSRC) KDIR=$$tree KMOD_OUT=$(BUILD)/dbg/kmod \
+			KVER=$$(cat $$tree/include/config/kernel.release) kmod
 
 # ---- running -----------------------------------------------------------------
 VM := $(SRC)/selftests/vm/vm.sh

@@ -39,9 +39,10 @@ struct hmap {
 };
 
 /* Table data path: XDP, SCHED_CLS, TRACING and SYSCALL programs. */
-extern void *bpf_hmap_lookup(__u64 handle, const void *key, __u32 key__sz,
+/* __u8 *, not void *: see bpf_hmap_lookup() in kmod/hmap_main.c. */
+extern __u8 *bpf_hmap_lookup(__u64 handle, const void *key, __u32 key__sz,
 			     __u32 rdwr_buf_size) __ksym;
-extern void *bpf_hmap_lookup_or_init(__u64 handle, const void *key, __u32 key__sz,
+extern __u8 *bpf_hmap_lookup_or_init(__u64 handle, const void *key, __u32 key__sz,
 				     __u32 rdwr_buf_size) __ksym;
 extern int bpf_hmap_update(__u64 handle, const void *key, __u32 key__sz,
 			   const void *value, __u32 value__sz) __ksym;

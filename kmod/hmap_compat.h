@@ -33,6 +33,23 @@
 #define HMAP_KFUNCS_END(name)	BTF_SET8_END(name)
 #endif
 
+/*
+ * CFI_NOSEAL (6.5, linux/cfi.h): keep a function's ENDBR when the kernel
+ * calls it indirectly through a pointer C never takes (a kptr destructor).
+ */
+#if __has_include(<linux/cfi.h>)
+#include <linux/cfi.h>
+#endif
+#ifndef CFI_NOSEAL
+#if defined(CONFIG_X86_KERNEL_IBT)
+#include <asm/ibt.h>
+#include <linux/stringify.h>
+#define CFI_NOSEAL(x)	asm(IBT_NOSEAL(__stringify(x)))
+#else
+#define CFI_NOSEAL(x)
+#endif
+#endif
+
 /* 6.3 made vm_flags read-only behind helpers. */
 #if LINUX_VERSION_CODE < KERNEL_VERSION(6, 3, 0)
 static inline void hmap_vm_flags_mod(struct vm_area_struct *vma,

@@ -533,9 +533,8 @@ __bpf_kfunc struct hmap *bpf_hmap_create(struct hmap_create_attr *attr)
  * bpf_hmap_release - drop a table reference
  * @t: an acquired reference
  *
- * Also the destructor of the descriptor map's kptr.  The table is freed, after
- * RCU grace periods, when its last reference goes.  @t may be NULL: 6.1's
- * bpf_map_free_kptrs() calls the destructor for empty kptr slots too.
+ * The table is freed, after RCU grace periods, when its last reference goes.
+ * @t may be NULL (see bpf_hmap_release_dtor()).
  * Context: any; never sleeps.
  */
 __bpf_kfunc void bpf_hmap_release(struct hmap *t)
@@ -543,6 +542,29 @@ __bpf_kfunc void bpf_hmap_release(struct hmap *t)
 	if (t)
 		hmap_put(t);
 }
+
+/**
+ * bpf_hmap_release_dtor - destructor of the descriptor map's kptr
+ * @t: the table the kptr held, or NULL: 6.1's bpf_map_free_kptrs() calls
+ *     the destructor for empty kptr slots too
+ *
+ * The BPF core calls this through a function pointer it looks up by BTF id
+ * (typed btf_dtor_kfunc_t, hence the void *), never by a C reference objtool
+ * can see.  With IBT (Debian's 6.12 has X86_KERNEL_IBT), objtool lists every
+ * function whose address C never takes in .ibt_endbr_seal, and the module
+ * loader overwrites their ENDBR instructions; an indirect call to a sealed
+ * function then raises #CP on a CPU that enforces IBT.  CFI_NOSEAL keeps the
+ * ENDBR, as kernel/bpf/cpumask.c does for its destructors.  QEMU's TCG does
+ * not emulate CET, so no VM test here could see the fault: the build checks
+ * instead that no *_dtor function is in the seal list
+ * (kmod/scripts/check-ibt-seal.sh).
+ * Context: any, NMI included; never sleeps.
+ */
+__bpf_kfunc void bpf_hmap_release_dtor(void *t)
+{
+	bpf_hmap_release(t);
+}
+CFI_NOSEAL(bpf_hmap_release_dtor);
 
 /**
  * bpf_hmap_lookup - find a key, return its value in place
@@ -556,9 +578,13 @@ __bpf_kfunc void bpf_hmap_release(struct hmap *t)
  * Return: writable pointer to the value, valid until the program returns;
  * NULL if the key is absent, the handle is unknown or stale (or has update
  * flags set), or a size does not match the table (counted in stats.einval).
+ * The return type is u8 *, not void *: the verifier types the result as
+ * @rdwr_buf_size bytes of writable memory only for a pointer to a scalar;
+ * 6.12 types a kfunc's void * result as an untyped scalar the program cannot
+ * dereference (6.1 accepted either).
  */
-__bpf_kfunc void *bpf_hmap_lookup(u64 handle, const void *key, u32 key__sz,
-				  u32 rdwr_buf_size)
+__bpf_kfunc u8 *bpf_hmap_lookup(u64 handle, const void *key, u32 key__sz,
+				u32 rdwr_buf_size)
 {
 	struct hmap *t;
 
@@ -579,8 +605,8 @@ __bpf_kfunc void *bpf_hmap_lookup(u64 handle, const void *key, u32 key__sz,
  * counted in stats.enospc) or the bucket lock is held by this CPU already
  * (stats.ebusy).
  */
-__bpf_kfunc void *bpf_hmap_lookup_or_init(u64 handle, const void *key, u32 key__sz,
-					  u32 rdwr_buf_size)
+__bpf_kfunc u8 *bpf_hmap_lookup_or_init(u64 handle, const void *key, u32 key__sz,
+					u32 rdwr_buf_size)
 {
 	struct hmap *t;
 	void *v = __bpf_hmap_lookup(handle, key, key__sz, rdwr_buf_size, &t);
@@ -703,7 +729,7 @@ static const struct btf_kfunc_id_set hmap_kfunc_set_syscall = {
 
 BTF_ID_LIST(hmap_dtor_ids)
 BTF_ID(struct, hmap)
-BTF_ID(func, bpf_hmap_release)
+BTF_ID(func, bpf_hmap_release_dtor)
 
 /* ---- table fd: mmap and ioctls ------------------------------------------ */
 
@@ -975,6 +1001,49 @@ EXPORT_SYMBOL_GPL(hmap_unregister_variant);
 
 /* ---- module ------------------------------------------------------------- */
 
+/*
+ * The program types that may call the data kfuncs, per kernel
+ * (kernel/bpf/btf.c, bpf_prog_type_to_kfunc_hook()).  6.1 has kfunc hooks
+ * for XDP, TC (SCHED_CLS), TRACING and SYSCALL only.  6.12 adds hooks for
+ * SCHED_ACT, CGROUP (CGROUP_SKB and the other cgroup types), SOCKET_FILTER,
+ * LWT (all LWT types), SK_SKB and KPROBE, and maps TRACEPOINT, PERF_EVENT
+ * and LSM to the TRACING hook.  The gate is the version tested here, 6.12,
+ * not the one each hook arrived in: on 6.1 registering a type that has no
+ * hook fails and btf_populate_kfunc_set() then frees every set the module
+ * registered before, so a wrong guess is not harmless.  Every type listed is
+ * tested in the VM (test_progtypes).  All may run in any context up to NMI
+ * (kprobes), which the kfuncs allow; and only CAP_BPF programs may call
+ * kfuncs at all, so an unprivileged socket filter cannot reach a table.
+ */
+static const enum bpf_prog_type hmap_data_prog_types[] = {
+	BPF_PROG_TYPE_XDP,
+	BPF_PROG_TYPE_SCHED_CLS,
+	BPF_PROG_TYPE_TRACING,
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+	BPF_PROG_TYPE_SCHED_ACT,
+	BPF_PROG_TYPE_CGROUP_SKB,
+	BPF_PROG_TYPE_SOCKET_FILTER,
+	BPF_PROG_TYPE_LWT_IN,
+	BPF_PROG_TYPE_SK_SKB,
+	BPF_PROG_TYPE_KPROBE,
+#endif
+};
+
+static int hmap_register_data_kfuncs(void)
+{
+	int i, ret;
+
+	for (i = 0; i < ARRAY_SIZE(hmap_data_prog_types); i++) {
+		ret = register_btf_kfunc_id_set(hmap_data_prog_types[i], &hmap_kfunc_set_data);
+		if (ret) {
+			pr_err("registering kfuncs for program type %d failed (%d)\n",
+			       hmap_data_prog_types[i], ret);
+			return ret;
+		}
+	}
+	return 0;
+}
+
 static int __init hmap_init(void)
 {
 	const struct btf_id_dtor_kfunc dtors[] = {
@@ -986,9 +1055,7 @@ static int __init hmap_init(void)
 	if (!hmap_wq)
 		return -ENOMEM;
 
-	ret = register_btf_kfunc_id_set(BPF_PROG_TYPE_XDP, &hmap_kfunc_set_data);
-	ret = ret ?: register_btf_kfunc_id_set(BPF_PROG_TYPE_SCHED_CLS, &hmap_kfunc_set_data);
-	ret = ret ?: register_btf_kfunc_id_set(BPF_PROG_TYPE_TRACING, &hmap_kfunc_set_data);
+	ret = hmap_register_data_kfuncs();
 	ret = ret ?: register_btf_kfunc_id_set(BPF_PROG_TYPE_SYSCALL, &hmap_kfunc_set_syscall);
 	ret = ret ?: register_btf_id_dtor_kfuncs(dtors, ARRAY_SIZE(dtors), THIS_MODULE);
 	if (ret) {

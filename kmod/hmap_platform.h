@@ -21,7 +21,12 @@
 #include <linux/percpu.h>
 #include <linux/atomic.h>
 #include <linux/hardirq.h>
+/* 6.12 moved the unaligned accessors to linux/. */
+#if __has_include(<linux/unaligned.h>)
+#include <linux/unaligned.h>
+#else
 #include <asm/unaligned.h>
+#endif
 #include <asm/barrier.h>
 #include <asm/processor.h>
 

@@ -25,6 +25,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 #include <linux/if_link.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -171,12 +172,22 @@ static const char *common_hint(int err)
 	}
 }
 
+/* The running kernel's release: modules are built per kernel, in build/kmod/<release>. */
+static const char *kernel_release(void)
+{
+	static struct utsname u;
+
+	if (!u.release[0] && uname(&u))
+		return "$(uname -r)";
+	return u.release;
+}
+
 static int require_module(void)
 {
 	if (access(HMAP_DEV_PATH, F_OK) == 0)
 		return 0;
-	return fail("hmap.ko is not loaded (no %s): run 'insmod build/kmod/hmap.ko' "
-		    "(or 'modprobe hmap' if installed)", HMAP_DEV_PATH);
+	return fail("hmap.ko is not loaded (no %s): run 'insmod build/kmod/%s/hmap.ko' "
+		    "(or 'modprobe hmap' if installed)", HMAP_DEV_PATH, kernel_release());
 }
 
 /* Make sure bpffs is mounted at /sys/fs/bpf (mount it if not) and @dir exists. */
@@ -667,7 +678,8 @@ static int do_create(int argc, char **argv)
 		return fail("table '%s' already exists (%s): choose another name or run 'hmapctl rm %s'",
 			    name, path, name);
 	case -EOPNOTSUPP:
-		return fail("variant 'incremental' needs hmap_rehash.ko: run 'insmod build/kmod/hmap_rehash.ko'");
+		return fail("variant 'incremental' needs hmap_rehash.ko: run 'insmod build/kmod/%s/hmap_rehash.ko'",
+			    kernel_release());
 	case -EINVAL:
 		return fail("invalid table shape: key size 1..%u, value size 1..%u, capacity at least 1%s",
 			    HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX,
@@ -1227,6 +1239,11 @@ static int do_prog_load(int argc, char **argv)
 	obj = bpf_object__open_file(file, &oo);
 	if (!obj)
 		return fail("cannot open BPF object %s: %s", file, strerror(errno));
+	ret = hmap_object_fix_kptr_tags(obj);
+	if (ret) {
+		ret = fail("cannot probe this kernel's kptr tags for %s: %s", file, strerror(-ret));
+		goto out;
+	}
 
 	/* Bind each HMAP_TABLE map to its table, checking the sizes. */
 	ret = hmap_bind_object(obj, g.pin_root, renames, ntables, &bad);

@@ -39,6 +39,89 @@ static int hmap_dev_ioctl(unsigned long cmd, void *arg)
 	return ret;
 }
 
+/*
+ * Does the kernel call a referenced kptr "kptr" (6.4 on, with
+ * "kptr_untrusted" for the unreferenced kind) or "kptr_ref" (6.1 to 6.3)?
+ * Asked by creating an array map whose value holds a "kptr_untrusted"
+ * pointer to struct task_struct: only the newer naming accepts the tag.
+ * 1: "kptr"; 0: "kptr_ref"; -errno if the probe could not run.
+ */
+static int hmap_probe_kptr_naming(void)
+{
+	static int cached = -1;		/* probed once; races only repeat the probe */
+	LIBBPF_OPTS(bpf_map_create_opts, o);
+	struct btf *btf;
+	int i, s, tag, ptr, val, fd, ret;
+
+	if (cached >= 0)
+		return cached;
+	btf = btf__new_empty();
+	if (!btf)
+		return -errno;
+	i = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
+	s = btf__add_struct(btf, "task_struct", 4);
+	ret = s < 0 ? s : btf__add_field(btf, "x", i, 0, 0);
+	tag = btf__add_type_tag(btf, "kptr_untrusted", s);
+	ptr = btf__add_ptr(btf, tag);
+	val = btf__add_struct(btf, "hmap_kptr_probe", 8);
+	if (i < 0 || ret < 0 || tag < 0 || ptr < 0 || val < 0 ||
+	    btf__add_field(btf, "p", ptr, 0, 0) < 0) {
+		ret = -ENOMEM;
+		goto out;
+	}
+	ret = btf__load_into_kernel(btf);
+	if (ret)
+		goto out;
+	o.btf_fd = btf__fd(btf);
+	o.btf_key_type_id = i;
+	o.btf_value_type_id = val;
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hmap_kptr_prb", 4, 8, 1, &o);
+	if (fd >= 0) {
+		close(fd);
+		ret = cached = 1;
+	} else if (errno == EINVAL) {
+		ret = cached = 0;
+	} else {
+		ret = -errno;
+	}
+out:
+	btf__free(btf);
+	return ret;
+}
+
+int hmap_object_fix_kptr_tags(struct bpf_object *obj)
+{
+	struct btf *btf = bpf_object__btf(obj);
+	__u32 id, n;
+	int ret, off = -1;
+
+	if (!btf)
+		return 0;
+	n = btf__type_cnt(btf);
+	for (id = 1; id < n; id++) {
+		const struct btf_type *t = btf__type_by_id(btf, id);
+
+		if (btf_is_type_tag(t) && !strcmp(btf__name_by_offset(btf, t->name_off), "kptr_ref"))
+			break;
+	}
+	if (id == n)
+		return 0;		/* no referenced kptr in this object */
+	ret = hmap_probe_kptr_naming();
+	if (ret <= 0)
+		return ret;		/* the kernel knows "kptr_ref", or the probe failed */
+	/* Adding the string makes the BTF writable (and moves its types). */
+	off = btf__add_str(btf, "kptr");
+	if (off < 0)
+		return off;
+	for (id = 1; id < n; id++) {
+		struct btf_type *t = (struct btf_type *)btf__type_by_id(btf, id);
+
+		if (btf_is_type_tag(t) && !strcmp(btf__name_by_offset(btf, t->name_off), "kptr_ref"))
+			t->name_off = off;
+	}
+	return 0;
+}
+
 /* Load the admin programs with their descriptor at @pin_path (created and
  * pinned by the load if absent, reused if present): only hmap_create if
  * @create, else only hmap_refresh. */
@@ -50,6 +133,7 @@ static int hmap_admin_load_at(const char *pin_path, bool create, struct hmap_adm
 	if (!skel)
 		return -errno;
 	ret = bpf_map__set_pin_path(skel->maps.hmap_desc, pin_path);
+	ret = ret ?: hmap_object_fix_kptr_tags(skel->obj);
 	if (!ret) {
 		bpf_program__set_autoload(create ? skel->progs.hmap_refresh
 						 : skel->progs.hmap_create, false);

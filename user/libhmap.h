@@ -95,6 +95,17 @@ struct hmap_bind_error {
 int hmap_bind_object(struct bpf_object *obj, const char *pin_root, const char *const *renames,
 		     int nrenames, struct hmap_bind_error *bad);
 
+/*
+ * Adapt @obj (opened, not yet loaded) to the running kernel's kptr tags.
+ * hmap.bpf.h marks the descriptor's table pointer as a referenced kptr with
+ * the tag 6.1 knows, "kptr_ref"; from 6.4 on that kernel calls it "kptr"
+ * and rejects "kptr_ref".  This renames the tag in the object's BTF where
+ * the kernel needs it (probed once per process).  Needed only by objects that
+ * create a descriptor map rather than reuse a pinned one (libhmap's own
+ * loader and hmapctl prog load call it).  0 or -errno.
+ */
+int hmap_object_fix_kptr_tags(struct bpf_object *obj);
+
 /* The key and value BTF types HMAP_TABLE(@map, ...) recorded in @btf. */
 int hmap_btf_table_types(const struct btf *btf, const char *map, int *key_id, int *value_id);
 

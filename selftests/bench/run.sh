@@ -14,7 +14,7 @@ echo "== native (host CPU): insert latency while growing, incremental vs stop-th
 echo
 echo "== VM (QEMU TCG, 2 vCPUs): kfuncs vs BPF_MAP_TYPE_HASH"
 "$SRC/selftests/vm/vm.sh" --smp 2 --mem 3G --timeout 1800 -- sh -c \
-	"insmod '$BUILD/kmod/hmap.ko' && insmod '$BUILD/kmod/hmap_rehash.ko' &&
+	"insmod '$BUILD/kmod/'\$(uname -r)/hmap.ko && insmod '$BUILD/kmod/'\$(uname -r)/hmap_rehash.ko &&
 	 '$BUILD/selftests/bench_kfunc' && echo &&
 	 echo '== VM: reading 1M entries, zero-copy vs BPF_MAP_LOOKUP_BATCH' &&
 	 '$BUILD/selftests/bench_dump' && echo &&

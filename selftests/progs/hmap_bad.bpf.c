@@ -16,7 +16,7 @@ SEC("xdp")
 int key_buffer_too_small(struct xdp_md *ctx)
 {
 	__u32 key = 1;
-	__u64 *v = bpf_hmap_lookup(handle, &key, 16, sizeof(*v));
+	__u64 *v = (__u64 *)bpf_hmap_lookup(handle, &key, 16, sizeof(*v));
 
 	return v ? XDP_DROP : XDP_PASS;
 }
@@ -26,7 +26,7 @@ SEC("xdp")
 int read_past_value(struct xdp_md *ctx)
 {
 	__u64 key[2] = {};
-	__u64 *v = bpf_hmap_lookup(handle, key, sizeof(key), 8);
+	__u64 *v = (__u64 *)bpf_hmap_lookup(handle, key, sizeof(key), 8);
 
 	if (!v)
 		return XDP_PASS;
@@ -38,7 +38,7 @@ SEC("xdp")
 int unchecked_null(struct xdp_md *ctx)
 {
 	__u64 key[2] = {};
-	__u64 *v = bpf_hmap_lookup(handle, key, sizeof(key), 8);
+	__u64 *v = (__u64 *)bpf_hmap_lookup(handle, key, sizeof(key), 8);
 
 	__sync_fetch_and_add(v, 1);
 	return XDP_PASS;
@@ -50,7 +50,7 @@ int size_not_constant(struct xdp_md *ctx)
 {
 	__u64 key[2] = {};
 	__u32 n = (ctx->data_end - ctx->data) & 63;
-	__u64 *v = bpf_hmap_lookup(handle, key, sizeof(key), n);
+	__u64 *v = (__u64 *)bpf_hmap_lookup(handle, key, sizeof(key), n);
 
 	return v ? XDP_DROP : XDP_PASS;
 }

@@ -75,7 +75,7 @@ int NAME_H(struct xdp_md *ctx)						\
 									\
 		mk(&k, c, j);						\
 		if (o == B_LOOKUP) {					\
-			p = bpf_hmap_lookup(h, &k, sizeof(k), sizeof(*p)); \
+			p = (void *)bpf_hmap_lookup(h, &k, sizeof(k), sizeof(*p)); \
 			if (p) {					\
 				nh++;					\
 				vs += *(__u64 *)p;			\

@@ -52,7 +52,7 @@ static __always_inline void copy_out(struct hs_res *r, struct hs_val *v)
 #define LOOKUP_SEL(fn, body)						\
 	switch (op->vsz_sel) {						\
 	case 0: {							\
-		struct hs_val *pv = fn(h, k, ksz, HS_VALUE_SIZE);	\
+		struct hs_val *pv = (void *)fn(h, k, ksz, HS_VALUE_SIZE);	\
 									\
 		if (pv) {						\
 			body;						\
@@ -61,12 +61,12 @@ static __always_inline void copy_out(struct hs_res *r, struct hs_val *v)
 		r->ret = pv != NULL;					\
 		break;							\
 	}								\
-	case 1: r->ret = fn(h, k, ksz, 8) ? 2 : 0; break;		\
-	case 2: r->ret = fn(h, k, ksz, 16) ? 2 : 0; break;		\
-	case 3: r->ret = fn(h, k, ksz, 24) ? 2 : 0; break;		\
-	case 4: r->ret = fn(h, k, ksz, 40) ? 2 : 0; break;		\
-	case 5: r->ret = fn(h, k, ksz, 64) ? 2 : 0; break;		\
-	default: r->ret = fn(h, k, ksz, HMAP_VALUE_SIZE_MAX) ? 2 : 0;	\
+	case 1: r->ret = (void *)fn(h, k, ksz, 8) ? 2 : 0; break;		\
+	case 2: r->ret = (void *)fn(h, k, ksz, 16) ? 2 : 0; break;		\
+	case 3: r->ret = (void *)fn(h, k, ksz, 24) ? 2 : 0; break;		\
+	case 4: r->ret = (void *)fn(h, k, ksz, 40) ? 2 : 0; break;		\
+	case 5: r->ret = (void *)fn(h, k, ksz, 64) ? 2 : 0; break;		\
+	default: r->ret = (void *)fn(h, k, ksz, HMAP_VALUE_SIZE_MAX) ? 2 : 0;	\
 	}
 
 static long batch_one(__u32 i, void *data)
@@ -134,7 +134,7 @@ static long batch_one(__u32 i, void *data)
 		/* The counter pattern racing a delete and a new insert, made
 		 * certain: the new key must not get the deleted one's slot
 		 * before this program is over. */
-		pv = bpf_hmap_lookup_or_init(h, k, ksz, HS_VALUE_SIZE);
+		pv = (void *)bpf_hmap_lookup_or_init(h, k, ksz, HS_VALUE_SIZE);
 		if (!pv) {
 			r->ret = HS_RET_NULL;
 			break;
@@ -142,7 +142,7 @@ static long batch_one(__u32 i, void *data)
 		r->ret = bpf_hmap_delete(h, k, ksz);
 		k->idx = op->idx2;
 		k->salt = hs_salt(owner, op->idx2);
-		nv = bpf_hmap_lookup_or_init(h, k, ksz, HS_VALUE_SIZE);
+		nv = (void *)bpf_hmap_lookup_or_init(h, k, ksz, HS_VALUE_SIZE);
 		if (l->full_stale) {
 			/* Incremental: the slot is nobody's until a grace period
 			 * after this program, so anything may be written. */
@@ -164,7 +164,7 @@ static long batch_one(__u32 i, void *data)
 	case HS_CHURN:
 		switch (op->flags & 3) {
 		case 0:
-			pv = bpf_hmap_lookup_or_init(h, k, ksz, HS_VALUE_SIZE);
+			pv = (void *)bpf_hmap_lookup_or_init(h, k, ksz, HS_VALUE_SIZE);
 			if (pv) {
 				pv->w[0] = check;
 				pv->w[1] = op->arg;
@@ -182,7 +182,7 @@ static long batch_one(__u32 i, void *data)
 			r->ret = bpf_hmap_delete(h, k, ksz);
 			break;
 		default:
-			r->ret = bpf_hmap_lookup(h, k, ksz, HS_VALUE_SIZE) != NULL;
+			r->ret = (void *)bpf_hmap_lookup(h, k, ksz, HS_VALUE_SIZE) != NULL;
 		}
 		break;
 	default:
@@ -220,7 +220,7 @@ int xdp_add(struct xdp_md *ctx)
 	k.owner = HS_XDP_OWNER;
 	k.idx = (((f->seed + n) * 0x9e3779b97f4a7c15ULL) >> 32) % HS_XDP_KEYS;
 	k.salt = hs_salt(k.owner, k.idx);
-	v = bpf_hmap_lookup_or_init(xdp_handle, &k, sizeof(k), sizeof(*v));
+	v = (void *)bpf_hmap_lookup_or_init(xdp_handle, &k, sizeof(k), sizeof(*v));
 	if (!v) {
 		__sync_fetch_and_add(&xdp_nulls[th], 1);
 		return XDP_PASS;

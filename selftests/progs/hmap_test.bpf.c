@@ -35,7 +35,7 @@ __u32 count_tgid;
 
 #define LOOKUP_CASE(fn, N)						\
 	case N:								\
-		p = fn(h, buf.key, ksz, N);				\
+		p = (void *)fn(h, buf.key, ksz, N);				\
 		if (p)							\
 			bpf_probe_read_kernel(buf.value, N, p);		\
 		break
@@ -156,7 +156,7 @@ static __always_inline int count_frame(void *data, void *data_end)
 	if (data + 1 > data_end)
 		return -1;
 	key = *(__u8 *)data;
-	cnt = bpf_hmap_lookup_or_init(count_handle, &key, sizeof(key), sizeof(*cnt));
+	cnt = (void *)bpf_hmap_lookup_or_init(count_handle, &key, sizeof(key), sizeof(*cnt));
 	if (!cnt)
 		return -1;
 	__sync_fetch_and_add(cnt, 1);
@@ -185,7 +185,7 @@ int BPF_PROG(fentry_count)
 
 	if (tgid != count_tgid)
 		return 0;
-	cnt = bpf_hmap_lookup_or_init(count_handle, &tgid, sizeof(tgid), sizeof(*cnt));
+	cnt = (void *)bpf_hmap_lookup_or_init(count_handle, &tgid, sizeof(tgid), sizeof(*cnt));
 	if (cnt)
 		__sync_fetch_and_add(cnt, 1);
 	return 0;
@@ -201,7 +201,7 @@ static long check_one(__u32 i, void *data)
 	__u64 key = (__u64)c->thread << 32 | i;
 	struct hmap_test_val *v;
 
-	v = bpf_hmap_lookup(c->handle, &key, sizeof(key), sizeof(*v));
+	v = (void *)bpf_hmap_lookup(c->handle, &key, sizeof(key), sizeof(*v));
 	if (c->odd_absent && (i & 1))
 		c->bad += v != NULL;
 	else
@@ -230,7 +230,7 @@ static long stale_one(__u32 i, void *data)
 	struct hmap_test_val *v;
 	int k;
 
-	v = bpf_hmap_lookup_or_init(c->handle, &key, sizeof(key), sizeof(*v));
+	v = (void *)bpf_hmap_lookup_or_init(c->handle, &key, sizeof(key), sizeof(*v));
 	if (!v) {
 		c->bad++;
 		return 0;

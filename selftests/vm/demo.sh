@@ -26,13 +26,20 @@ cleanup() {
 }
 trap cleanup EXIT
 
-step "1. Load hmap.ko"
+step "1. Load hmap.ko (built for this kernel, $(uname -r))"
+K=$B/kmod/$(uname -r)
+if [ ! -f "$K/hmap.ko" ]; then
+	echo "error: no hmap.ko built for the running kernel $(uname -r) under $B/kmod/" >&2
+	echo "       kernels built: $(ls "$B/kmod" 2>/dev/null | tr '\n' ' ')" >&2
+	echo "       install its headers (linux-headers-$(uname -r)) and run make" >&2
+	exit 1
+fi
 if ! grep -q '^hmap ' /proc/modules; then
-	run insmod "$B/kmod/hmap.ko"
+	run insmod "$K/hmap.ko"
 	loaded_here=1
 fi
-if [ -f "$B/kmod/hmap_rehash.ko" ] && ! grep -q '^hmap_rehash ' /proc/modules; then
-	run insmod "$B/kmod/hmap_rehash.ko"
+if [ -f "$K/hmap_rehash.ko" ] && ! grep -q '^hmap_rehash ' /proc/modules; then
+	run insmod "$K/hmap_rehash.ko"
 fi
 run ls -l /dev/hmap
 

@@ -64,7 +64,7 @@ static inline int hmap_insmod(const char *module)
 	if (dir)
 		snprintf(cmd, sizeof(cmd), "insmod %s/%s.ko", dir, module);
 	else
-		snprintf(cmd, sizeof(cmd), "insmod %s/kmod/%s.ko",
+		snprintf(cmd, sizeof(cmd), "insmod %s/kmod/$(uname -r)/%s.ko",
 			 getenv("HMAP_BUILD") ?: "build", module);
 	return system(cmd);
 }

@@ -7,10 +7,10 @@
 # allocation trace is in hmap's modules fails it too.
 # Last line: "HMAP-TOTALS <pass> <fail> <skip>".
 #   run_tests.sh [TEST-BINARY-NAME [harness args, e.g. -t model_every_flag_and_size]]
-# Environment: HMAP_KMOD (the .ko directory, default $HMAP_BUILD/kmod),
+# Environment: HMAP_KMOD (the .ko directory, default $HMAP_BUILD/kmod/$(uname -r)),
 # HMAP_SUITES (test binaries to run, default all), HMAP_TIMEOUT_SCALE.
 B=${HMAP_BUILD:?}
-export HMAP_KMOD=${HMAP_KMOD:-$B/kmod}
+export HMAP_KMOD=${HMAP_KMOD:-$B/kmod/$(uname -r)}
 pass=0 fail=0 skip=0
 only=${1:-}
 [ $# -gt 0 ] && shift

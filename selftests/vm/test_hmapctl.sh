@@ -89,18 +89,18 @@ rehash_was=$(grep -c '^hmap_rehash ' /proc/modules)
 [ "$rehash_was" = 1 ] && rmmod hmap_rehash
 if rmmod hmap 2>/dev/null; then
 	expect 1 "hmap.ko is not loaded" "module not loaded: says to insmod" "$CTL" create t --key-size 8 --value-size 8 --capacity 8
-	expect 1 "run 'insmod build/kmod/hmap.ko'" "module not loaded: names the command" "$CTL" list
-	insmod "${HMAP_KMOD:-$B/kmod}/hmap.ko"
+	expect 1 "run 'insmod build/kmod/$(uname -r)/hmap.ko'" "module not loaded: names the command" "$CTL" list
+	insmod "${HMAP_KMOD:-$B/kmod/$(uname -r)}/hmap.ko"
 else
 	skipped "module not loaded: says to insmod" "hmap.ko in use"
 	skipped "module not loaded: names the command" "hmap.ko in use"
 fi
-[ "$rehash_was" = 1 ] && insmod "${HMAP_KMOD:-$B/kmod}/hmap_rehash.ko"
+[ "$rehash_was" = 1 ] && insmod "${HMAP_KMOD:-$B/kmod/$(uname -r)}/hmap_rehash.ko"
 rehash_loaded=$(grep -c '^hmap_rehash ' /proc/modules)
 [ "$rehash_loaded" = 1 ] && rmmod hmap_rehash
-expect 1 "needs hmap_rehash.ko: run 'insmod build/kmod/hmap_rehash.ko'" "incremental without hmap_rehash.ko" \
+expect 1 "needs hmap_rehash.ko: run 'insmod build/kmod/$(uname -r)/hmap_rehash.ko'" "incremental without hmap_rehash.ko" \
 	"$CTL" create t --key-size 8 --value-size 8 --capacity 8 --variant incremental
-insmod "${HMAP_KMOD:-$B/kmod}/hmap_rehash.ko"
+insmod "${HMAP_KMOD:-$B/kmod/$(uname -r)}/hmap_rehash.ko"
 expect 0 "created table 'inc'" "create --variant incremental" \
 	"$CTL" create inc --key-size 8 --value-size 8 --capacity 52 --variant incremental
 expect 0 "variant incremental" "show an incremental table" "$CTL" show inc

@@ -16,7 +16,7 @@ set -euo pipefail
 
 SRC=${HMAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${HMAP_BUILD:-$SRC/build}
-KVER=${KVER:-$(ls /boot/vmlinuz-*-amd64 | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n1)}
+KVER=${KVER:-$(ls /boot/vmlinuz-*-amd64 | sed 's|^/boot/vmlinuz-||' | grep -v -- -rt- | sort -V | tail -n1)}
 SMP=2
 MEM=2G
 TIMEOUT=600
@@ -58,8 +58,12 @@ if [ ! -s "$INITRD" ] || [ "$INITRD" -ot "$SRC/selftests/vm/vm.sh" ]; then
 	cp /bin/busybox "$root/bin/busybox"
 	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
 		 netfs fscache 9pnet 9pnet_virtio 9p overlay; do
-		ko=$(find "/lib/modules/$KVER/kernel" -name "$m.ko" 2>/dev/null | head -n1 || true)
-		[ -n "$ko" ] && cp "$ko" "$root/lib/modules/"
+		# 6.12's modules are xz-compressed, which busybox insmod cannot read.
+		ko=$(find "/lib/modules/$KVER/kernel" -name "$m.ko" -o -name "$m.ko.xz" 2>/dev/null | head -n1 || true)
+		case $ko in
+		*.xz) xz -dc "$ko" > "$root/lib/modules/$m.ko" ;;
+		?*) cp "$ko" "$root/lib/modules/" ;;
+		esac
 		echo "$m" >> "$root/lib/modules/order"
 	done
 	cat > "$root/init" <<'EOF'

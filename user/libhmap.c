@@ -42,50 +42,39 @@ static int hmap_dev_ioctl(unsigned long cmd, void *arg)
 /*
  * Does the kernel call a referenced kptr "kptr" (6.4 on, with
  * "kptr_untrusted" for the unreferenced kind) or "kptr_ref" (6.1 to 6.3)?
- * Asked by creating an array map whose value holds a "kptr_untrusted"
- * pointer to struct task_struct: only the newer naming accepts the tag.
- * 1: "kptr"; 0: "kptr_ref"; -errno if the probe could not run.
+ * The kernel does not say so directly: a map whose value has a kptr tag it
+ * does not know is created anyway, without the kptr (6.1 and 6.12 alike
+ * ignore the error), and only the program's bpf_kptr_xchg() then fails.  So
+ * this looks in the kernel's BTF for BPF_REFCOUNT in enum btf_field_type,
+ * which came with the renaming in 6.4 (bpf_refcount, 6.4-rc1) and is there
+ * on every later kernel.  1: "kptr"; 0: "kptr_ref"; -errno.
  */
 static int hmap_probe_kptr_naming(void)
 {
 	static int cached = -1;		/* probed once; races only repeat the probe */
-	LIBBPF_OPTS(bpf_map_create_opts, o);
-	struct btf *btf;
-	int i, s, tag, ptr, val, fd, ret;
+	struct btf *vmlinux;
+	__u32 id, n;
+	int ret = 0;
 
 	if (cached >= 0)
 		return cached;
-	btf = btf__new_empty();
-	if (!btf)
+	vmlinux = btf__load_vmlinux_btf();
+	if (!vmlinux)
 		return -errno;
-	i = btf__add_int(btf, "int", 4, BTF_INT_SIGNED);
-	s = btf__add_struct(btf, "task_struct", 4);
-	ret = s < 0 ? s : btf__add_field(btf, "x", i, 0, 0);
-	tag = btf__add_type_tag(btf, "kptr_untrusted", s);
-	ptr = btf__add_ptr(btf, tag);
-	val = btf__add_struct(btf, "hmap_kptr_probe", 8);
-	if (i < 0 || ret < 0 || tag < 0 || ptr < 0 || val < 0 ||
-	    btf__add_field(btf, "p", ptr, 0, 0) < 0) {
-		ret = -ENOMEM;
-		goto out;
+	n = btf__type_cnt(vmlinux);
+	for (id = 1; id < n && !ret; id++) {
+		const struct btf_type *t = btf__type_by_id(vmlinux, id);
+		const struct btf_enum *e;
+
+		if (!btf_is_enum(t) || strcmp(btf__name_by_offset(vmlinux, t->name_off), "btf_field_type"))
+			continue;
+		e = btf_enum(t);
+		for (int i = 0; i < btf_vlen(t); i++)
+			if (!strcmp(btf__name_by_offset(vmlinux, e[i].name_off), "BPF_REFCOUNT"))
+				ret = 1;
 	}
-	ret = btf__load_into_kernel(btf);
-	if (ret)
-		goto out;
-	o.btf_fd = btf__fd(btf);
-	o.btf_key_type_id = i;
-	o.btf_value_type_id = val;
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "hmap_kptr_prb", 4, 8, 1, &o);
-	if (fd >= 0) {
-		close(fd);
-		ret = cached = 1;
-	} else if (errno == EINVAL) {
-		ret = cached = 0;
-	} else {
-		ret = -errno;
-	}
-out:
-	btf__free(btf);
+	btf__free(vmlinux);
+	cached = ret;
 	return ret;
 }
 

@@ -283,7 +283,7 @@ VM_ENV = HMAP_SRC=$(SRC) HMAP_BUILD=$(BUILD) KVER=$(KVER)
 
 check: deps
 	$(Q)$(MAKE) all
-	$(Q)$(VM_ENV) HMAP_DEBUG=$(DEBUG) $(SRC)/selftests/run-all.sh
+	$(Q)$(VM_ENV) HMAP_KVERS="$(KVERS)" HMAP_DEBUG=$(DEBUG) $(SRC)/selftests/run-all.sh
 
 demo: deps
 	$(Q)$(MAKE) all

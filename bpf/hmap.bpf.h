@@ -38,7 +38,12 @@ struct hmap {
 	int __opaque;
 };
 
-/* Table data path: XDP, SCHED_CLS, TRACING and SYSCALL programs. */
+/*
+ * Table data path: XDP, SCHED_CLS, TRACING and SYSCALL programs; on 6.12
+ * also SCHED_ACT, cgroup, SOCKET_FILTER, LWT, SK_SKB, KPROBE and tracepoint
+ * programs.  bpf_hmap_stats() only from XDP, TRACING (and tracepoint) and
+ * SYSCALL programs: it writes to @st, which must not be a packet.
+ */
 /* __u8 *, not void *: see bpf_hmap_lookup() in kmod/hmap_main.c. */
 extern __u8 *bpf_hmap_lookup(__u64 handle, const void *key, __u32 key__sz,
 			     __u32 rdwr_buf_size) __ksym;

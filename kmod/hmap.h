@@ -9,7 +9,8 @@
  *     between bpf_hmap_create() and bpf_kptr_xchg().  BPF programs that use
  *     a table through its handle hold no reference: they keep the descriptor
  *     map, and so its kptr, alive.
- *   - The id -> table idr is written under hmap_idr_lock and read under RCU.
+ *   - The id -> table slot array is written under hmap_slots_lock and read
+ *     locklessly (READ_ONCE) inside RCU or RCU-tasks-trace sections.
  *     A handle resolves only if its generation matches, so a stale handle
  *     never reaches a table created later under a reused id.
  *   - The last reference may go in any context, NMI included (the kptr dtor

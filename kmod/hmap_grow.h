@@ -40,12 +40,14 @@
  *     freed slots on a lock-free list (cmpxchg) after dropping the stripe.
  *   - Each lock comes with per-CPU re-entry counters (hmap_plat_lock()): a
  *     program that interrupts a holder on the same CPU (NMI, or a tracing
- *     program inside a writer) gets -EBUSY instead of deadlocking.  Outside
- *     NMI a holder runs with IRQs off and never waits for another lock, so
- *     a waiter on another CPU sees the lock released after a bounded
- *     section.  In NMI a lock is only tried (-EBUSY if held): the holder on
- *     another CPU may itself be stopped by an NMI program that waits for a
- *     lock this CPU holds.
+ *     program inside a writer) gets -EBUSY instead of deadlocking.  A CPU
+ *     waits for a lock only while it holds no hmap lock (a per-CPU count
+ *     over all tables) and is not in NMI; otherwise it only tries (-EBUSY
+ *     if held).  So a program run inside a locked section (NMI, or a kprobe
+ *     or fentry on one of hmap's functions) never waits, and no two CPUs
+ *     can each wait for a lock the other holds.  A holder runs with IRQs off
+ *     and never waits, so a waiter sees the lock released after a bounded
+ *     section.
  *
  * Contexts
  *   - Lookups: any context, NMI included; no lock, never wait (bounded

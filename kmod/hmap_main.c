@@ -53,6 +53,11 @@ static u64 hmap_generation;		/* under hmap_slots_lock */
 static struct workqueue_struct *hmap_wq;
 
 static DEFINE_MUTEX(hmap_variant_lock);
+
+/* Bucket, stripe and pool locks this CPU holds (hmap_plat_lock()): with
+ * any held, a CPU only tries locks, so two CPUs never wait for each other. */
+DEFINE_PER_CPU(int, hmap_locks_held);
+EXPORT_PER_CPU_SYMBOL_GPL(hmap_locks_held);
 static struct hmap_variant_ops *hmap_variants[HMAP_VARIANT_MAX];
 
 static atomic64_t hmap_live_tables = ATOMIC64_INIT(0);
@@ -573,7 +578,8 @@ CFI_NOSEAL(bpf_hmap_release_dtor);
  * @key__sz: size of @key; must equal the table's key size
  * @rdwr_buf_size: value size the program expects; must equal the table's
  *
- * Context: XDP, SCHED_CLS, TRACING, SYSCALL programs; lock-free, never
+ * Context: XDP, SCHED_CLS, TRACING, SYSCALL programs, and on 6.12 the types
+ * in hmap_data_prog_types[]; any context up to NMI; lock-free, never
  * sleeps, safe when re-entered.
  * Return: writable pointer to the value, valid until the program returns;
  * NULL if the key is absent, the handle is unknown or stale (or has update
@@ -627,7 +633,7 @@ __bpf_kfunc u8 *bpf_hmap_lookup_or_init(u64 handle, const void *key, u32 key__sz
  * @value: value buffer
  * @value__sz: size of @value; must equal the table's value size
  *
- * Context: XDP, SCHED_CLS, TRACING, SYSCALL programs; takes a bucket lock
+ * Context: as bpf_hmap_lookup(); takes a bucket lock
  * with IRQs off, never sleeps.
  * Return: 0; -EBADF unknown or stale handle; -EINVAL wrong size or flags;
  * -EEXIST (BPF_NOEXIST) key present; -ENOENT (BPF_EXIST) key absent;
@@ -679,8 +685,10 @@ __bpf_kfunc int bpf_hmap_delete(u64 handle, const void *key, u32 key__sz)
  * @handle: table handle
  * @st: filled in, e.g. struct hmap_desc::stats in the descriptor map
  *
- * Context: any BPF program that may call hmap kfuncs; never sleeps (sums
- * per-CPU counters: not for a fast path).
+ * Context: XDP, TRACING (and on 6.12 the types sharing its hook: tracepoint,
+ * perf_event, LSM) and SYSCALL programs only, since @st is written (see
+ * hmap_kfunc_ids_data); never sleeps (sums per-CPU counters: not for a
+ * fast path).
  * Return: 0; -EBADF unknown or stale handle (@st zeroed).
  */
 __bpf_kfunc int bpf_hmap_stats(u64 handle, struct hmap_stats *st)
@@ -697,14 +705,29 @@ __bpf_kfunc int bpf_hmap_stats(u64 handle, struct hmap_stats *st)
 
 __bpf_kfunc_end_defs();
 
-/* Data kfuncs: every program type that may call them. */
+/*
+ * Data kfuncs: every program type that may call them.  bpf_hmap_stats()
+ * writes through a pointer the program chooses, and the verifier checks a
+ * kfunc's memory argument for bounds only: a packet pointer would pass even
+ * where the program may only read the packet (CGROUP_SKB, LWT) or must
+ * unclone it first (tc).  So only XDP (packet writable, never cloned),
+ * TRACING (no packet pointers) and SYSCALL programs get it.  One set per
+ * hook: a module may register one set per program type.
+ */
 HMAP_KFUNCS_START(hmap_kfunc_ids_data)
 BTF_ID_FLAGS(func, bpf_hmap_lookup, KF_RET_NULL)
 BTF_ID_FLAGS(func, bpf_hmap_lookup_or_init, KF_RET_NULL)
 BTF_ID_FLAGS(func, bpf_hmap_update)
 BTF_ID_FLAGS(func, bpf_hmap_delete)
-BTF_ID_FLAGS(func, bpf_hmap_stats)
 HMAP_KFUNCS_END(hmap_kfunc_ids_data)
+
+HMAP_KFUNCS_START(hmap_kfunc_ids_data_stats)
+BTF_ID_FLAGS(func, bpf_hmap_lookup, KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_hmap_lookup_or_init, KF_RET_NULL)
+BTF_ID_FLAGS(func, bpf_hmap_update)
+BTF_ID_FLAGS(func, bpf_hmap_delete)
+BTF_ID_FLAGS(func, bpf_hmap_stats)
+HMAP_KFUNCS_END(hmap_kfunc_ids_data_stats)
 
 /* SYSCALL programs also create and release (one set per hook on 6.1). */
 HMAP_KFUNCS_START(hmap_kfunc_ids_syscall)
@@ -720,6 +743,11 @@ HMAP_KFUNCS_END(hmap_kfunc_ids_syscall)
 static const struct btf_kfunc_id_set hmap_kfunc_set_data = {
 	.owner	= THIS_MODULE,
 	.set	= &hmap_kfunc_ids_data,
+};
+
+static const struct btf_kfunc_id_set hmap_kfunc_set_data_stats = {
+	.owner	= THIS_MODULE,
+	.set	= &hmap_kfunc_ids_data_stats,
 };
 
 static const struct btf_kfunc_id_set hmap_kfunc_set_syscall = {
@@ -1015,17 +1043,20 @@ EXPORT_SYMBOL_GPL(hmap_unregister_variant);
  * (kprobes), which the kfuncs allow; and only CAP_BPF programs may call
  * kfuncs at all, so an unprivileged socket filter cannot reach a table.
  */
-static const enum bpf_prog_type hmap_data_prog_types[] = {
-	BPF_PROG_TYPE_XDP,
-	BPF_PROG_TYPE_SCHED_CLS,
-	BPF_PROG_TYPE_TRACING,
+static const struct {
+	enum bpf_prog_type type;
+	const struct btf_kfunc_id_set *set;
+} hmap_data_prog_types[] = {
+	{ BPF_PROG_TYPE_XDP,		&hmap_kfunc_set_data_stats },
+	{ BPF_PROG_TYPE_TRACING,	&hmap_kfunc_set_data_stats },
+	{ BPF_PROG_TYPE_SCHED_CLS,	&hmap_kfunc_set_data },
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
-	BPF_PROG_TYPE_SCHED_ACT,
-	BPF_PROG_TYPE_CGROUP_SKB,
-	BPF_PROG_TYPE_SOCKET_FILTER,
-	BPF_PROG_TYPE_LWT_IN,
-	BPF_PROG_TYPE_SK_SKB,
-	BPF_PROG_TYPE_KPROBE,
+	{ BPF_PROG_TYPE_SCHED_ACT,	&hmap_kfunc_set_data },
+	{ BPF_PROG_TYPE_CGROUP_SKB,	&hmap_kfunc_set_data },
+	{ BPF_PROG_TYPE_SOCKET_FILTER,	&hmap_kfunc_set_data },
+	{ BPF_PROG_TYPE_LWT_IN,		&hmap_kfunc_set_data },
+	{ BPF_PROG_TYPE_SK_SKB,		&hmap_kfunc_set_data },
+	{ BPF_PROG_TYPE_KPROBE,		&hmap_kfunc_set_data },
 #endif
 };
 
@@ -1034,10 +1065,11 @@ static int hmap_register_data_kfuncs(void)
 	int i, ret;
 
 	for (i = 0; i < ARRAY_SIZE(hmap_data_prog_types); i++) {
-		ret = register_btf_kfunc_id_set(hmap_data_prog_types[i], &hmap_kfunc_set_data);
+		ret = register_btf_kfunc_id_set(hmap_data_prog_types[i].type,
+						hmap_data_prog_types[i].set);
 		if (ret) {
 			pr_err("registering kfuncs for program type %d failed (%d)\n",
-			       hmap_data_prog_types[i], ret);
+			       hmap_data_prog_types[i].type, ret);
 			return ret;
 		}
 	}

@@ -45,14 +45,23 @@ static __always_inline u32 hmap_plat_hash(const void *key, u32 len, const hmap_s
 	return hsiphash(key, len, seed);
 }
 
+/* hmap locks this CPU holds, over every table of both modules (hmap_main.c). */
+DECLARE_PER_CPU(int, hmap_locks_held);
+
 /*
  * hmap_plat_lock - take the lock of stripe @idx.
  * Safe from any context, including NMI-driven tracing programs: if this CPU
  * already holds a lock whose re-entry slot matches, return -EBUSY instead of
- * deadlocking (same rule as kernel/bpf/hashtab.c htab_lock_bucket()); in NMI
- * only try the lock (-EBUSY if held), since two NMI programs on two CPUs,
- * each waiting for a lock the other's interrupted code holds, would never
- * finish.
+ * deadlocking (same rule as kernel/bpf/hashtab.c htab_lock_bucket()).
+ *
+ * It waits for a lock only when this CPU holds no hmap lock at all and is not
+ * in NMI; otherwise it only tries (-EBUSY if held).  A BPF program can run
+ * while this CPU holds a lock: in NMI, or from a kprobe, fentry or
+ * tracepoint on one of hmap's own functions that runs inside a locked
+ * section.  If such a program waited for a lock, it could wait for a CPU
+ * whose program waits for the lock this CPU holds, both with IRQs off, and
+ * neither would ever finish.  A CPU that waits holds nothing, so no wait
+ * closes a cycle.
  */
 static __always_inline int hmap_plat_lock(struct hmap_locks *l, u32 idx, unsigned long *flags)
 {
@@ -61,16 +70,13 @@ static __always_inline int hmap_plat_lock(struct hmap_locks *l, u32 idx, unsigne
 	preempt_disable();
 	if (unlikely(__this_cpu_inc_return(*l->map_locked[slot]) != 1))
 		goto busy;
-	/*
-	 * In NMI, never wait: the holder on another CPU may itself be stopped
-	 * by an NMI program waiting for a lock this CPU holds.
-	 */
-	if (unlikely(in_nmi())) {
+	if (unlikely(in_nmi() || this_cpu_read(hmap_locks_held))) {
 		if (!raw_spin_trylock_irqsave(&l->lock[idx], *flags))
 			goto busy;
-		return 0;
+	} else {
+		raw_spin_lock_irqsave(&l->lock[idx], *flags);
 	}
-	raw_spin_lock_irqsave(&l->lock[idx], *flags);
+	this_cpu_inc(hmap_locks_held);
 	return 0;
 busy:
 	__this_cpu_dec(*l->map_locked[slot]);
@@ -82,6 +88,7 @@ static __always_inline void hmap_plat_unlock(struct hmap_locks *l, u32 idx, unsi
 {
 	u32 slot = idx & (HMAP_LOCK_DEPTH_SLOTS - 1);
 
+	this_cpu_dec(hmap_locks_held);
 	raw_spin_unlock_irqrestore(&l->lock[idx], flags);
 	__this_cpu_dec(*l->map_locked[slot]);
 	preempt_enable();

@@ -20,7 +20,7 @@ set -uo pipefail
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 WORK=${HMAP_MUTATE_DIR:-$SRC/build/mutate}
-KVER=${KVER:-$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n1)}
+KVER=${KVER:-$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | grep -v -- -rt- | sort -V | tail -n1)}
 
 # mutant NAME FILE CATCHERS OLD NEW   (OLD/NEW: \t and \n escapes)
 NAMES=() FILES=() CATCHERS=() OLDS=() NEWS=()
@@ -44,6 +44,11 @@ mutant table-freed-without-grace-period kmod/hmap_main.c \
 	"vm:test_stress dbg:test_stress" \
 	'\tcall_rcu_tasks_trace(&t->rcu, hmap_free_rcu_trace);' \
 	'\t(void)hmap_free_rcu_trace;\n\thmap_free_rcu(&t->rcu);'
+# The VM boots the newest kernel (6.12), where these types have kfunc hooks.
+mutant kfuncs-for-6.1-types-only kmod/hmap_main.c \
+	"vm:test_progtypes" \
+	'#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)\n\tBPF_PROG_TYPE_SCHED_ACT,' \
+	'#if 0\n\tBPF_PROG_TYPE_SCHED_ACT,'
 mutant overflow-link-off-by-one kmod/hmap_engine.c \
 	"host:engine_test vm:test_hmap" \
 	'\t\tovf += t->l.nbuckets;' \
@@ -113,7 +118,7 @@ rm -rf "$SB"
 mkdir -p "$SB"
 (cd "$SRC" && git ls-files -co --exclude-standard -z | cpio -0pdm --quiet "$SB")
 MB=$WORK/build
-mk() { make -s -C "$SB" BUILD="$MB" KSRC="$SRC/build/linux-source" "$@"; }
+mk() { make -s -C "$SB" BUILD="$MB" KSRC="$SRC/build/linux-source" KVER="$KVER" "$@"; }
 
 echo "== building the unmutated scratch tree"
 mk all >/dev/null || { echo "mutate.sh: the unmutated tree does not build" >&2; exit 1; }

@@ -37,6 +37,9 @@
 #define BPFFS			"/sys/fs/bpf"
 #define PROG_ROOT		BPFFS "/hmap-progs"
 #define LINK_ROOT		BPFFS "/hmap-links"
+/* tcx attach points (6.6); Debian 12's UAPI headers predate them. */
+#define HMAP_BPF_TCX_INGRESS	46
+#define HMAP_BPF_TCX_EGRESS	47
 #define HMAP_TC_HANDLE		0x484d	/* "HM" */
 #define HMAP_TC_PRIO		0x484d
 #define EXIT_USAGE		2
@@ -1412,10 +1415,29 @@ static int do_attach(int argc, char **argv)
 		ifindex = ifindex_of(argv[2]);
 		if (!ifindex)
 			return EXIT_FAILURE;
+		snprintf(path, sizeof(path), LINK_ROOT "/tcx-%s-%s", argv[2], argv[3]);
+		if (access(path, F_OK) == 0)
+			return fail("an hmapctl tc program is already on %s %s: run "
+				    "'hmapctl detach tc %s %s' first", argv[2], argv[3], argv[2], argv[3]);
 		fd = prog_fd_by_ref(argv[4], prog_name, sizeof(prog_name));
 		if (fd < 0)
 			return EXIT_FAILURE;
-		{
+		/*
+		 * tcx (6.6 on): a BPF link, pinned like XDP's, that bpftool net
+		 * lists and that goes away with its pin.  A kernel without tcx
+		 * knows no such attach type (EINVAL): then a cls_bpf filter on
+		 * a clsact qdisc, which belongs to the qdisc and needs no pin.
+		 */
+		link = bpf_link_create(fd, ifindex, ingress ? HMAP_BPF_TCX_INGRESS : HMAP_BPF_TCX_EGRESS, NULL);
+		if (link < 0 && errno != EINVAL) {
+			ret = -errno;
+			close(fd);
+			return fail("cannot attach to %s %s: %s", argv[2], argv[3],
+				    common_hint(ret) ?: strerror(-ret));
+		}
+		if (link >= 0) {
+			close(fd);
+		} else {
 			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 				    .attach_point = ingress ? BPF_TC_INGRESS : BPF_TC_EGRESS);
 			LIBBPF_OPTS(bpf_tc_opts, to, .handle = HMAP_TC_HANDLE,
@@ -1435,11 +1457,10 @@ static int do_attach(int argc, char **argv)
 			if (ret)
 				return fail("cannot attach to %s %s: %s", argv[2], argv[3],
 					    common_hint(ret) ?: strerror(-ret));
+			/* tc filters belong to the qdisc and outlive hmapctl without a pin. */
+			snprintf(path, sizeof(path), "tc filter on %s %s (handle 0x%x, pref %u)",
+				 argv[2], argv[3], HMAP_TC_HANDLE, HMAP_TC_PRIO);
 		}
-		/* tc filters belong to the qdisc and outlive hmapctl without a pin. */
-		snprintf(path, sizeof(path), "tc filter on %s %s (handle 0x%x, pref %u)",
-			 argv[2], argv[3], HMAP_TC_HANDLE, HMAP_TC_PRIO);
-		link = -1;
 	} else if (!strcmp(kind, "fentry")) {
 		if (argc != 3)
 			return usage_error("usage: hmapctl attach fentry PROG");
@@ -1495,7 +1516,14 @@ static int do_detach(int argc, char **argv)
 		ifindex = ifindex_of(argv[2]);
 		if (!ifindex)
 			return EXIT_FAILURE;
-		{
+		snprintf(path, sizeof(path), LINK_ROOT "/tcx-%s-%s", argv[2], argv[3]);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {		/* attached with tcx */
+			bpf_link_detach(fd);
+			close(fd);
+			if (unlink(path))
+				return fail("cannot unpin %s: %s", path, strerror(errno));
+		} else {
 			LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
 				    .attach_point = strcmp(argv[3], "ingress") ? BPF_TC_EGRESS : BPF_TC_INGRESS);
 			LIBBPF_OPTS(bpf_tc_opts, to, .handle = HMAP_TC_HANDLE, .priority = HMAP_TC_PRIO);

@@ -45,35 +45,55 @@ static int hmap_dev_ioctl(unsigned long cmd, void *arg)
  * The kernel does not say so directly: a map whose value has a kptr tag it
  * does not know is created anyway, without the kptr (6.1 and 6.12 alike
  * ignore the error), and only the program's bpf_kptr_xchg() then fails.  So
- * this looks in the kernel's BTF for BPF_REFCOUNT in enum btf_field_type,
- * which came with the renaming in 6.4 (bpf_refcount, 6.4-rc1) and is there
- * on every later kernel.  1: "kptr"; 0: "kptr_ref"; -errno.
+ * this looks in the kernel's BTF for the name BPF_REFCOUNT (enum
+ * btf_field_type), which came with the renaming in 6.4 (bpf_refcount,
+ * 6.4-rc1) and is there on every later kernel.  It streams the BTF string
+ * section through a small buffer rather than loading the whole BTF (5 MiB,
+ * which would show in the caller's memcg).
+ * 1: "kptr"; 0: "kptr_ref"; -errno.
  */
 static int hmap_probe_kptr_naming(void)
 {
+	static const char want[] = "\0BPF_REFCOUNT";	/* and the NUL after it */
 	static int cached = -1;		/* probed once; races only repeat the probe */
-	struct btf *vmlinux;
-	__u32 id, n;
-	int ret = 0;
+	const size_t wlen = sizeof(want);	/* "\0BPF_REFCOUNT\0" */
+	struct btf_header h;
+	char buf[8192];
+	__u64 off, end;
+	size_t keep = 0;
+	int fd, ret = 0;
 
 	if (cached >= 0)
 		return cached;
-	vmlinux = btf__load_vmlinux_btf();
-	if (!vmlinux)
+	fd = open("/sys/kernel/btf/vmlinux", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return -errno;
-	n = btf__type_cnt(vmlinux);
-	for (id = 1; id < n && !ret; id++) {
-		const struct btf_type *t = btf__type_by_id(vmlinux, id);
-		const struct btf_enum *e;
-
-		if (!btf_is_enum(t) || strcmp(btf__name_by_offset(vmlinux, t->name_off), "btf_field_type"))
-			continue;
-		e = btf_enum(t);
-		for (int i = 0; i < btf_vlen(t); i++)
-			if (!strcmp(btf__name_by_offset(vmlinux, e[i].name_off), "BPF_REFCOUNT"))
-				ret = 1;
+	if (pread(fd, &h, sizeof(h), 0) != sizeof(h) || h.magic != BTF_MAGIC) {
+		close(fd);
+		return -EINVAL;
 	}
-	btf__free(vmlinux);
+	off = (__u64)h.hdr_len + h.str_off;
+	end = off + h.str_len;
+	while (off < end && !ret) {
+		size_t room = sizeof(buf) - keep, n = end - off < room ? end - off : room;
+		ssize_t got = pread(fd, buf + keep, n, off);
+
+		if (got <= 0) {
+			close(fd);
+			return got < 0 ? -errno : -EIO;
+		}
+		off += got;
+		got += keep;
+		for (ssize_t i = 0; i + (ssize_t)wlen <= got; i++)
+			if (!memcmp(buf + i, want, wlen)) {
+				ret = 1;
+				break;
+			}
+		/* A match may straddle two reads: keep the tail. */
+		keep = got < (ssize_t)wlen ? (size_t)got : wlen - 1;
+		memmove(buf, buf + got - keep, keep);
+	}
+	close(fd);
 	cached = ret;
 	return ret;
 }

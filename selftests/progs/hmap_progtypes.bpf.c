@@ -108,3 +108,29 @@ int pt_cgroup_sock(struct bpf_sock *sk)
 	count(PT_CGROUP_SOCK);
 	return 1;
 }
+
+/*
+ * bpf_hmap_stats() writes through its pointer, and the verifier checks a
+ * kfunc's memory argument for bounds only: a tc program could have it write
+ * into a cloned packet.  It is registered for XDP, TRACING and SYSCALL only.
+ */
+SEC("tc")
+int pt_tc_stats(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data, *end = (void *)(long)skb->data_end;
+
+	if (data + sizeof(struct hmap_stats) > end)
+		return 0;
+	return bpf_hmap_stats(handle, data);
+}
+
+SEC("xdp")
+int pt_xdp_stats(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+
+	if (data + sizeof(struct hmap_stats) > end)
+		return XDP_PASS;
+	bpf_hmap_stats(handle, data);
+	return XDP_PASS;
+}

@@ -8,12 +8,16 @@
 # (a second pahole + resolve_btfids pass re-sorts ids but not flags: that
 # once flagged bpf_hmap_delete KF_RELEASE).
 # TAP, with the kselftest "# Totals:" line run-all.sh adds up.
-# HMAP_KDIR and HMAP_VMLINUX_BTF default to the Makefile's defaults.
+# The checks run on the modules built for the oldest kernel (6.1), the one
+# whose module BTF this project adds itself (6.12's kbuild adds its own);
+# HMAP_KVER, HMAP_KDIR and HMAP_VMLINUX_BTF pick others.
 B=${HMAP_BUILD:?}
 SRC=${HMAP_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-KVER=${KVER:-$(ls /boot/vmlinuz-*-amd64 2>/dev/null | sed 's|^/boot/vmlinuz-||' | sort -V | tail -n1)}
+KVER=${HMAP_KVER:-$(ls "$B/kmod" 2>/dev/null | sort -V | head -n1)}
 KDIR=${HMAP_KDIR:-/usr/src/linux-headers-$KVER}
-BASE=${HMAP_VMLINUX_BTF:-$B/vmlinux}
+BASE=${HMAP_VMLINUX_BTF:-$B/vmlinux-$KVER}
+[ -f "$BASE" ] || BASE=$KDIR/vmlinux
+K=$B/kmod/$KVER
 BPFTOOL=${BPFTOOL:-$(command -v bpftool || echo /usr/sbin/bpftool)}
 RESOLVE_BTFIDS=$B/linux-source/tools/bpf/resolve_btfids/resolve_btfids
 tmp=$(mktemp -d)
@@ -36,7 +40,7 @@ check() {	# check KO: run the checker on KO with its module's sources
 	local m
 	m=$(basename "$1" .ko)
 	"$SRC/kmod/scripts/check-kfunc-flags.py" --btf-base "$BASE" --headers "$KDIR" \
-		--bpftool "$BPFTOOL" "$1" $(sed 's/\.o$/.c/' "$B/kbuild/kmod/$m.mod") 2>&1
+		--bpftool "$BPFTOOL" "$1" $(sed 's/\.o$/.c/' "$B/kbuild/$KVER/kmod/$m.mod") 2>&1
 }
 
 tamper() {	# tamper KO SET A B: swap A's and B's flag words in SET; B=0: zero A's id
@@ -68,12 +72,12 @@ EOF
 echo "TAP version 13"
 echo "1..5"
 for ko in hmap.ko hmap_rehash.ko; do
-	out=$(check "$B/kmod/$ko")
+	out=$(check "$K/$ko")
 	result "$([ $? = 0 ] && echo 1)" "$ko: kfunc sets carry the flags the source declares" "$out"
 done
 
 set=hmap_kfunc_ids_syscall
-cp "$B/kmod/hmap.ko" "$tmp/hmap.ko"
+cp "$K/hmap.ko" "$tmp/hmap.ko"
 tamper "$tmp/hmap.ko" $set bpf_hmap_delete bpf_hmap_release
 out=$(check "$tmp/hmap.ko")
 rc=$?
@@ -81,7 +85,7 @@ result "$([ $rc = 1 ] && grep -q "bpf_hmap_delete: declared 0x0 (none), found 0x
 	grep -q "bpf_hmap_release: declared 0x2 (KF_RELEASE), found 0x0 (none)" <<<"$out" && echo 1)" \
 	"hmap.ko copy with bpf_hmap_delete's and bpf_hmap_release's flags swapped is rejected" "rc $rc: $out"
 
-cp "$B/kmod/hmap.ko" "$tmp/hmap.ko"
+cp "$K/hmap.ko" "$tmp/hmap.ko"
 tamper "$tmp/hmap.ko" $set bpf_hmap_lookup 0
 out=$(check "$tmp/hmap.ko")
 rc=$?
@@ -98,12 +102,12 @@ if ! command -v pahole >/dev/null || [ ! -x "$RESOLVE_BTFIDS" ]; then
 	skip=$((skip + 1))
 else
 	n=$((n - 1))
-	cp "$B/kmod/hmap.ko" "$tmp/hmap.ko"
+	cp "$K/hmap.ko" "$tmp/hmap.ko"
 	if out=$("$SRC/kmod/scripts/module-btf.sh" "$BASE" "$RESOLVE_BTFIDS" "$tmp/hmap.ko" 2>&1); then
 		ids() { readelf -x .BTF_ids "$1" | grep '^ *0x'; }
 		out=$(check "$tmp/hmap.ko")
 		rc=$?
-		if [ "$(ids "$B/kmod/hmap.ko")" != "$(ids "$tmp/hmap.ko")" ]; then
+		if [ "$(ids "$K/hmap.ko")" != "$(ids "$tmp/hmap.ko")" ]; then
 			result "$([ $rc = 1 ] && echo 1)" "hmap.ko copy given BTF twice (flags scrambled) is rejected" "rc $rc: $out"
 		else
 			result "$([ $rc = 0 ] && echo 1)" "hmap.ko copy given BTF twice (sets intact) passes" "rc $rc: $out"

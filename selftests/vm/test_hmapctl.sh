@@ -218,6 +218,15 @@ DST="00 00 00 00 00 00 00 00 00 00 ff ff 0a 63 00 02"	# ::ffff:10.99.0.2
 LIMIT=20000
 expect 0 "" "set a 20000-byte budget for $IP_B" "$CTL" update budget key $DST value $(le64 0) $(le64 $LIMIT) $(le64 0)
 expect 0 "attached tc_budget" "attach tc egress on va" in_a "$CTL" attach tc va egress tc_budget
+# 6.6 on: a tcx link, pinned like XDP's; before: a cls_bpf filter on clsact.
+kv=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
+if [ "$kv" -ge 6006 ]; then
+	check "tc attach is a pinned tcx link on $(uname -r)" test -e /sys/fs/bpf/hmap-links/tcx-va-egress
+	check "no cls_bpf filter besides it" sh -c "! nsenter --net=/run/netns/$NS_A tc filter show dev va egress | grep -q 'handle 0x484d'"
+else
+	check "tc attach is a cls_bpf filter on $(uname -r) (no tcx)" sh -c "nsenter --net=/run/netns/$NS_A tc filter show dev va egress | grep -q 'handle 0x484d'"
+fi
+expect 1 "already on va egress" "attach tc twice" in_a "$CTL" attach tc va egress tc_budget
 check "send 100 x 400-byte UDP over IPv4" sh -c "nsenter --net=/run/netns/$NS_A python3 '$SRC/selftests/vm/udp_send.py' $IP_B - 100 400 > $T/sent-tc.json"
 "$CTL" -j lookup budget key $DST > $T/budget.json
 seen=$(value_u64 $T/budget.json 0) dropped=$(value_u64 $T/budget.json 2)
@@ -239,6 +248,7 @@ if [ $? = 0 ]; then ok "XDP on the receiver saw exactly the packets tc let throu
 printf '%s\n' "$out"
 expect 0 "detached tc va egress" "detach tc" in_a "$CTL" detach tc va egress
 expect 1 "no hmapctl tc program on va egress" "detach tc twice" in_a "$CTL" detach tc va egress
+check "detach tc leaves no tcx pin" test ! -e /sys/fs/bpf/hmap-links/tcx-va-egress
 
 # ---- fentry end to end ------------------------------------------------------------
 expect 0 "created table 'writes'" "create writes" "$CTL" create writes --key-size 4 --value-size 16 --capacity 1024

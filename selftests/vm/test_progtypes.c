@@ -309,4 +309,25 @@ TEST_F(pt, sk_skb)
 	EXPECT_EQ(RUNS, count_of(self->t, PT_SK_SKB));
 }
 
+/* bpf_hmap_stats() writes: never from tc (a cloned packet), fine from XDP. */
+TEST_F(pt, stats_only_where_packets_are_writable)
+{
+	__u8 pkt[256];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = pkt, .data_size_in = sizeof(pkt),
+		    .data_out = pkt, .data_size_out = sizeof(pkt));
+
+	EXPECT_NE(0, load_only(self->skel, self->skel->progs.pt_tc_stats));
+	EXPECT_NE(NULL, strstr(vlog, "bpf_hmap_stats"));
+	EXPECT_NE(NULL, strstr(vlog, "not allowed"));
+	hmap_progtypes__destroy(self->skel);
+	self->skel = hmap_progtypes__open();
+	ASSERT_NE(NULL, self->skel);
+	self->skel->bss->handle = 1;	/* unknown: st is zeroed, -EBADF */
+	ASSERT_EQ(0, load_only(self->skel, self->skel->progs.pt_xdp_stats));
+	memset(pkt, 0xa5, sizeof(pkt));
+	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(self->skel->progs.pt_xdp_stats), &o));
+	EXPECT_EQ(XDP_PASS, o.retval);
+	EXPECT_EQ(0, pkt[0]);		/* the kernel wrote the (zeroed) stats there */
+}
+
 HMAP_TEST_MAIN

@@ -49,6 +49,15 @@ mutant kfuncs-for-6.1-types-only kmod/hmap_main.c \
 	"vm:test_progtypes" \
 	'#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)\n\tBPF_PROG_TYPE_SCHED_ACT,' \
 	'#if 0\n\tBPF_PROG_TYPE_SCHED_ACT,'
+mutant stats-from-tc kmod/hmap_main.c \
+	"vm:test_progtypes" \
+	'\t{ BPF_PROG_TYPE_SCHED_CLS,\t&hmap_kfunc_set_data },' \
+	'\t{ BPF_PROG_TYPE_SCHED_CLS,\t&hmap_kfunc_set_data_stats },'
+# Hangs both vCPUs with IRQs off: caught as the VM's timeout.
+mutant nested-lock-waits kmod/hmap_platform.h \
+	"vm:test_hmap" \
+	'\tif (unlikely(in_nmi() || this_cpu_read(hmap_locks_held))) {' \
+	'\tif (unlikely(in_nmi())) {'
 mutant overflow-link-off-by-one kmod/hmap_engine.c \
 	"host:engine_test vm:test_hmap" \
 	'\t\tovf += t->l.nbuckets;' \

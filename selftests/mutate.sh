@@ -47,8 +47,8 @@ mutant table-freed-without-grace-period kmod/hmap_main.c \
 # The VM boots the newest kernel (6.12), where these types have kfunc hooks.
 mutant kfuncs-for-6.1-types-only kmod/hmap_main.c \
 	"vm:test_progtypes" \
-	'#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)\n\tBPF_PROG_TYPE_SCHED_ACT,' \
-	'#if 0\n\tBPF_PROG_TYPE_SCHED_ACT,'
+	'#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)\n\t{ BPF_PROG_TYPE_SCHED_ACT,' \
+	'#if 0\n\t{ BPF_PROG_TYPE_SCHED_ACT,'
 mutant stats-from-tc kmod/hmap_main.c \
 	"vm:test_progtypes" \
 	'\t{ BPF_PROG_TYPE_SCHED_CLS,\t&hmap_kfunc_set_data },' \

@@ -140,7 +140,7 @@ else
 		vm_run "debug kernel ($(basename "$(dirname "$tree")"))" "$tree/arch/x86/boot/bzImage" debug \
 			"${HMAP_DEBUG_VM_TIMEOUT:-3600}" "${HMAP_DEBUG_MEM:-3G}" \
 			HMAP_KMOD="$BUILD/dbg/kmod" HMAP_TIMEOUT_SCALE=10 HMAP_STRESS_SECONDS=150 \
-			HMAP_SUITES="${HMAP_DEBUG_SUITES:-test_hmap test_rehash test_fuzz test_stress}"
+			HMAP_SUITES="${HMAP_DEBUG_SUITES:-test_hmap test_rehash test_fuzz test_stress test_progtypes}"
 	else
 		echo "not ok - the debug kernel or the modules for it did not build (see above)"
 		fail=$((fail + 1))

@@ -86,7 +86,7 @@ BENCHES := $(patsubst $(SRC)/selftests/bench/%.c,$(BUILD)/selftests/%,$(wildcard
 
 vpath %.bpf.c $(SRC)/bpf $(SRC)/selftests/progs
 
-.PHONY: all deps modules kmod bpf user selftests check demo vm bench bench-run clean kdir-check \
+.PHONY: check-run demo-run mutate-run all deps modules kmod bpf user selftests check demo vm bench bench-run clean kdir-check \
 	debug-kernel debug-modules mutate
 .DELETE_ON_ERROR:
 
@@ -281,12 +281,20 @@ debug-modules: $(RESOLVE_BTFIDS)
 VM := $(SRC)/selftests/vm/vm.sh
 VM_ENV = HMAP_SRC=$(SRC) HMAP_BUILD=$(BUILD) KVER=$(KVER)
 
+# The kernel lists are read when make starts, and deps may install kernels:
+# so everything after deps runs in a sub-make, which reads them again.
 check: deps
 	$(Q)$(MAKE) all
+	$(Q)$(MAKE) check-run
+
+check-run:
 	$(Q)$(VM_ENV) HMAP_KVERS="$(KVERS)" HMAP_DEBUG=$(DEBUG) $(SRC)/selftests/run-all.sh
 
 demo: deps
 	$(Q)$(MAKE) all
+	$(Q)$(MAKE) demo-run
+
+demo-run:
 ifeq ($(HOST),1)
 	$(Q)$(VM_ENV) sh $(SRC)/selftests/vm/demo.sh
 else
@@ -308,6 +316,9 @@ bench-run: all $(BENCHES) $(BUILD)/selftests/bench_native $(BUILD)/selftests/ben
 # Plant known bugs one at a time and check the suites catch each (on demand).
 mutate: deps
 	$(Q)$(MAKE) all
+	$(Q)$(MAKE) mutate-run
+
+mutate-run:
 	$(Q)KVER=$(KVER) $(SRC)/selftests/mutate.sh $(MUTANTS)
 
 clean:

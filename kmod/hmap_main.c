@@ -53,12 +53,12 @@ static u64 hmap_generation;		/* under hmap_slots_lock */
 static struct workqueue_struct *hmap_wq;
 
 static DEFINE_MUTEX(hmap_variant_lock);
+static struct hmap_variant_ops *hmap_variants[HMAP_VARIANT_MAX];
 
 /* Bucket, stripe and pool locks this CPU holds (hmap_plat_lock()): with
  * any held, a CPU only tries locks, so two CPUs never wait for each other. */
 DEFINE_PER_CPU(int, hmap_locks_held);
 EXPORT_PER_CPU_SYMBOL_GPL(hmap_locks_held);
-static struct hmap_variant_ops *hmap_variants[HMAP_VARIANT_MAX];
 
 static atomic64_t hmap_live_tables = ATOMIC64_INIT(0);
 static atomic64_t hmap_live_bytes = ATOMIC64_INIT(0);

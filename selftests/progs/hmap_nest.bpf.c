@@ -21,6 +21,16 @@ __u64 nested_ok, nested_busy, nested_other, writes_ok, writes_busy;
 
 #define NEST_KEYS	8	/* prefilled: updates never need a new slot */
 
+static __always_inline void tally(int r, __u64 *ok, __u64 *busy)
+{
+	if (!r)
+		__sync_fetch_and_add(ok, 1);
+	else if (r == -EBUSY)
+		__sync_fetch_and_add(busy, 1);
+	else
+		__sync_fetch_and_add(&nested_other, 1);
+}
+
 /* SYSCALL: 64 updates of @ctx's table, keys 0..7. */
 SEC("syscall")
 int nest_writer(__u64 *ctx)
@@ -29,14 +39,7 @@ int nest_writer(__u64 *ctx)
 
 	for (__u32 i = 0; i < 64; i++) {
 		__u32 key = i & (NEST_KEYS - 1);
-		int r = bpf_hmap_update(h, &key, sizeof(key), &v, sizeof(v));
-
-		if (!r)
-			__sync_fetch_and_add(&writes_ok, 1);
-		else if (r == -EBUSY)
-			__sync_fetch_and_add(&writes_busy, 1);
-		else
-			__sync_fetch_and_add(&nested_other, 1);
+		tally(bpf_hmap_update(h, &key, sizeof(key), &v, sizeof(v)), &writes_ok, &writes_busy);
 	}
 	return 0;
 }
@@ -47,7 +50,6 @@ int BPF_PROG(nest_cross)
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 	__u32 key = bpf_get_prandom_u32() & (NEST_KEYS - 1);
 	__u64 h, v = 2;
-	int r;
 
 	if (tid == tid_a)
 		h = h2;
@@ -55,12 +57,6 @@ int BPF_PROG(nest_cross)
 		h = h1;
 	else
 		return 0;
-	r = bpf_hmap_update(h, &key, sizeof(key), &v, sizeof(v));
-	if (!r)
-		__sync_fetch_and_add(&nested_ok, 1);
-	else if (r == -EBUSY)
-		__sync_fetch_and_add(&nested_busy, 1);
-	else
-		__sync_fetch_and_add(&nested_other, 1);
+	tally(bpf_hmap_update(h, &key, sizeof(key), &v, sizeof(v)), &nested_ok, &nested_busy);
 	return 0;
 }

@@ -234,7 +234,7 @@ $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.c $(BUILD)/user/libhmap.a 
 $(BUILD)/selftests/bench_%: $(SRC)/selftests/bench/bench_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS)
 	$(call msg,CC,$(notdir $@))
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -O3 -fno-strict-aliasing $(filter %.c,$^) \
+	$(Q)$(CC) $(USER_CFLAGS) -O3 -fno-strict-aliasing -I$(SRC)/selftests/vm $(filter %.c,$^) \
 		$(BUILD)/user/libhmap.a $(USER_LIBS) -lpthread -lm -o $@
 
 $(BUILD)/selftests/bench_grow_native: $(SRC)/selftests/bench/bench_grow_native.c \

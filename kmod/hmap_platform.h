@@ -152,7 +152,13 @@ typedef int64_t s64;
 #define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)
+#if defined(__x86_64__) || defined(__i386__)
 #define cpu_relax()		__builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define cpu_relax()		__asm__ __volatile__("yield" ::: "memory")
+#else
+#define cpu_relax()		__asm__ __volatile__("" ::: "memory")
+#endif
 #ifndef PAGE_SIZE
 #define PAGE_SIZE		4096UL
 #endif

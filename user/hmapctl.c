@@ -238,29 +238,22 @@ static void table_path(char *buf, size_t n, const char *name)
 static int get_desc(const char *name, struct hmap_desc *d, bool quiet)
 {
 	char path[PATH_MAX];
-	__u32 zero = 0;
-	int fd, ret;
+	int ret;
 
 	if (!valid_name(name))
 		return quiet ? -EINVAL : usage_error("'%s' is not a table name (letters, digits, _ - .)", name);
 	table_path(path, sizeof(path), name);
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		ret = -errno;
-		if (quiet)
-			return ret;
-		if (ret == -ENOENT)
-			return fail("no table named '%s' under %s: see 'hmapctl list'", name, g.pin_root);
-		return fail("cannot open %s: %s", path, common_hint(ret) ?: strerror(-ret));
-	}
-	ret = bpf_map_lookup_elem(fd, &zero, d) ? -errno : 0;
-	close(fd);
-	if (ret || !d->id) {
-		if (quiet)
-			return ret ?: -ENOENT;
-		return fail("%s is not an hmap table descriptor", path);
-	}
-	return 0;
+	ret = hmap_desc__read_pinned(path, d);
+	if (!ret && !d->id)
+		ret = -ENOENT;
+	if (!ret || quiet)
+		return ret;
+	if (ret == -ENOENT)
+		return fail("no table named '%s' under %s: see 'hmapctl list'", name, g.pin_root);
+	if (ret == -EPROTOTYPE)
+		return fail("%s is not an hmap table descriptor (another BPF object is pinned there)",
+			    path);
+	return fail("cannot open %s: %s", path, common_hint(ret) ?: strerror(-ret));
 }
 
 static int open_table(const char *name, struct hmap_table **t)
@@ -273,10 +266,10 @@ static int open_table(const char *name, struct hmap_table **t)
 	if (!valid_name(name))
 		return usage_error("'%s' is not a table name (letters, digits, _ - .)", name);
 	table_path(path, sizeof(path), name);
-	ret = hmap_open_pinned(path, t);
+	ret = hmap_table__open_pinned(path, NULL, t);
 	if (ret == -ENOENT && access(path, F_OK))
 		return fail("no table named '%s' under %s: see 'hmapctl list'", name, g.pin_root);
-	if (ret == -EPROTO)
+	if (ret == -EPROTO || ret == -EPROTOTYPE)
 		return fail("table '%s': hmap.ko and hmapctl disagree on the shared-memory ABI: "
 			    "rebuild and reload both", name);
 	if (ret)
@@ -409,7 +402,7 @@ static int typed_open(struct typed *ty, const char *obj, const char *table,
 	ty->btf = btf__parse(obj, NULL);
 	if (!ty->btf)
 		return fail("cannot read BTF from %s: %s", obj, strerror(errno));
-	if (hmap_btf_table_types(ty->btf, table, &ty->key_id, &ty->value_id))
+	if (hmap_btf__table_types(ty->btf, table, &ty->key_id, &ty->value_id))
 		return fail("%s declares no HMAP_TABLE(%s, ...): pass the object that uses table '%s'",
 			    obj, table, table);
 	if (btf__resolve_size(ty->btf, ty->key_id) != shm->key_size ||
@@ -620,7 +613,8 @@ static int do_create(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
-	struct hmap_create_opts co = {};
+	HMAP_OPTS(hmap_table_create_opts, co);
+	struct hmap_table *t;
 	__u64 v, have = 0;
 	char path[PATH_MAX];
 	const char *name;
@@ -673,9 +667,12 @@ static int do_create(int argc, char **argv)
 		return EXIT_FAILURE;
 
 	table_path(path, sizeof(path), name);
-	ret = hmap_create_pinned(path, &co, &id);
+	co.pin_path = path;
+	ret = hmap_table__create(&co, &t);
 	switch (ret) {
 	case 0:
+		id = hmap_table__id(t);
+		hmap_table__close(t);
 		break;
 	case -EEXIST:
 		return fail("table '%s' already exists (%s): choose another name or run 'hmapctl rm %s'",
@@ -755,8 +752,8 @@ static int show_one(const char *name, bool full)
 	ret = open_table(name, &t);
 	if (ret)
 		return ret;
-	ret = hmap_info(t, &info);
-	hmap_close(t);
+	ret = hmap_table__info(t, &info);
+	hmap_table__close(t);
 	if (ret)
 		return fail("cannot read table '%s': %s", name, strerror(-ret));
 	table_path(path, sizeof(path), name);
@@ -867,7 +864,7 @@ static int do_stats(int argc, char **argv)
 		return ret;
 	/* Refresh the descriptor's snapshot, so bpftool map dump agrees. */
 	table_path(path, sizeof(path), name);
-	ret = hmap_refresh_desc(path);
+	ret = hmap_desc__refresh(path);
 	if (ret)
 		return fail("cannot refresh the stats in %s: %s", path, strerror(-ret));
 	return EXIT_SUCCESS;
@@ -922,7 +919,7 @@ static int do_elem(int argc, char **argv)
 	ret = open_table(name, &t);
 	if (ret)
 		return ret;
-	shm = hmap_header(t);
+	shm = hmap_table__header(t);
 	val = calloc(1, shm->value_size);
 	if (btf_obj && typed_open(&ty, btf_obj, name, shm)) {
 		ret = EXIT_FAILURE;
@@ -961,11 +958,11 @@ static int do_elem(int argc, char **argv)
 	}
 
 	if (!strcmp(cmd, "lookup"))
-		ret = hmap_lookup(t, key, val);
+		ret = hmap_table__lookup(t, key, val);
 	else if (!strcmp(cmd, "update"))
-		ret = hmap_update(t, key, val, flags);
+		ret = hmap_table__update(t, key, val, flags);
 	else
-		ret = hmap_delete(t, key);
+		ret = hmap_table__delete(t, key);
 
 	switch (ret) {
 	case 0:
@@ -1015,7 +1012,7 @@ out:
 		typed_close(&ty);
 out_val:
 	free(val);
-	hmap_close(t);
+	hmap_table__close(t);
 	return ret;
 }
 
@@ -1128,10 +1125,10 @@ static int do_dump(int argc, char **argv)
 	ret = open_table(name, &t);
 	if (ret)
 		return ret;
-	dc.shm = hmap_header(t);
+	dc.shm = hmap_table__header(t);
 	if (count_only) {
-		ret = hmap_count(t, &dc.count);
-		hmap_close(t);
+		ret = hmap_table__count(t, &dc.count);
+		hmap_table__close(t);
 		if (ret)
 			return fail("cannot read table '%s': %s", name, strerror(-ret));
 		if (g.json) {
@@ -1146,7 +1143,7 @@ static int do_dump(int argc, char **argv)
 	}
 	if (btf_obj) {
 		if (typed_open(&ty, btf_obj, name, dc.shm)) {
-			hmap_close(t);
+			hmap_table__close(t);
 			return EXIT_FAILURE;
 		}
 		dc.ty = &ty;
@@ -1155,7 +1152,7 @@ static int do_dump(int argc, char **argv)
 		dc.copy = malloc(1);
 	if (g.json)
 		jw_open(NULL, '[');
-	ret = hmap_iterate(t, consistent ? HMAP_ITER_CONSISTENT : 0, dump_cb, &dc, &retries);
+	ret = hmap_table__iterate(t, consistent ? HMAP_ITER_CONSISTENT : 0, dump_cb, &dc, &retries);
 	if (!ret && top) {
 		size_t esz = dc.shm->key_size + dc.shm->value_size;
 
@@ -1172,7 +1169,7 @@ static int do_dump(int argc, char **argv)
 	if (dc.ty)
 		typed_close(&ty);
 	free(dc.copy);
-	hmap_close(t);
+	hmap_table__close(t);
 	if (ret)
 		return fail("reading table '%s' failed: %s", name, strerror(-ret));
 	return EXIT_SUCCESS;
@@ -1242,14 +1239,14 @@ static int do_prog_load(int argc, char **argv)
 	obj = bpf_object__open_file(file, &oo);
 	if (!obj)
 		return fail("cannot open BPF object %s: %s", file, strerror(errno));
-	ret = hmap_object_fix_kptr_tags(obj);
+	ret = hmap_object__fix_kptr_tags(obj);
 	if (ret) {
 		ret = fail("cannot probe this kernel's kptr tags for %s: %s", file, strerror(-ret));
 		goto out;
 	}
 
 	/* Bind each HMAP_TABLE map to its table, checking the sizes. */
-	ret = hmap_bind_object(obj, g.pin_root, renames, ntables, &bad);
+	ret = hmap_object__bind_tables(obj, g.pin_root, renames, ntables, &bad);
 	if (ret == -ESRCH) {
 		ret = fail("%s has no map '%s' (--table)", file, bad.map);
 		goto out;

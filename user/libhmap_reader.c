@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * libhmap's zero-copy reader: see libhmap_reader.h.  It implements the
  * protocol documented in kmod/uapi/hmap.h and kmod/hmap_engine.h: copy a
@@ -16,7 +16,7 @@
 
 static void hmap_unmap_arrays(struct hmap_reader *r, bool all)
 {
-	if (r->iterating && !all)
+	if (r->walks && !all)
 		return;
 	for (int i = 0; i < HMAP_READER_MAX_MAPS; i++) {
 		struct hmap_uarray *m = &r->maps[i];
@@ -100,7 +100,7 @@ static int hmap_refresh(struct hmap_reader *r)
 		int ret = 0;
 
 		if (seq & 1) {
-			__builtin_ia32_pause();
+			cpu_relax();
 			continue;
 		}
 		if (r->narrays && seq == r->layout_seq)
@@ -188,7 +188,8 @@ static const __u8 *hmap_uvalue(const struct hmap_reader *r, const struct hmap_bu
  * @max pairs), between two equal even reads of its head seq (ignoring the
  * chain is read once when @consistent is false).  Returns the number of
  * pairs, -EAGAIN (torn: retry), -EXDEV (the chain has moved to a newer array,
- * seen in the same snapshot as the chain), or -E2BIG.
+ * seen in the same snapshot as the chain), or -E2BIG (more than @max pairs,
+ * the seq unchanged: a long chain, not a torn walk).
  */
 static int hmap_collect_chain(const struct hmap_reader *r, const struct hmap_uarray *a, __u32 b,
 			      __u8 *buf, __u32 max, bool consistent)
@@ -213,7 +214,7 @@ static int hmap_collect_chain(const struct hmap_reader *r, const struct hmap_uar
 			if (th < HMAP_TOPHASH_MIN)
 				continue;
 			if (n == max)
-				return -E2BIG;
+				goto full;
 			v = hmap_uvalue(r, bk, i);
 			if (!v)
 				return -EAGAIN;
@@ -234,6 +235,13 @@ out:
 	if (consistent && __atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
 		return -EAGAIN;
 	return n;
+full:
+	/* Longer than the buffer: a walk torn by a writer (retry), or a chain
+	 * that really is this long (the caller grows the buffer). */
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
+		return -EAGAIN;
+	return -E2BIG;
 }
 
 /* Find @key in chain hash & (nbuckets - 1) of @a; 0, -ENOENT, -EAGAIN (torn),
@@ -308,8 +316,8 @@ int hmap_reader_lookup(struct hmap_reader *r, const void *key, void *value)
 		if (ret != -EAGAIN &&
 		    (!r->incr || __atomic_load_n(&r->shm->layout_seq, __ATOMIC_ACQUIRE) == r->layout_seq))
 			return ret;
-		r->lookup_retries++;
-		__builtin_ia32_pause();
+		__atomic_fetch_add(&r->lookup_retries, 1, __ATOMIC_RELAXED);
+		cpu_relax();
 	}
 	return -EAGAIN;
 }
@@ -350,19 +358,33 @@ next_chain:;
 }
 
 /* Emit chain @b of @a; retried until consistent when @consistent. */
-static int hmap_emit_chain(struct hmap_reader *r, const struct hmap_uarray *a, __u32 b,
-			   __u8 *buf, __u32 max, bool consistent, hmap_iter_cb cb, void *ctx,
-			   __u64 *retries)
+static int hmap_emit_chain(struct hmap_reader *r, struct hmap_reader_walk *w,
+			   const struct hmap_uarray *a, __u32 b, bool consistent,
+			   hmap_iter_cb cb, void *ctx)
 {
 	__u32 ksz = r->shm->key_size, vsz = r->shm->value_size;
 	int n = -EAGAIN, ret = 0;
 
-	for (int tries = 0; tries < HMAP_READ_RETRIES && n == -EAGAIN; tries++) {
-		n = hmap_collect_chain(r, a, b, buf, max, consistent);
+	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
+		n = hmap_collect_chain(r, a, b, w->buf, w->max, consistent);
+		if (n == -E2BIG) {
+			/* A long chain, read whole: room for twice as many.
+			 * Bounded: a chain has at most ntotal buckets. */
+			__u32 max = w->max * 2;
+			__u8 *nb;
+
+			if (max > (__u32)a->ntotal * HMAP_BUCKET_SLOTS * 2)
+				return -EAGAIN;
+			nb = realloc(w->buf, (size_t)max * (ksz + vsz));
+			if (!nb)
+				return -ENOMEM;
+			w->buf = nb;
+			w->max = max;
+			continue;
+		}
 		if (n != -EAGAIN)
 			break;
-		if (retries)
-			(*retries)++;
+		w->retries++;
 		/* A value in a chunk added since our view: map it. */
 		if (r->incr && (ret = hmap_map_chunks(r)))
 			return ret;
@@ -370,7 +392,7 @@ static int hmap_emit_chain(struct hmap_reader *r, const struct hmap_uarray *a, _
 	if (n < 0)
 		return n;	/* -EXDEV: the caller reads where the chain went */
 	for (int j = 0; j < n && !ret; j++)
-		ret = cb(buf + (size_t)j * (ksz + vsz), buf + (size_t)j * (ksz + vsz) + ksz, ctx);
+		ret = cb(w->buf + (size_t)j * (ksz + vsz), w->buf + (size_t)j * (ksz + vsz) + ksz, ctx);
 	return ret;
 }
 
@@ -382,8 +404,8 @@ static int hmap_emit_chain(struct hmap_reader *r, const struct hmap_uarray *a, _
  * that moved on again is followed the same way.  Each key lives in exactly
  * one chain of each array, so none is emitted twice.
  */
-static int hmap_emit_moved(struct hmap_reader *r, __u32 nb_x, __u32 x, __u8 *buf, __u32 max,
-			   bool consistent, hmap_iter_cb cb, void *ctx, __u64 *retries, int depth)
+static int hmap_emit_moved(struct hmap_reader *r, struct hmap_reader_walk *w, __u32 nb_x,
+			   __u32 x, hmap_iter_cb cb, void *ctx, int depth)
 {
 	struct hmap_uarray a;
 	int ret = hmap_refresh(r);
@@ -400,51 +422,75 @@ static int hmap_emit_moved(struct hmap_reader *r, __u32 nb_x, __u32 x, __u8 *buf
 		return -EAGAIN;	/* cannot be: arrays only grow */
 	r->moved++;
 	for (__u32 c = x; c < a.nbuckets && !ret; c += nb_x) {
-		ret = hmap_emit_chain(r, &a, c, buf, max, consistent, cb, ctx, retries);
+		ret = hmap_emit_chain(r, w, &a, c, w->consistent, cb, ctx);
 		if (ret == -EXDEV)
-			ret = hmap_emit_moved(r, a.nbuckets, c, buf, max, consistent, cb, ctx,
-					      retries, depth + 1);
+			ret = hmap_emit_moved(r, w, a.nbuckets, c, cb, ctx, depth + 1);
 	}
 	return ret;
+}
+
+int hmap_reader_walk_begin(struct hmap_reader *r, struct hmap_reader_walk *w, unsigned int flags)
+{
+	const struct hmap_shm_header *shm = r->shm;
+	int ret;
+
+	memset(w, 0, sizeof(*w));
+	w->consistent = flags & HMAP_ITER_CONSISTENT;
+	ret = r->incr ? hmap_refresh(r) : 0;
+	if (ret)
+		return ret;
+	w->max = 8 * 64;
+	w->buf = malloc((size_t)w->max * (shm->key_size + shm->value_size));
+	if (!w->buf)
+		return -ENOMEM;
+	/*
+	 * Walk the oldest array by bucket, as Go's iterator does: a chain not
+	 * yet moved is read there; one that moved (seen with the chain's own
+	 * seq) is read where its keys went, never both.  A copy: refresh may
+	 * replace r->arr; the mappings stay while any walk is open.
+	 */
+	w->a = r->narrays == 2 ? r->arr[1] : r->arr[0];
+	w->old_consistent = w->consistent || r->narrays == 2;
+	if (r->incr)
+		r->walks++;
+	w->open = true;
+	return 0;
+}
+
+int hmap_reader_walk_bucket(struct hmap_reader *r, struct hmap_reader_walk *w, __u32 b,
+			    hmap_iter_cb cb, void *ctx)
+{
+	int ret = hmap_emit_chain(r, w, &w->a, b, w->old_consistent, cb, ctx);
+
+	if (ret == -EXDEV)
+		ret = hmap_emit_moved(r, w, w->a.nbuckets, b, cb, ctx, 0);
+	return ret;
+}
+
+void hmap_reader_walk_end(struct hmap_reader *r, struct hmap_reader_walk *w)
+{
+	if (!w->open)
+		return;
+	if (r->incr && !--r->walks)
+		hmap_unmap_arrays(r, false);
+	free(w->buf);
+	w->buf = NULL;
+	w->open = false;
 }
 
 int hmap_reader_iterate(struct hmap_reader *r, unsigned int flags, hmap_iter_cb cb, void *ctx,
 			__u64 *retries)
 {
-	const struct hmap_shm_header *shm = r->shm;
-	bool consistent = flags & HMAP_ITER_CONSISTENT;
-	__u32 max = 8 * 64;
-	__u8 *buf;
+	struct hmap_reader_walk w;
 	int ret;
 
-	if (!r->incr && !consistent)
+	if (!r->incr && !(flags & HMAP_ITER_CONSISTENT))
 		return hmap_iterate_once(r, cb, ctx);
-	ret = r->incr ? hmap_refresh(r) : 0;
-	if (ret)
-		return ret;
-	buf = malloc((size_t)max * (shm->key_size + shm->value_size));
-	if (!buf)
-		return -ENOMEM;
-	r->iterating = true;
-	{
-		/*
-		 * Walk the oldest array by bucket, as Go's iterator does: a
-		 * chain not yet moved is read there; one that moved (seen with
-		 * the chain's own seq) is read where its keys went, never both.
-		 * Copies: refresh may replace r->arr, mappings stay meanwhile.
-		 */
-		struct hmap_uarray a = r->narrays == 2 ? r->arr[1] : r->arr[0];
-		bool old_consistent = consistent || r->narrays == 2;
-
-		for (__u32 b = 0; b < a.nbuckets && !ret; b++) {
-			ret = hmap_emit_chain(r, &a, b, buf, max, old_consistent, cb, ctx, retries);
-			if (ret == -EXDEV)
-				ret = hmap_emit_moved(r, a.nbuckets, b, buf, max, consistent, cb,
-						      ctx, retries, 0);
-		}
-	}
-	r->iterating = false;
-	hmap_unmap_arrays(r, false);
-	free(buf);
+	ret = hmap_reader_walk_begin(r, &w, flags);
+	for (__u32 b = 0; !ret && b < w.a.nbuckets; b++)
+		ret = hmap_reader_walk_bucket(r, &w, b, cb, ctx);
+	if (retries)
+		*retries += w.retries;
+	hmap_reader_walk_end(r, &w);
 	return ret;
 }

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * libhmap's zero-copy reader: lookups and iteration over a table's read-only
  * shared memory (kmod/uapi/hmap.h), following the chain sequence-counter
@@ -9,8 +9,10 @@
  * the engine allocated in the same process).  Internal to libhmap and its
  * tests; applications use libhmap.h.
  *
- * A reader is used by one thread at a time: lookups and iteration update
- * its view of the layout.
+ * Threads: a reader of a fixed table is read-only once initialised, so any
+ * number of threads may use it at once.  A reader of an incremental table
+ * updates its view of the layout on lookups and walks: one thread at a time
+ * (libhmap serialises them with the handle's lock).
  */
 #ifndef __LIBHMAP_READER_H
 #define __LIBHMAP_READER_H
@@ -48,7 +50,7 @@ struct hmap_reader {
 	void *ctx;
 	__u64 seed[2];
 	bool incr;		/* incremental variant: values in the pool */
-	bool iterating;		/* keep every mapping: an iteration reads one */
+	__u32 walks;		/* open walks: keep every mapping, a walk reads one */
 	/*
 	 * arr[0] is the current array, arr[1] the old one while growing
 	 * (narrays 2).  Fixed tables have one array, mapped once.  Incremental
@@ -76,9 +78,27 @@ int hmap_reader_init(struct hmap_reader *r, const struct hmap_shm_header *shm,
 /* Unmap everything the reader mapped (not @shm). */
 void hmap_reader_release(struct hmap_reader *r);
 
-/* As hmap_lookup() and hmap_iterate() in libhmap.h. */
+/* As hmap_table__lookup() and hmap_table__iterate() in libhmap.h. */
 int hmap_reader_lookup(struct hmap_reader *r, const void *key, void *value);
 int hmap_reader_iterate(struct hmap_reader *r, unsigned int flags, hmap_iter_cb cb, void *ctx,
 			__u64 *retries);
+
+/*
+ * A walk in steps, for cursors: begin, then each bucket 0..w->a.nbuckets-1
+ * (the entries of that bucket's keys are handed to @cb, including those that
+ * moved to newer arrays), then end.  The walk's buffer holds the last chain.
+ */
+struct hmap_reader_walk {
+	struct hmap_uarray a;	/* the array walked by bucket (the oldest) */
+	__u8 *buf;		/* one chain, as packed key/value pairs */
+	__u32 max;		/* pairs buf has room for (grows for long chains) */
+	bool consistent, old_consistent, open;
+	__u64 retries;		/* chains re-read because a writer was inside */
+};
+
+int hmap_reader_walk_begin(struct hmap_reader *r, struct hmap_reader_walk *w, unsigned int flags);
+int hmap_reader_walk_bucket(struct hmap_reader *r, struct hmap_reader_walk *w, __u32 b,
+			    hmap_iter_cb cb, void *ctx);
+void hmap_reader_walk_end(struct hmap_reader *r, struct hmap_reader_walk *w);
 
 #endif /* __LIBHMAP_READER_H */

@@ -18,6 +18,7 @@
 #include <bpf/libbpf.h>
 
 #include "libhmap.h"
+#include "hmap_test_util.h"
 #include "hmap_bench.skel.h"
 
 #define BATCH	64
@@ -68,7 +69,7 @@ static int sum_cb(const void *k, const void *v, void *ctx)
 int main(int argc, char **argv)
 {
 	__u32 n = argc > 1 ? strtoul(argv[1], NULL, 0) : 1048576, zero = 0, count;
-	struct hmap_create_opts co = { .key_size = 16, .value_size = 8, .capacity = n };
+	struct hmap_table_create_opts co = { .key_size = 16, .value_size = 8, .capacity = n };
 	__u64 want = (__u64)n * (n - 1) / 2;
 	struct hmap_bench *s;
 	struct hmap_table *t;
@@ -94,7 +95,7 @@ int main(int argc, char **argv)
 	mkdir(ROOT, 0700);
 	snprintf(path, sizeof(path), ROOT "/dump-%u", n);
 	unlink(path);
-	if (hmap_create_pinned(path, &co, NULL) || hmap_open_pinned(path, &t)) {
+	if (test_create_pinned(path, &co, NULL) || hmap_table__open_pinned(path, NULL, &t)) {
 		fprintf(stderr, "cannot create the table: is hmap.ko loaded?\n");
 		return 1;
 	}
@@ -108,7 +109,7 @@ int main(int argc, char **argv)
 	for (int pass = 0; pass < 3; pass++) {
 		zs = (struct sum){};
 		t0 = now();
-		if (hmap_iterate(t, 0, sum_cb, &zs, NULL))
+		if (hmap_table__iterate(t, 0, sum_cb, &zs, NULL))
 			return 1;
 		t0 = now() - t0;
 		if (t0 < t_zc)
@@ -160,7 +161,7 @@ int main(int argc, char **argv)
 		free(keys);
 		free(vals);
 	}
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(path);
 	rmdir(ROOT);
 	hmap_bench__destroy(s);

@@ -24,6 +24,7 @@
 #include <bpf/libbpf.h>
 
 #include "libhmap.h"
+#include "hmap_test_util.h"
 #include "hmap_bench.skel.h"
 
 #define ROOT		"/sys/fs/bpf/hmap-bench"
@@ -62,7 +63,7 @@ static int set_stw(int on)
 
 static int run(const char *mode, __u32 n, double res[5])
 {
-	struct hmap_create_opts co = { .key_size = 8, .value_size = 8, .capacity = 52,
+	struct hmap_table_create_opts co = { .key_size = 8, .value_size = 8, .capacity = 52,
 				       .variant = HMAP_VARIANT_INCREMENTAL };
 	LIBBPF_OPTS(bpf_test_run_opts, o);
 	struct hmap_table *t;
@@ -85,7 +86,7 @@ static int run(const char *mode, __u32 n, double res[5])
 	mkdir(ROOT, 0700);
 	snprintf(path, sizeof(path), ROOT "/grow");
 	unlink(path);
-	if (hmap_create_pinned(path, &co, NULL) || hmap_open_pinned(path, &t))
+	if (test_create_pinned(path, &co, NULL) || hmap_table__open_pinned(path, NULL, &t))
 		return -1;
 	fd = bpf_obj_get(path);
 	bpf_map_lookup_elem(fd, &zero, &d);
@@ -107,7 +108,7 @@ static int run(const char *mode, __u32 n, double res[5])
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	hmap_info(t, &info);
+	hmap_table__info(t, &info);
 	res[0] = pct(s->bss->lat_hist, s->bss->lat_count, 0.50);
 	res[1] = pct(s->bss->lat_hist, s->bss->lat_count, 0.99);
 	res[2] = pct(s->bss->lat_hist, s->bss->lat_count, 0.9999);
@@ -121,7 +122,7 @@ static int run(const char *mode, __u32 n, double res[5])
 			(unsigned long long)info.stats.entries, n);
 		return -1;
 	}
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(path);
 	hmap_bench__destroy(s);
 	return 0;

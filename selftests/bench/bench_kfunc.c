@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "libhmap.h"
+#include "hmap_test_util.h"
 #include "hmap_bench.skel.h"
 
 #define BATCH	64
@@ -56,8 +57,8 @@ static bool have_incr;	/* hmap_rehash.ko loaded: also measure the incremental va
 
 static void bench(__u32 n, __u32 vsz, int passes)
 {
-	struct hmap_create_opts co = { .key_size = 16, .value_size = vsz, .capacity = n };
-	struct hmap_create_opts ci = { .key_size = 16, .value_size = vsz, .capacity = n,
+	struct hmap_table_create_opts co = { .key_size = 16, .value_size = vsz, .capacity = n };
+	struct hmap_table_create_opts ci = { .key_size = 16, .value_size = vsz, .capacity = n,
 				       .variant = HMAP_VARIANT_INCREMENTAL };
 	struct hmap_desc di = {};
 	char ipath[128];
@@ -86,7 +87,7 @@ static void bench(__u32 n, __u32 vsz, int passes)
 	mkdir(ROOT, 0700);
 	snprintf(path, sizeof(path), ROOT "/t-%u-%u", n, vsz);
 	unlink(path);
-	if (hmap_create_pinned(path, &co, NULL)) {
+	if (test_create_pinned(path, &co, NULL)) {
 		fprintf(stderr, "cannot create a %u-entry table: is hmap.ko loaded?\n", n);
 		exit(1);
 	}
@@ -97,7 +98,7 @@ static void bench(__u32 n, __u32 vsz, int passes)
 	snprintf(ipath, sizeof(ipath), ROOT "/i-%u-%u", n, vsz);
 	unlink(ipath);
 	if (have_incr) {
-		if (hmap_create_pinned(ipath, &ci, NULL)) {
+		if (test_create_pinned(ipath, &ci, NULL)) {
 			fprintf(stderr, "cannot create an incremental table\n");
 			exit(1);
 		}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Host tests of libhmap's zero-copy reader (user/libhmap_reader.c: the code
- * behind hmap_lookup(), hmap_iterate() and so hmapctl), built with ASan,
+ * behind hmap_table__lookup(), hmap_table__iterate() and so hmapctl), built with ASan,
  * UBSan and LSan, over tables that the engine (fixed variant) and the growth
  * core (incremental variant, grow_user.h's worker) build in this process.
  * The header page is filled as the modules fill it, and mmap() of a table

@@ -9,6 +9,25 @@
 #include <unistd.h>
 #include "libhmap.h"
 
+/* Create a table pinned at @path (the handle is closed: the pin keeps it). */
+static inline int test_create_pinned(const char *path, const struct hmap_table_create_opts *o,
+				     __u32 *id)
+{
+	struct hmap_table_create_opts co = *o;
+	struct hmap_table *t;
+	int ret;
+
+	co.sz = sizeof(co);
+	co.pin_path = path;
+	ret = hmap_table__create(&co, &t);
+	if (ret)
+		return ret;
+	if (id)
+		*id = hmap_table__id(t);
+	hmap_table__close(t);
+	return 0;
+}
+
 /* kselftest convention: a missing prerequisite is a skip (exit 4). */
 static inline void hmap_require(const char *module_dir)
 {
@@ -26,7 +45,7 @@ static inline __u64 live_tables(void)
 {
 	struct hmap_ioc_modstats ms = {};
 
-	return hmap_modstats(&ms) ? ~0ULL : ms.live_tables;
+	return libhmap_modstats(&ms) ? ~0ULL : ms.live_tables;
 }
 
 /* Frees run after RCU grace periods from a workqueue: wait for them. */
@@ -84,6 +103,7 @@ static inline int hmap_cgroup_write(const char *file, const char *val)
 	return fclose(f) ? -errno : ret;
 }
 
+#ifdef __KSELFTEST_HARNESS_H	/* the suites; the benchmarks use the rest */
 /*
  * Use instead of TEST_HARNESS_MAIN (after including kselftest_harness.h).
  * Each test's timeout fits the stock kernel under TCG; a debug kernel (KASAN,
@@ -114,5 +134,7 @@ static inline void hmap_scale_timeouts(void)
 		hmap_scale_timeouts();					\
 		return test_harness_run(argc, argv);			\
 	}
+
+#endif /* __KSELFTEST_HARNESS_H */
 
 #endif

@@ -123,7 +123,7 @@ FIXTURE(fz) {
 
 FIXTURE_SETUP(fz)
 {
-	struct hmap_create_opts co[2] = {
+	struct hmap_table_create_opts co[2] = {
 		{ .key_size = 8, .value_size = 8, .capacity = 1000 },
 		{ .key_size = 8, .value_size = 8, .capacity = 8, .variant = HMAP_VARIANT_INCREMENTAL },
 	};
@@ -140,8 +140,8 @@ FIXTURE_SETUP(fz)
 	for (int i = 0; i < 2; i++) {
 		snprintf(self->f.paths[i], sizeof(self->f.paths[i]), ROOT "/t%d", i);
 		unlink(self->f.paths[i]);
-		ASSERT_EQ(0, hmap_create_pinned(self->f.paths[i], &co[i], &self->f.ids[i]));
-		ASSERT_EQ(0, hmap_open_pinned(self->f.paths[i], &self->f.t[i]));
+		ASSERT_EQ(0, test_create_pinned(self->f.paths[i], &co[i], &self->f.ids[i]));
+		ASSERT_EQ(0, hmap_table__open_pinned(self->f.paths[i], NULL, &self->f.t[i]));
 		self->f.fds[2 * i] = open_id(self->f.dev, self->f.ids[i], 0);
 		self->f.fds[2 * i + 1] = open_id(self->f.dev, self->f.ids[i], HMAP_FD_RDONLY);
 		ASSERT_LE(0, self->f.fds[2 * i]);
@@ -154,7 +154,7 @@ FIXTURE_TEARDOWN(fz)
 	for (int i = 0; i < 4; i++)
 		close(self->f.fds[i]);
 	for (int i = 0; i < 2; i++) {
-		hmap_close(self->f.t[i]);
+		hmap_table__close(self->f.t[i]);
 		unlink(self->f.paths[i]);
 	}
 	close(self->f.dev);
@@ -217,8 +217,8 @@ TEST_F_TIMEOUT(fz, ioctls_get_a_clear_errno, 600)
 	for (int i = 0; i < 2; i++) {
 		__u64 k = 0x5eed, v = 77, out = 0;
 
-		EXPECT_EQ(0, hmap_update(self->f.t[i], &k, &v, BPF_ANY));
-		EXPECT_EQ(0, hmap_lookup(self->f.t[i], &k, &out));
+		EXPECT_EQ(0, hmap_table__update(self->f.t[i], &k, &v, BPF_ANY));
+		EXPECT_EQ(0, hmap_table__lookup(self->f.t[i], &k, &out));
 		EXPECT_EQ(77, out);
 	}
 	free(kb);

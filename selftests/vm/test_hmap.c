@@ -45,11 +45,11 @@ static void pin_path(char *buf, size_t n, const char *name)
 
 static int make_table(const char *name, __u32 ksz, __u32 vsz, __u64 cap, char *path, size_t n)
 {
-	struct hmap_create_opts o = { .key_size = ksz, .value_size = vsz, .capacity = cap };
+	struct hmap_table_create_opts o = { .key_size = ksz, .value_size = vsz, .capacity = cap };
 
 	pin_path(path, n, name);
 	unlink(path);
-	return hmap_create_pinned(path, &o, NULL);
+	return test_create_pinned(path, &o, NULL);
 }
 
 static int read_desc(const char *path, struct hmap_desc *d)
@@ -145,13 +145,13 @@ TEST(create_rejects_bad_shapes)
 	char path[128];
 
 	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
-		struct hmap_create_opts o = {
+		struct hmap_table_create_opts o = {
 			.key_size = c[i].ksz, .value_size = c[i].vsz, .capacity = c[i].cap,
 			.variant = c[i].variant, .flags = c[i].flags,
 		};
 
 		pin_path(path, sizeof(path), "bad");
-		EXPECT_EQ(c[i].err, hmap_create_pinned(path, &o, NULL)) {
+		EXPECT_EQ(c[i].err, test_create_pinned(path, &o, NULL)) {
 			TH_LOG("case %zu", i);
 		}
 		/* A failed create leaves no pin and no table behind. */
@@ -161,14 +161,14 @@ TEST(create_rejects_bad_shapes)
 
 	/* The incremental variant needs its companion module. */
 	{
-		struct hmap_create_opts o = { .key_size = 8, .value_size = 8, .capacity = 10,
+		struct hmap_table_create_opts o = { .key_size = 8, .value_size = 8, .capacity = 10,
 					      .variant = HMAP_VARIANT_INCREMENTAL };
 		bool loaded = access("/sys/module/hmap_rehash", F_OK) == 0;
 
 		if (loaded)
 			ASSERT_EQ(0, syscall(SYS_delete_module, "hmap_rehash", O_NONBLOCK));
 		pin_path(path, sizeof(path), "bad");
-		EXPECT_EQ(-EOPNOTSUPP, hmap_create_pinned(path, &o, NULL));
+		EXPECT_EQ(-EOPNOTSUPP, test_create_pinned(path, &o, NULL));
 		EXPECT_EQ(-1, access(path, F_OK));
 		if (loaded) {
 			ASSERT_EQ(0, hmap_insmod("hmap_rehash"));
@@ -181,9 +181,9 @@ TEST(create_rejects_bad_shapes)
 	ASSERT_EQ(0, make_table("edge2", HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX, 100, path, sizeof(path)));
 	/* The same name twice. */
 	{
-		struct hmap_create_opts o = { .key_size = 8, .value_size = 8, .capacity = 8 };
+		struct hmap_table_create_opts o = { .key_size = 8, .value_size = 8, .capacity = 8 };
 
-		EXPECT_EQ(-EEXIST, hmap_create_pinned(path, &o, NULL));
+		EXPECT_EQ(-EEXIST, test_create_pinned(path, &o, NULL));
 	}
 	unlink(path);
 	ASSERT_EQ(0, wait_live_tables(before));
@@ -227,7 +227,7 @@ static int model_check_all(struct __test_metadata *_metadata, struct model *m,
 	int bad = 0;
 
 	for (__u32 i = 0; i < m->nkeys; i++) {
-		int ret = hmap_lookup(t, m->keys + (size_t)i * m->ksz, v);
+		int ret = hmap_table__lookup(t, m->keys + (size_t)i * m->ksz, v);
 
 		if (m->present[i] ? ret || memcmp(v, m->vals + (size_t)i * m->vsz, m->vsz)
 				  : ret != -ENOENT)
@@ -264,7 +264,7 @@ static void run_model(struct __test_metadata *_metadata, struct hmap_test *skel,
 	snprintf(name, sizeof(name), "model-%u-%u", ksz, vsz);
 	ASSERT_EQ(0, make_table(name, ksz, vsz, cap, path, sizeof(path)));
 	ASSERT_EQ(0, read_desc(path, &d));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
 
 	for (__u32 n = 0; n < nops; n++) {
 		__u32 i = rnd() % nkeys, which = rnd() % 8, flags = rnd() % 3;
@@ -324,16 +324,16 @@ static void run_model(struct __test_metadata *_metadata, struct hmap_test *skel,
 	}
 	/* The zero-copy view agrees with the model, key by key and in total. */
 	EXPECT_EQ(0, model_check_all(_metadata, &m, t));
-	EXPECT_EQ(0, hmap_iterate(t, HMAP_ITER_CONSISTENT, count_cb, &count, NULL));
+	EXPECT_EQ(0, hmap_table__iterate(t, HMAP_ITER_CONSISTENT, count_cb, &count, NULL));
 	EXPECT_EQ(m.n, count);
-	EXPECT_EQ(m.n, hmap_header(t)->entries);
+	EXPECT_EQ(m.n, hmap_table__header(t)->entries);
 	/* The descriptor's stats snapshot refreshes on demand. */
-	ASSERT_EQ(0, hmap_refresh_desc(path));
+	ASSERT_EQ(0, hmap_desc__refresh(path));
 	ASSERT_EQ(0, read_desc(path, &d));
 	EXPECT_EQ(m.n, d.stats.entries);
 	EXPECT_EQ(cap, d.stats.capacity);
 
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(path);
 	free(m.keys);
 	free(m.vals);
@@ -388,30 +388,30 @@ TEST_F(skel, full_table_then_delete_and_reinsert)
 
 	ASSERT_EQ(0, make_table("full", 8, 8, cap, path, sizeof(path)));
 	ASSERT_EQ(0, read_desc(path, &d));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
 	for (k = 0; k < cap; k++)
 		ASSERT_EQ(0, op(self->skel, d.handle, HT_UPDATE, &k, 8, &k, 8, BPF_NOEXIST));
 	EXPECT_EQ(-ENOSPC, op(self->skel, d.handle, HT_UPDATE, &k, 8, &k, 8, BPF_ANY));
-	EXPECT_EQ(-ENOSPC, hmap_update(t, &k, &k, BPF_ANY));	/* ioctl path agrees */
+	EXPECT_EQ(-ENOSPC, hmap_table__update(t, &k, &k, BPF_ANY));	/* ioctl path agrees */
 	v = 77;
 	k = 3;
 	EXPECT_EQ(0, op(self->skel, d.handle, HT_UPDATE, &k, 8, &v, 8, BPF_EXIST));
-	EXPECT_EQ(0, hmap_lookup(t, &k, &v));
+	EXPECT_EQ(0, hmap_table__lookup(t, &k, &v));
 	EXPECT_EQ(77, v);
-	ASSERT_EQ(0, hmap_info(t, &info));
+	ASSERT_EQ(0, hmap_table__info(t, &info));
 	EXPECT_EQ(cap, info.stats.entries);
 	EXPECT_EQ(2, info.stats.enospc);
 	for (k = 0; k < cap; k++)
 		ASSERT_EQ(0, op(self->skel, d.handle, HT_DELETE, &k, 8, NULL, 8, 0));
-	EXPECT_EQ(0, hmap_header(t)->entries);
+	EXPECT_EQ(0, hmap_table__header(t)->entries);
 	for (k = 0; k < cap; k++)
-		ASSERT_EQ(0, hmap_update(t, &k, &k, BPF_NOEXIST));
+		ASSERT_EQ(0, hmap_table__update(t, &k, &k, BPF_NOEXIST));
 	for (k = 0; k < cap; k++) {
-		ASSERT_EQ(0, hmap_lookup(t, &k, &v));
+		ASSERT_EQ(0, hmap_table__lookup(t, &k, &v));
 		ASSERT_EQ(k, v);
 	}
-	EXPECT_EQ(cap, hmap_header(t)->entries);
-	hmap_close(t);
+	EXPECT_EQ(cap, hmap_table__header(t)->entries);
+	hmap_table__close(t);
 	unlink(path);
 }
 
@@ -434,11 +434,11 @@ TEST_F(skel, wrong_sizes_and_flags_from_bpf)
 	EXPECT_EQ(-EINVAL, op(self->skel, d.handle, HT_UPDATE, key, 16, val, 12, BPF_ANY));
 	EXPECT_EQ(-EINVAL, op(self->skel, d.handle, HT_UPDATE, key, 16, val, 8, 3));
 	EXPECT_EQ(-EINVAL, op(self->skel, d.handle, HT_DELETE, key, 8, NULL, 8, 0));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
-	ASSERT_EQ(0, hmap_info(t, &info));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	ASSERT_EQ(0, hmap_table__info(t, &info));
 	EXPECT_EQ(7, info.stats.einval);
 	EXPECT_EQ(1, info.stats.entries);
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(path);
 }
 
@@ -465,7 +465,7 @@ TEST_F(skel, stale_and_unknown_handles)
 	ASSERT_EQ(0, wait_live_tables(before));
 	EXPECT_EQ(-EBADF, op(self->skel, d.handle, HT_UPDATE, &key, 8, &val, 8, BPF_ANY));
 	EXPECT_EQ(0, op(self->skel, d.handle, HT_LOOKUP, &key, 8, &val, 8, 0));
-	EXPECT_EQ(-ENOENT, hmap_open_id(d.id, &t));
+	EXPECT_EQ(-ENOENT, hmap_table__open_id(d.id, NULL, &t));
 }
 
 TEST_F(skel, kfuncs_in_xdp_tc_and_fentry)
@@ -481,7 +481,7 @@ TEST_F(skel, kfuncs_in_xdp_tc_and_fentry)
 
 	ASSERT_EQ(0, make_table("count", 4, 8, 1000, path, sizeof(path)));
 	ASSERT_EQ(0, read_desc(path, &d));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
 	self->skel->bss->count_handle = d.handle;
 
 	pkt[0] = 7;
@@ -489,14 +489,14 @@ TEST_F(skel, kfuncs_in_xdp_tc_and_fentry)
 	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(self->skel->progs.xdp_count), &o));
 	EXPECT_EQ(XDP_PASS, o.retval);
 	key = 7;
-	ASSERT_EQ(0, hmap_lookup(t, &key, &cnt));
+	ASSERT_EQ(0, hmap_table__lookup(t, &key, &cnt));
 	EXPECT_EQ(100, cnt);
 
 	pkt[0] = 9;
 	o.repeat = 50;
 	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(self->skel->progs.tc_count), &o));
 	key = 9;
-	ASSERT_EQ(0, hmap_lookup(t, &key, &cnt));
+	ASSERT_EQ(0, hmap_table__lookup(t, &key, &cnt));
 	EXPECT_EQ(50, cnt);
 
 	self->skel->bss->count_tgid = getpid();
@@ -506,21 +506,21 @@ TEST_F(skel, kfuncs_in_xdp_tc_and_fentry)
 		syscall(SYS_getpgid, 0);
 	bpf_link__destroy(link);
 	key = getpid();
-	ASSERT_EQ(0, hmap_lookup(t, &key, &cnt));
+	ASSERT_EQ(0, hmap_table__lookup(t, &key, &cnt));
 	EXPECT_EQ(25, cnt);
 
 	/* 175 lookup-or-init calls: three first-time inserts, 172 hits. */
 	{
 		struct hmap_info info;
 
-		ASSERT_EQ(0, hmap_info(t, &info));
+		ASSERT_EQ(0, hmap_table__info(t, &info));
 		EXPECT_EQ(175, info.stats.lookups);
 		EXPECT_EQ(172, info.stats.hits);
 		EXPECT_EQ(3, info.stats.updates);
 		EXPECT_EQ(3, info.stats.entries);
 		EXPECT_EQ(0, info.stats.einval);
 	}
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(path);
 }
 
@@ -534,8 +534,8 @@ TEST(mmap_is_read_only)
 	int fd;
 
 	ASSERT_EQ(0, make_table("ro", 8, 8, 1000, path, sizeof(path)));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
-	fd = hmap_table_fd(t);
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	fd = hmap_table__fd(t);
 	/* libhmap's fd is read-write (for HMAP_IOC_UPDATE): the driver itself
 	 * refuses a writable mapping */
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
@@ -554,7 +554,7 @@ TEST(mmap_is_read_only)
 	EXPECT_EQ(EINVAL, errno);
 	EXPECT_EQ(MAP_FAILED, mmap(NULL, 2 * 4096, PROT_READ, MAP_SHARED, fd, 0));
 	EXPECT_EQ(EINVAL, errno);
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(path);
 }
 
@@ -581,8 +581,8 @@ TEST(ioctl_bad_arguments)
 	EXPECT_EQ(ENOENT, errno);
 
 	ASSERT_EQ(0, make_table("ioctl", 8, 8, 100, path, sizeof(path)));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
-	req.id = hmap_header(t)->id;
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	req.id = hmap_table__header(t)->id;
 	req.flags = 2;	/* only HMAP_FD_RDONLY is defined */
 	EXPECT_EQ(-1, ioctl(dev, HMAP_IOC_TABLE_FD, &req));
 	EXPECT_EQ(EINVAL, errno);
@@ -591,26 +591,26 @@ TEST(ioctl_bad_arguments)
 	e.value = (unsigned long)&val;
 	e.key_size = 4;
 	e.value_size = 8;
-	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), HMAP_IOC_UPDATE, &e));
+	EXPECT_EQ(-1, ioctl(hmap_table__fd(t), HMAP_IOC_UPDATE, &e));
 	EXPECT_EQ(EINVAL, errno);
 	e.key_size = 8;
 	e.flags = 9;
-	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), HMAP_IOC_UPDATE, &e));
+	EXPECT_EQ(-1, ioctl(hmap_table__fd(t), HMAP_IOC_UPDATE, &e));
 	EXPECT_EQ(EINVAL, errno);
 	e.flags = 0;
 	e.key = 8;	/* garbage pointer */
-	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), HMAP_IOC_UPDATE, &e));
+	EXPECT_EQ(-1, ioctl(hmap_table__fd(t), HMAP_IOC_UPDATE, &e));
 	EXPECT_EQ(EFAULT, errno);
-	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), HMAP_IOC_INFO, NULL));
+	EXPECT_EQ(-1, ioctl(hmap_table__fd(t), HMAP_IOC_INFO, NULL));
 	EXPECT_EQ(EFAULT, errno);
-	EXPECT_EQ(-1, ioctl(hmap_table_fd(t), _IO(HMAP_IOC_MAGIC, 99), 0));
+	EXPECT_EQ(-1, ioctl(hmap_table__fd(t), _IO(HMAP_IOC_MAGIC, 99), 0));
 	EXPECT_EQ(ENOTTY, errno);
-	EXPECT_EQ(-ENOENT, hmap_delete(t, &key));
-	EXPECT_EQ(0, hmap_update(t, &key, &val, BPF_NOEXIST));
-	EXPECT_EQ(-EEXIST, hmap_update(t, &key, &val, BPF_NOEXIST));
-	EXPECT_EQ(0, hmap_delete(t, &key));
+	EXPECT_EQ(-ENOENT, hmap_table__delete(t, &key));
+	EXPECT_EQ(0, hmap_table__update(t, &key, &val, BPF_NOEXIST));
+	EXPECT_EQ(-EEXIST, hmap_table__update(t, &key, &val, BPF_NOEXIST));
+	EXPECT_EQ(0, hmap_table__delete(t, &key));
 	close(dev);
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(path);
 }
 
@@ -623,8 +623,8 @@ TEST(unprivileged_caller_refused)
 	pid_t pid;
 
 	ASSERT_EQ(0, make_table("priv", 8, 8, 100, path, sizeof(path)));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
-	id = hmap_header(t)->id;
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	id = hmap_table__header(t)->id;
 	pid = fork();
 	ASSERT_LE(0, pid);
 	if (pid == 0) {
@@ -642,7 +642,7 @@ TEST(unprivileged_caller_refused)
 	}
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	EXPECT_EQ(3, WEXITSTATUS(status));
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(path);
 }
 
@@ -656,18 +656,18 @@ TEST(unpin_then_close_frees)
 
 	/* Earlier tests' frees are asynchronous: start from a settled count. */
 	ASSERT_EQ(0, wait_live_tables(0));
-	ASSERT_EQ(0, hmap_modstats(&a));
+	ASSERT_EQ(0, libhmap_modstats(&a));
 	ASSERT_EQ(0, make_table("life", 16, 64, 50000, path, sizeof(path)));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
 	ASSERT_EQ(a.live_tables + 1, live_tables());
 	unlink(path);
 	usleep(200000);
 	/* The open fd still holds it. */
 	EXPECT_EQ(a.live_tables + 1, live_tables());
-	EXPECT_EQ(0, hmap_update(t, &(__u8[16]){ 1 }, &(__u8[64]){ 2 }, BPF_ANY));
-	hmap_close(t);
+	EXPECT_EQ(0, hmap_table__update(t, &(__u8[16]){ 1 }, &(__u8[64]){ 2 }, BPF_ANY));
+	hmap_table__close(t);
 	ASSERT_EQ(0, wait_live_tables(a.live_tables));
-	ASSERT_EQ(0, hmap_modstats(&b));
+	ASSERT_EQ(0, libhmap_modstats(&b));
 	EXPECT_EQ(a.live_bytes, b.live_bytes);
 	EXPECT_EQ(a.created + 1, b.created);
 	EXPECT_EQ(a.freed + 1, b.freed);
@@ -686,18 +686,18 @@ TEST(loaded_program_keeps_table_alive)
 	/* The object's "keep" map reuses the pinned descriptor. */
 	skel = open_test_skel(PIN_ROOT);
 	ASSERT_NE(NULL, skel);
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
-	id = hmap_header(t)->id;
-	hmap_close(t);
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	id = hmap_table__header(t)->id;
+	hmap_table__close(t);
 	unlink(path);
 	usleep(200000);
 	EXPECT_EQ(before + 1, live_tables());
 	ASSERT_EQ(0, bpf_prog_test_run_opts(bpf_program__fd(skel->progs.keep_bump), &o));
 	EXPECT_EQ(0, o.retval);
-	ASSERT_EQ(0, hmap_open_id(id, &t));
-	ASSERT_EQ(0, hmap_lookup(t, &key, &v));
+	ASSERT_EQ(0, hmap_table__open_id(id, NULL, &t));
+	ASSERT_EQ(0, hmap_table__lookup(t, &key, &v));
 	EXPECT_EQ(1, v);
-	hmap_close(t);
+	hmap_table__close(t);
 	hmap_test__destroy(skel);
 	ASSERT_EQ(0, wait_live_tables(before));
 }
@@ -711,28 +711,28 @@ TEST(capacity_16m_entries)
 	__u32 k, v;
 
 	ASSERT_EQ(0, wait_live_tables(0));
-	ASSERT_EQ(0, hmap_modstats(&a));
+	ASSERT_EQ(0, libhmap_modstats(&a));
 	ASSERT_EQ(0, make_table("big", 4, 4, 1 << 24, path, sizeof(path)));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
-	ASSERT_EQ(0, hmap_info(t, &info));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	ASSERT_EQ(0, hmap_table__info(t, &info));
 	EXPECT_EQ(1U << 24, info.stats.capacity);
 	EXPECT_EQ(1U << 22, info.stats.nbuckets);	/* 16M / 6.5 -> 2^22 */
 	TH_LOG("16M-entry table: %llu MiB", (unsigned long long)info.bytes >> 20);
 	for (k = 0; k < 100000; k += 7) {
 		v = ~k;
-		ASSERT_EQ(0, hmap_update(t, &k, &v, BPF_NOEXIST));
+		ASSERT_EQ(0, hmap_table__update(t, &k, &v, BPF_NOEXIST));
 	}
 	for (k = 0; k < 100000; k++) {
-		int ret = hmap_lookup(t, &k, &v);
+		int ret = hmap_table__lookup(t, &k, &v);
 
 		ASSERT_EQ(k % 7 ? -ENOENT : 0, ret);
 		if (!ret)
 			ASSERT_EQ(~k, v);
 	}
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(path);
 	ASSERT_EQ(0, wait_live_tables(0));
-	ASSERT_EQ(0, hmap_modstats(&b));
+	ASSERT_EQ(0, libhmap_modstats(&b));
 	EXPECT_EQ(a.live_bytes, b.live_bytes);
 }
 
@@ -913,7 +913,7 @@ TEST_F_TIMEOUT(skel, concurrent_bpf_writers_and_mmap_reader, 120)
 	ASSERT_EQ(0, make_table("conc", 8, sizeof(struct hmap_test_val), NTHREADS * NKEYS,
 				path, sizeof(path)));
 	ASSERT_EQ(0, read_desc(path, &d));
-	ASSERT_EQ(0, hmap_open_pinned(path, &t));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
 	for (int i = 0; i < NTHREADS; i++) {
 		w[i] = (struct writer_ctx){ .fd = bpf_program__fd(self->skel->progs.writer),
 					    .handle = d.handle, .thread = i + 1 };
@@ -921,7 +921,7 @@ TEST_F_TIMEOUT(skel, concurrent_bpf_writers_and_mmap_reader, 120)
 	}
 	/* Walk the mapping while they write; join each writer exactly once. */
 	do {
-		ASSERT_EQ(0, hmap_iterate(t, HMAP_ITER_CONSISTENT, torn_cb, &tc, &retries));
+		ASSERT_EQ(0, hmap_table__iterate(t, HMAP_ITER_CONSISTENT, torn_cb, &tc, &retries));
 		passes++;
 		running = 0;
 		for (int i = 0; i < NTHREADS; i++) {
@@ -945,12 +945,12 @@ TEST_F_TIMEOUT(skel, concurrent_bpf_writers_and_mmap_reader, 120)
 			__u64 key = id << 32 | i;
 			struct hmap_test_val v;
 
-			ASSERT_EQ(0, hmap_lookup(t, &key, &v));
+			ASSERT_EQ(0, hmap_table__lookup(t, &key, &v));
 			ASSERT_EQ(key ^ NROUNDS, v.w[0]);
 			ASSERT_EQ(key ^ NROUNDS, v.w[7]);
 		}
-	EXPECT_EQ(NTHREADS * NKEYS, hmap_header(t)->entries);
-	hmap_close(t);
+	EXPECT_EQ(NTHREADS * NKEYS, hmap_table__header(t)->entries);
+	hmap_table__close(t);
 	unlink(path);
 }
 
@@ -1014,14 +1014,14 @@ TEST_F_TIMEOUT(nest, tracing_inside_a_locked_section_never_deadlocks, 300)
 	{
 		struct hmap_table *t1, *t2;
 
-		ASSERT_EQ(0, hmap_open_pinned(p1, &t1));
-		ASSERT_EQ(0, hmap_open_pinned(p2, &t2));
+		ASSERT_EQ(0, hmap_table__open_pinned(p1, NULL, &t1));
+		ASSERT_EQ(0, hmap_table__open_pinned(p2, NULL, &t2));
 		for (__u32 k = 0; k < 8; k++) {
-			ASSERT_EQ(0, hmap_update(t1, &k, &v, BPF_ANY));
-			ASSERT_EQ(0, hmap_update(t2, &k, &v, BPF_ANY));
+			ASSERT_EQ(0, hmap_table__update(t1, &k, &v, BPF_ANY));
+			ASSERT_EQ(0, hmap_table__update(t2, &k, &v, BPF_ANY));
 		}
-		hmap_close(t1);
-		hmap_close(t2);
+		hmap_table__close(t1);
+		hmap_table__close(t2);
 	}
 	link = bpf_program__attach(a.skel->progs.nest_cross);
 	ASSERT_NE(NULL, link);

@@ -74,7 +74,7 @@ FIXTURE(pt) {
 
 FIXTURE_SETUP(pt)
 {
-	struct hmap_create_opts o = { .key_size = 4, .value_size = 8, .capacity = 64 };
+	struct hmap_table_create_opts o = { .key_size = 4, .value_size = 8, .capacity = 64 };
 	__u32 zero = 0;
 	struct hmap_desc d;
 	int fd;
@@ -82,12 +82,12 @@ FIXTURE_SETUP(pt)
 	mkdir(PIN_ROOT, 0700);
 	snprintf(self->path, sizeof(self->path), PIN_ROOT "/counts");
 	unlink(self->path);
-	ASSERT_EQ(0, hmap_create_pinned(self->path, &o, NULL));
+	ASSERT_EQ(0, test_create_pinned(self->path, &o, NULL));
 	fd = bpf_obj_get(self->path);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bpf_map_lookup_elem(fd, &zero, &d));
 	close(fd);
-	ASSERT_EQ(0, hmap_open_pinned(self->path, &self->t));
+	ASSERT_EQ(0, hmap_table__open_pinned(self->path, NULL, &self->t));
 	self->skel = hmap_progtypes__open();
 	ASSERT_NE(NULL, self->skel);
 	self->skel->bss->handle = d.handle;
@@ -97,7 +97,7 @@ FIXTURE_SETUP(pt)
 FIXTURE_TEARDOWN(pt)
 {
 	hmap_progtypes__destroy(self->skel);
-	hmap_close(self->t);
+	hmap_table__close(self->t);
 	unlink(self->path);
 	rmdir(PIN_ROOT);
 }
@@ -124,7 +124,7 @@ static __u64 count_of(struct hmap_table *t, __u32 key)
 {
 	__u64 v = 0;
 
-	return hmap_lookup(t, &key, &v) ? 0 : v;
+	return hmap_table__lookup(t, &key, &v) ? 0 : v;
 }
 
 /*

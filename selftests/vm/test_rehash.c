@@ -57,7 +57,7 @@ struct incr {
 static int incr_create_max(struct incr *x, const char *name, __u32 ksz, __u32 vsz, __u64 cap,
 			   __u64 max)
 {
-	struct hmap_create_opts co = { .key_size = ksz, .value_size = vsz, .capacity = cap,
+	struct hmap_table_create_opts co = { .key_size = ksz, .value_size = vsz, .capacity = cap,
 				       .max_capacity = max, .variant = HMAP_VARIANT_INCREMENTAL };
 	__u32 zero = 0;
 	int fd, ret;
@@ -65,13 +65,13 @@ static int incr_create_max(struct incr *x, const char *name, __u32 ksz, __u32 vs
 	mkdir(ROOT, 0700);
 	snprintf(x->path, sizeof(x->path), ROOT "/%s", name);
 	unlink(x->path);
-	ret = hmap_create_pinned(x->path, &co, NULL);
+	ret = test_create_pinned(x->path, &co, NULL);
 	if (ret)
 		return ret;
 	fd = bpf_obj_get(x->path);
 	bpf_map_lookup_elem(fd, &zero, &x->d);
 	close(fd);
-	return hmap_open_pinned(x->path, &x->t);
+	return hmap_table__open_pinned(x->path, NULL, &x->t);
 }
 
 static int incr_create(struct incr *x, const char *name, __u32 ksz, __u32 vsz, __u64 cap)
@@ -81,7 +81,7 @@ static int incr_create(struct incr *x, const char *name, __u32 ksz, __u32 vsz, _
 
 static void incr_destroy(struct incr *x)
 {
-	hmap_close(x->t);
+	hmap_table__close(x->t);
 	unlink(x->path);
 }
 
@@ -252,7 +252,7 @@ TEST_F_TIMEOUT(rh, grow_from_capacity_8_to_4m_entries_never_refusing, 900)
 	/* capacity 8: the smallest array (512 main buckets, one per stripe at
 	 * least, about one pool chunk of values) */
 	ASSERT_EQ(0, incr_create(&x, "big", 8, sizeof(struct hmap_test_val), 8));
-	ASSERT_EQ(0, hmap_info(x.t, &info));
+	ASSERT_EQ(0, hmap_table__info(x.t, &info));
 	ASSERT_EQ(512, info.stats.nbuckets);
 	s = skel_open();
 	ASSERT_NE(NULL, s);
@@ -274,7 +274,7 @@ TEST_F_TIMEOUT(rh, grow_from_capacity_8_to_4m_entries_never_refusing, 900)
 		EXPECT_EQ(0, cx[i].ebusy);
 		EXPECT_EQ(0, cx[i].c.retries);
 	}
-	ASSERT_EQ(0, hmap_info(x.t, &info));
+	ASSERT_EQ(0, hmap_table__info(x.t, &info));
 	TH_LOG("%llu entries, %u buckets, %llu growths, %llu buckets moved in %llu ms",
 	       (unsigned long long)info.stats.entries, info.stats.nbuckets,
 	       (unsigned long long)info.stats.grows, (unsigned long long)info.stats.evacuated,
@@ -290,7 +290,7 @@ TEST_F_TIMEOUT(rh, grow_from_capacity_8_to_4m_entries_never_refusing, 900)
 	seen.per = per;
 	seen.nthreads = nthreads;
 	seen.bits = calloc(BIG_KEYS / 8 + 1, 1);
-	ASSERT_EQ(0, hmap_iterate(x.t, HMAP_ITER_CONSISTENT, seen_cb, &seen, NULL));
+	ASSERT_EQ(0, hmap_table__iterate(x.t, HMAP_ITER_CONSISTENT, seen_cb, &seen, NULL));
 	EXPECT_EQ(BIG_KEYS / 2, seen.count);
 	EXPECT_EQ(0, seen.dup);
 	EXPECT_EQ(0, seen.wrong);
@@ -357,13 +357,13 @@ TEST_F_TIMEOUT(rh, lookups_during_growth_never_miss, 600)
 			r.lookups++;
 			if (a.ret != 1)
 				r.misses++;
-			if (hmap_lookup(x.t, &key, &v) || v.w[0] != (key ^ 5))
+			if (hmap_table__lookup(x.t, &key, &v) || v.w[0] != (key ^ 5))
 				r.zc_misses++;
 		}
 	}
 	pthread_join(w, NULL);
 	ASSERT_EQ(0, r.ret);
-	ASSERT_EQ(0, hmap_info(x.t, &info));
+	ASSERT_EQ(0, hmap_table__info(x.t, &info));
 	TH_LOG("%llu lookups during %llu growths: %llu kfunc misses, %llu zero-copy misses",
 	       (unsigned long long)r.lookups, (unsigned long long)info.stats.grows,
 	       (unsigned long long)r.misses, (unsigned long long)r.zc_misses);
@@ -419,7 +419,7 @@ TEST_F_TIMEOUT(rh, zero_copy_reader_across_growth, 600)
 		struct basecheck b = { .seen = calloc(base, 1), .base = base };
 		__u32 missing = 0;
 
-		ASSERT_EQ(0, hmap_iterate(x.t, HMAP_ITER_CONSISTENT, base_cb, &b, NULL));
+		ASSERT_EQ(0, hmap_table__iterate(x.t, HMAP_ITER_CONSISTENT, base_cb, &b, NULL));
 		for (__u32 i = 0; i < base; i++)
 			missing += !b.seen[i];
 		bad += missing + b.dup;
@@ -448,12 +448,12 @@ TEST_F_TIMEOUT(rh, allocation_failure_keeps_serving, 300)
 	ASSERT_EQ(0, set_param("fail_grow", "1"));
 	ASSERT_EQ(0, incr_create(&x, "fail", 8, 8, 52));
 	for (n = 0; n < 10000; n++) {
-		ret = hmap_update(x.t, &n, &n, BPF_NOEXIST);
+		ret = hmap_table__update(x.t, &n, &n, BPF_NOEXIST);
 		if (ret)
 			break;
 	}
 	EXPECT_EQ(-ENOSPC, ret);
-	ASSERT_EQ(0, hmap_info(x.t, &info));
+	ASSERT_EQ(0, hmap_table__info(x.t, &info));
 	TH_LOG("growth failing: %llu entries in %u buckets, then -ENOSPC", (unsigned long long)n,
 	       info.stats.nbuckets);
 	EXPECT_EQ(0, info.stats.grows);
@@ -461,15 +461,15 @@ TEST_F_TIMEOUT(rh, allocation_failure_keeps_serving, 300)
 	EXPECT_GE(n, 4096);	/* the first pool chunk */
 	/* Everything inserted is there, updates and deletes still work. */
 	for (k = 0; k < n; k++) {
-		ASSERT_EQ(0, hmap_lookup(x.t, &k, &v));
+		ASSERT_EQ(0, hmap_table__lookup(x.t, &k, &v));
 		ASSERT_EQ(k, v);
 	}
 	k = 0;
 	v = 77;
-	EXPECT_EQ(0, hmap_update(x.t, &k, &v, BPF_EXIST));
-	EXPECT_EQ(0, hmap_delete(x.t, &k));
+	EXPECT_EQ(0, hmap_table__update(x.t, &k, &v, BPF_EXIST));
+	EXPECT_EQ(0, hmap_table__delete(x.t, &k));
 	/* The pool is full: the freed value is reusable after its grace period. */
-	for (int tries = 0; (ret = hmap_update(x.t, &k, &k, BPF_NOEXIST)) == -ENOSPC &&
+	for (int tries = 0; (ret = hmap_table__update(x.t, &k, &k, BPF_NOEXIST)) == -ENOSPC &&
 	     tries < 1000; tries++)
 		usleep(1000);
 	EXPECT_EQ(0, ret);
@@ -477,16 +477,16 @@ TEST_F_TIMEOUT(rh, allocation_failure_keeps_serving, 300)
 	/* Allocation works again: growth resumes, nothing was lost. */
 	ASSERT_EQ(0, set_param("fail_grow", "0"));
 	for (k = n; k < n + 5000; k++) {
-		for (int tries = 0; (ret = hmap_update(x.t, &k, &k, BPF_NOEXIST)) == -ENOSPC &&
+		for (int tries = 0; (ret = hmap_table__update(x.t, &k, &k, BPF_NOEXIST)) == -ENOSPC &&
 		     tries < 1000; tries++)
 			usleep(1000);
 		ASSERT_EQ(0, ret);
 	}
 	for (k = 0; k < n + 5000; k++) {
-		ASSERT_EQ(0, hmap_lookup(x.t, &k, &v));
+		ASSERT_EQ(0, hmap_table__lookup(x.t, &k, &v));
 		ASSERT_EQ(k, v);
 	}
-	ASSERT_EQ(0, hmap_info(x.t, &info));
+	ASSERT_EQ(0, hmap_table__info(x.t, &info));
 	EXPECT_GE(info.stats.grows, 1);
 	EXPECT_EQ(n + 5000, info.stats.entries);
 	incr_destroy(&x);
@@ -529,7 +529,7 @@ TEST_F_TIMEOUT(rh, stale_value_writes_corrupt_nothing, 300)
 	for (int t = 1; t <= 5; t++)
 		EXPECT_EQ(0, check_keys(s, x.d.handle, t, 20000, 7, false));
 	/* exactly the written keys: every stale key stayed deleted */
-	ASSERT_EQ(0, hmap_info(x.t, &info));
+	ASSERT_EQ(0, hmap_table__info(x.t, &info));
 	EXPECT_EQ(5 * 20000, info.stats.entries);
 	skel_close(s);
 	incr_destroy(&x);
@@ -569,7 +569,7 @@ TEST_F_TIMEOUT(rh, read_only_fd_cannot_write, 60)
 	int dev, fd;
 
 	ASSERT_EQ(0, incr_create(&x, "rdonly", 8, 8, 8));
-	ASSERT_EQ(0, hmap_update(x.t, &k, &v, BPF_ANY));
+	ASSERT_EQ(0, hmap_table__update(x.t, &k, &v, BPF_ANY));
 	dev = open(HMAP_DEV_PATH, O_RDONLY);
 	ASSERT_LE(0, dev);
 	req.id = x.d.id;
@@ -644,7 +644,7 @@ TEST_F_TIMEOUT(rh, growth_charged_to_creator_memcg, 600)
 		/* The worker may be trying (and failing) to allocate more right
 		 * now: the table counts that while it is in flight. */
 		for (int i = 0; i < 20; i++) {
-			if (hmap_info(x.t, &info))
+			if (hmap_table__info(x.t, &info))
 				_exit(104);
 			if (info.bytes <= (64ULL << 20))
 				break;
@@ -707,7 +707,7 @@ TEST_F_TIMEOUT(rh, max_table_bytes_bounds_arrays_and_pool, 300)
 	for (int tries = 0; tries < 20 && s->bss->insert_next[5] < 200000; tries++)
 		xdp_insert_all(s, 5, 200000);
 	refused = s->bss->insert_refused[5];
-	ASSERT_EQ(0, hmap_info(x.t, &info));
+	ASSERT_EQ(0, hmap_table__info(x.t, &info));
 	TH_LOG("8 MiB cap: %llu entries, %llu bytes, %llu inserts refused",
 	       (unsigned long long)info.stats.entries, (unsigned long long)info.bytes,
 	       (unsigned long long)refused);
@@ -728,7 +728,7 @@ TEST_F_TIMEOUT(rh, rmmod_ordering_and_no_leaks, 120)
 	struct incr x;
 
 	ASSERT_EQ(0, wait_live_tables(0));
-	ASSERT_EQ(0, hmap_modstats(&a));
+	ASSERT_EQ(0, libhmap_modstats(&a));
 	ASSERT_EQ(0, incr_create(&x, "order", 4, 4, 100));
 	EXPECT_EQ(-1, syscall(SYS_delete_module, "hmap_rehash", O_NONBLOCK));
 	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
@@ -736,7 +736,7 @@ TEST_F_TIMEOUT(rh, rmmod_ordering_and_no_leaks, 120)
 	EXPECT_TRUE(errno == EWOULDBLOCK || errno == EBUSY);
 	incr_destroy(&x);
 	ASSERT_EQ(0, wait_live_tables(0));
-	ASSERT_EQ(0, hmap_modstats(&b));
+	ASSERT_EQ(0, libhmap_modstats(&b));
 	EXPECT_EQ(a.live_bytes, b.live_bytes);
 	/* No table left: the companion unloads, and loads again. */
 	EXPECT_EQ(0, syscall(SYS_delete_module, "hmap_rehash", O_NONBLOCK));

@@ -479,7 +479,7 @@ static int elem_ioctl(const struct hmap_table *t, unsigned long cmd, const void 
 		.key_size = ksz, .value_size = vsz, .flags = flags,
 	};
 
-	return ioctl(hmap_table_fd(t), cmd, &e) ? -errno : 0;
+	return ioctl(hmap_table__fd(t), cmd, &e) ? -errno : 0;
 }
 
 /* Between batches: writes and lookups through the table fd, zero-copy
@@ -502,7 +502,7 @@ static void user_ops(struct worker *w)
 		switch (rnd(&w->rng) % 5) {
 		case 0:
 			flags = rnd(&w->rng) % 4;
-			ret = hmap_update(w->t, &k, &nv, flags);
+			ret = hmap_table__update(w->t, &k, &nv, flags);
 			if (flags > BPF_EXIST) {
 				if (ret != -EINVAL)
 					st_fail(w->st, "thread %d: ioctl update with flags %u: %ld",
@@ -512,7 +512,7 @@ static void user_ops(struct worker *w)
 			}
 			break;
 		case 1:
-			model_delete(w, idx, hmap_delete(w->t, &k), "ioctl delete");
+			model_delete(w, idx, hmap_table__delete(w->t, &k), "ioctl delete");
 			break;
 		case 2:
 			ret = elem_ioctl(w->t, HMAP_IOC_LOOKUP, &k, sizeof(k), &v, sizeof(v), 0);
@@ -525,7 +525,7 @@ static void user_ops(struct worker *w)
 			w->c.hits += present && !ret;
 			break;
 		case 3:
-			ret = hmap_lookup(w->t, &k, &v);
+			ret = hmap_table__lookup(w->t, &k, &v);
 			if (ret != (present ? 0 : -ENOENT))
 				st_fail(w->st, "thread %d: zero-copy lookup of key %u (%s): %ld", w->th,
 					idx, present ? "present" : "absent", ret);
@@ -675,7 +675,7 @@ static void *reader_main(void *arg)
 
 	while (!st->stop) {
 		__u64 before = st->r_entries, n = 0, retries = 0;
-		int ret = hmap_iterate(st->rt, HMAP_ITER_CONSISTENT, reader_cb, st, &retries);
+		int ret = hmap_table__iterate(st->rt, HMAP_ITER_CONSISTENT, reader_cb, st, &retries);
 
 		if (ret || st->r_entries - before > bound)
 			st_fail(st, "reader: iteration returned %d after %llu entries", ret,
@@ -687,7 +687,7 @@ static void *reader_main(void *arg)
 			struct hs_val v;
 
 			mk_key(&k, owner, rnd(&st->rng_r) % (xdp ? HS_XDP_KEYS : st->nkeys));
-			ret = hmap_lookup(st->rt, &k, &v);
+			ret = hmap_table__lookup(st->rt, &k, &v);
 			st->r_lookups++;
 			if (ret == -ENOENT)
 				continue;
@@ -696,10 +696,10 @@ static void *reader_main(void *arg)
 				st_fail(st, "reader: lookup of {%u %u}: %d, value " VFMT, owner, k.idx,
 					ret, VARG(&v));
 		}
-		ret = hmap_count(st->rt, &n);
-		if (ret || n > bound || hmap_header(st->rt)->entries > bound)
+		ret = hmap_table__count(st->rt, &n);
+		if (ret || n > bound || hmap_table__header(st->rt)->entries > bound)
 			st_fail(st, "reader: count %d, %llu entries, header %llu", ret,
-				(unsigned long long)n, (unsigned long long)hmap_header(st->rt)->entries);
+				(unsigned long long)n, (unsigned long long)hmap_table__header(st->rt)->entries);
 		st->r_passes++;
 	}
 	return NULL;
@@ -732,7 +732,7 @@ static void try_rmmod(struct stress *st, const char *m)
 /* Bad shapes are refused with their errno and leave nothing behind. */
 static void churn_bad_create(struct stress *st)
 {
-	static const struct { struct hmap_create_opts o; int err; } bad[] = {
+	static const struct { struct hmap_table_create_opts o; int err; } bad[] = {
 		{ { .key_size = 0, .value_size = 8, .capacity = 8 }, -EINVAL },
 		{ { .key_size = 8, .value_size = 0, .capacity = 8 }, -EINVAL },
 		{ { .key_size = 8, .value_size = 8, .capacity = 0 }, -EINVAL },
@@ -747,7 +747,7 @@ static void churn_bad_create(struct stress *st)
 	int i = rnd(&st->rng_c) % (sizeof(bad) / sizeof(bad[0])), ret;
 
 	snprintf(path, sizeof(path), ROOT "/bad-%llu", (unsigned long long)st->c_seq++);
-	ret = hmap_create_pinned(path, &bad[i].o, NULL);
+	ret = test_create_pinned(path, &bad[i].o, NULL);
 	if (ret != bad[i].err || !access(path, F_OK))
 		st_fail(st, "churn: bad shape %d: create returned %d (want %d), pin %s", i, ret,
 			bad[i].err, access(path, F_OK) ? "absent" : "left behind");
@@ -764,7 +764,7 @@ static const void *map_ro(int fd, __u64 off, size_t len)
 static void churn_create(struct stress *st, struct ctable *c)
 {
 	bool incr = rnd(&st->rng_c) % 2;
-	struct hmap_create_opts co = {
+	struct hmap_table_create_opts co = {
 		.key_size = rnd(&st->rng_c) % 4 ? HS_KEY_SIZE : 1 + rnd(&st->rng_c) % 64,
 		.value_size = rnd(&st->rng_c) % 4 ? HS_VALUE_SIZE : 1 + rnd(&st->rng_c) % 256,
 		.capacity = 1 + rnd(&st->rng_c) % 2000,
@@ -782,7 +782,7 @@ static void churn_create(struct stress *st, struct ctable *c)
 	c->ksz = co.key_size;
 	c->vsz = co.value_size;
 	snprintf(c->path, sizeof(c->path), ROOT "/churn-%llu", (unsigned long long)st->c_seq++);
-	ret = hmap_create_pinned(c->path, &co, &c->id);
+	ret = test_create_pinned(c->path, &co, &c->id);
 	if (ret) {
 		st_fail(st, "churn: create %s (%u/%u, capacity %llu, variant %u): %d", c->path,
 			co.key_size, co.value_size, (unsigned long long)co.capacity, co.variant, ret);
@@ -790,9 +790,9 @@ static void churn_create(struct stress *st, struct ctable *c)
 	}
 	c->state = 1;
 	st->c_created++;
-	ret = hmap_open_pinned(c->path, &c->t);
+	ret = hmap_table__open_pinned(c->path, NULL, &c->t);
 	if (!ret)
-		ret = hmap_info(c->t, &info);
+		ret = hmap_table__info(c->t, &info);
 	if (ret || info.id != c->id || info.key_size != c->ksz || info.value_size != c->vsz) {
 		st_fail(st, "churn: open %s: %d", c->path, ret);
 		return;
@@ -804,12 +804,12 @@ static void churn_create(struct stress *st, struct ctable *c)
 		for (__u32 b = 0; b < c->ksz; b++)
 			kb[b] = rnd(&st->rng_c);
 		memset(vb, i, c->vsz);
-		ret = hmap_update(c->t, kb, vb, BPF_NOEXIST);
+		ret = hmap_table__update(c->t, kb, vb, BPF_NOEXIST);
 		if (ret && ret != -ENOSPC && ret != -EEXIST)
 			st_fail(st, "churn: ioctl insert into table %u: %d", c->id, ret);
 		written += !ret;
 	}
-	ret = hmap_count(c->t, &n);
+	ret = hmap_table__count(c->t, &n);
 	if (ret || n < written)
 		st_fail(st, "churn: table %u: count %d, %llu entries after %llu inserts", c->id, ret,
 			(unsigned long long)n, (unsigned long long)written);
@@ -858,7 +858,7 @@ static void churn_close(struct stress *st, struct ctable *c)
 	for (int order = rnd(&st->rng_c) % 6, n = 0; n < 3; n++) {
 		switch ((order + (order & 1 ? 2 * n : n)) % 3) {
 		case 0: close(c->fd); c->fd = -1; break;
-		case 1: hmap_close(c->t); c->t = NULL; break;
+		case 1: hmap_table__close(c->t); c->t = NULL; break;
 		default: unlink(c->path);
 		}
 	}
@@ -871,11 +871,11 @@ static void churn_close(struct stress *st, struct ctable *c)
 	    c->hdr->value_size != c->vsz)
 		st_fail(st, "churn: table %u's mapping after close: magic %#x id %u", c->id,
 			c->hdr->magic, c->hdr->id);
-	ret = hmap_open_id(c->id, &t2);
+	ret = hmap_table__open_id(c->id, NULL, &t2);
 	if (ret)
 		st_fail(st, "churn: table %u gone while still mapped: %d", c->id, ret);
 	else
-		hmap_close(t2);
+		hmap_table__close(t2);
 	st->c_mapped_reads++;
 }
 
@@ -955,17 +955,17 @@ static void clean_root(void)
 static int make_table(const char *name, int variant, __u64 capacity, char *path,
 		      struct hmap_table **tp, struct hmap_info *info)
 {
-	struct hmap_create_opts co = { .key_size = HS_KEY_SIZE, .value_size = HS_VALUE_SIZE,
+	struct hmap_table_create_opts co = { .key_size = HS_KEY_SIZE, .value_size = HS_VALUE_SIZE,
 				       .capacity = capacity, .variant = variant };
 	int ret;
 
 	snprintf(path, 128, ROOT "/%s", name);
 	unlink(path);
-	ret = hmap_create_pinned(path, &co, NULL);
+	ret = test_create_pinned(path, &co, NULL);
 	if (!ret)
-		ret = hmap_open_pinned(path, tp);
+		ret = hmap_table__open_pinned(path, NULL, tp);
 	if (!ret)
-		ret = hmap_info(*tp, info);
+		ret = hmap_table__info(*tp, info);
 	return ret;
 }
 
@@ -1052,7 +1052,7 @@ static void final_check(struct __test_metadata *_metadata, struct stress *st)
 	/* Every key exactly once, each with the model's value. */
 	f.seen = calloc(((__u64)st->nthreads * st->nkeys + HS_XDP_KEYS) / 8 + 1, 1);
 	ASSERT_NE(NULL, f.seen);
-	ASSERT_EQ(0, hmap_iterate(st->rt, HMAP_ITER_CONSISTENT, final_cb, &f, NULL));
+	ASSERT_EQ(0, hmap_table__iterate(st->rt, HMAP_ITER_CONSISTENT, final_cb, &f, NULL));
 	EXPECT_EQ(0, f.foreign);
 	EXPECT_EQ(0, f.dup);
 	EXPECT_EQ(0, f.stray);
@@ -1071,7 +1071,7 @@ static void final_check(struct __test_metadata *_metadata, struct stress *st)
 	ASSERT_EQ(0, run_batch(st, 0, 1));
 	ASSERT_EQ(0, st->skel->bss->hs_res[0][0].ret);
 	bst = st->skel->bss->hs_stats[0];
-	ASSERT_EQ(0, hmap_info(st->rt, &info));
+	ASSERT_EQ(0, hmap_table__info(st->rt, &info));
 	STAT_EQ(entries);
 	STAT_EQ(lookups);
 	STAT_EQ(hits);
@@ -1115,10 +1115,10 @@ static void final_check(struct __test_metadata *_metadata, struct stress *st)
 	}
 
 	/* The header and a plain walk count the same; so does the descriptor. */
-	EXPECT_EQ(info.stats.entries, hmap_header(st->rt)->entries);
-	EXPECT_EQ(0, hmap_count(st->rt, &walked));
+	EXPECT_EQ(info.stats.entries, hmap_table__header(st->rt)->entries);
+	EXPECT_EQ(0, hmap_table__count(st->rt, &walked));
 	EXPECT_EQ(info.stats.entries, walked);
-	ASSERT_EQ(0, hmap_refresh_desc(st->path));
+	ASSERT_EQ(0, hmap_desc__refresh(st->path));
 	fd = bpf_obj_get(st->path);
 	ASSERT_LE(0, fd);
 	ASSERT_EQ(0, bpf_map_lookup_elem(fd, &(__u32){ 0 }, &d));
@@ -1136,7 +1136,7 @@ static void final_check(struct __test_metadata *_metadata, struct stress *st)
 			int want = w->present[i] ? 0 : -ENOENT, ret;
 
 			mk_key(&k, t + 1, i);
-			ret = hmap_lookup(st->rt, &k, &v);
+			ret = hmap_table__lookup(st->rt, &k, &v);
 			if (ret != want || (!ret && !val_eq(st, &v, &w->val[i])))
 				misses++;
 			if (i % 4)
@@ -1184,7 +1184,7 @@ static void run_stress(struct __test_metadata *_metadata, const struct params *p
 	/* A handle whose table is gone: it must reach nothing. */
 	ASSERT_EQ(0, make_table("dead", HMAP_VARIANT_FIXED, 8, dead_path, &t, &info));
 	st->dead_handle = info.handle;
-	hmap_close(t);
+	hmap_table__close(t);
 	unlink(dead_path);
 	ASSERT_EQ(0, wait_live_tables(0));
 
@@ -1208,7 +1208,7 @@ static void run_stress(struct __test_metadata *_metadata, const struct params *p
 		w->val = calloc(st->nkeys, sizeof(*w->val));
 		ASSERT_NE(NULL, w->present);
 		ASSERT_NE(NULL, w->val);
-		ASSERT_EQ(0, hmap_open_id(st->id, &w->t));
+		ASSERT_EQ(0, hmap_table__open_id(st->id, NULL, &w->t));
 	}
 	for (__u32 i = 0; i < st->nthreads; i++)
 		ASSERT_EQ(0, pthread_create(&st->w[i].tid, NULL, worker_main, &st->w[i]));
@@ -1255,12 +1255,12 @@ static void run_stress(struct __test_metadata *_metadata, const struct params *p
 
 	/* Cleanup: nothing is left, and every churn table is gone for good. */
 	for (__u32 i = 0; i < st->nthreads; i++) {
-		hmap_close(st->w[i].t);
+		hmap_table__close(st->w[i].t);
 		free(st->w[i].present);
 		free(st->w[i].val);
 	}
-	hmap_close(st->rt);
-	hmap_close(st->anchor);
+	hmap_table__close(st->rt);
+	hmap_table__close(st->anchor);
 	unlink(st->path);
 	unlink(st->anchor_path);
 	hmap_stress__destroy(st->skel);
@@ -1269,7 +1269,7 @@ static void run_stress(struct __test_metadata *_metadata, const struct params *p
 	for (__u64 i = 0; i < st->ngone; i++) {
 		struct hmap_table *g;
 
-		EXPECT_EQ(-ENOENT, hmap_open_id(st->gone[i], &g));
+		EXPECT_EQ(-ENOENT, hmap_table__open_id(st->gone[i], NULL, &g));
 	}
 	rmdir(ROOT);
 	free(st->gone);

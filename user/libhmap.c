@@ -273,6 +273,21 @@ int hmap_table__create(const struct hmap_table_create_opts *opts, struct hmap_ta
 	return 0;
 }
 
+/* Is @fd a BPF map?  bpf_obj_get_info_by_fd() answers for programs, links
+ * and BTF too, in their own struct: ask the fd's inode name, as bpftool does. */
+static bool hmap_fd_is_map(int fd)
+{
+	char path[64], name[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, name, sizeof(name) - 1);
+	if (n < 0)
+		return true;	/* no /proc: the checks below still hold for maps */
+	name[n] = 0;
+	return !strcmp(name, "anon_inode:bpf-map");
+}
+
 int hmap_desc__read(int map_fd, struct hmap_desc *desc)
 {
 	struct bpf_map_info info = {};
@@ -281,8 +296,10 @@ int hmap_desc__read(int map_fd, struct hmap_desc *desc)
 	struct btf *btf;
 	bool named;
 
+	if (!hmap_fd_is_map(map_fd))
+		return -EPROTOTYPE;
 	if (bpf_obj_get_info_by_fd(map_fd, &info, &len))
-		return errno == EINVAL ? -EPROTOTYPE : -errno;	/* not a map */
+		return errno == EINVAL ? -EPROTOTYPE : -errno;	/* not a BPF object */
 	if (info.type != BPF_MAP_TYPE_ARRAY || info.key_size != sizeof(__u32) ||
 	    info.value_size != sizeof(struct hmap_desc) || info.max_entries != 1 ||
 	    !info.btf_id || !info.btf_value_type_id)

@@ -22,7 +22,9 @@
  *    always found and emitted once per pass; and the readers must have
  *    retried (so reads really overlapped writes);
  *  - hostile bytes: an overflow link or a value index past the mapping is
- *    never followed; the read fails with -EAGAIN.
+ *    never followed; the read fails with -EAGAIN;
+ *  - a chain longer than the walk's first buffer (512 entries) is read
+ *    whole, not refused with -E2BIG.
  */
 #include <pthread.h>
 #include <sched.h>
@@ -855,6 +857,46 @@ TEST(links_and_indexes_past_the_mapping_are_never_followed)
 	EXPECT_EQ(-EAGAIN, hmap_reader_lookup(&r, &(u64){ 7 }, &out));
 	ASSERT_EQ(0, hmap_reader_lookup(&r, &(u64){ 8 }, &out));	/* the rest still reads */
 	EXPECT_TRUE(tval_ok(&out, 8));
+	hmap_reader_release(&r);
+	ttab_destroy(&t);
+}
+
+static int count_cb(const void *key, const void *value, void *ctx)
+{
+	(*(u64 *)ctx)++;
+	return 0;
+}
+
+/*
+ * One chain of more entries than the iteration's first buffer holds (8 * 64
+ * pairs): the walk must grow the buffer and emit them all.  It used to stop
+ * with -E2BIG before even checking the chain's seq, so a torn walk that
+ * looked long failed the dump instead of being retried.
+ */
+TEST(a_chain_longer_than_the_buffer_is_read_whole)
+{
+	struct hmap_bucket *head = NULL, *h2, *b2;
+	struct hmap_reader r;
+	u64 n = 0, seen = 0;
+	struct tval v;
+	struct ttab t;
+
+	ttab_fixed(&t, 1 << 16);
+	TH_LOG("%u main buckets, %u overflow", t.tab.l.nbuckets, t.tab.l.noverflow);
+	head = hmap_bucket_at(&t.tab, 0);
+	for (u64 k = 1; n < 600 && k < (1ULL << 32); k++) {
+		slot_of(&t.tab, k, &h2, &b2);
+		if (h2 != head)
+			continue;
+		tval_make(&v, k, 1);
+		if (ttab_update(&t, k, &v, HMAP_ANY))
+			break;	/* overflow buckets ran out */
+		n++;
+	}
+	ASSERT_LT(8 * 64, n);
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	EXPECT_EQ(0, hmap_reader_iterate(&r, HMAP_ITER_CONSISTENT, count_cb, &seen, NULL));
+	EXPECT_EQ(n, seen);
 	hmap_reader_release(&r);
 	ttab_destroy(&t);
 }

@@ -43,6 +43,9 @@
 #define HMAP_TC_HANDLE		0x484d	/* "HM" */
 #define HMAP_TC_PRIO		0x484d
 #define EXIT_USAGE		2
+#ifndef HMAPCTL_VERSION
+#define HMAPCTL_VERSION		"0.2.0"
+#endif
 
 static struct {
 	bool json;
@@ -53,8 +56,18 @@ static struct {
 
 /* ---- JSON writer ------------------------------------------------------------ */
 
+/*
+ * One JSON document per run: commands open and close containers, fail()
+ * reports an error in whatever container is open (an {"error": ...} element
+ * in an array, an "error" member in an object, a document of its own at the
+ * top), and jw_finish() closes what an early return left open, so stdout is
+ * valid JSON on every path.
+ */
+#define JW_MAX_DEPTH	32
 static int jw_depth;
-static bool jw_need_comma[32];
+static bool jw_need_comma[JW_MAX_DEPTH];
+static char jw_kind[JW_MAX_DEPTH];	/* '{' or '[' open at each depth */
+static int jw_docs;			/* top-level values written */
 
 static void jw_newline(void)
 {
@@ -81,6 +94,7 @@ static void jw_open(const char *key, char c)
 	jw_sep(key);
 	putchar(c);
 	jw_need_comma[++jw_depth] = false;
+	jw_kind[jw_depth] = c;
 }
 
 static void jw_close(char c)
@@ -91,8 +105,17 @@ static void jw_close(char c)
 	if (had)
 		jw_newline();
 	putchar(c);
-	if (!jw_depth)
+	if (!jw_depth) {
 		putchar('\n');
+		jw_docs++;
+	}
+}
+
+/* Close every container still open (an early return on an error). */
+static void jw_finish(void)
+{
+	while (jw_depth > 0)
+		jw_close(jw_kind[jw_depth] == '{' ? '}' : ']');
 }
 
 static void jw_str(const char *key, const char *v)
@@ -108,6 +131,12 @@ static void jw_str(const char *key, const char *v)
 			putchar(*v);
 	}
 	putchar('"');
+}
+
+static void jw_null(const char *key)
+{
+	jw_sep(key);
+	fputs("null", stdout);
 }
 
 static void jw_u64(const char *key, unsigned long long v)
@@ -140,9 +169,9 @@ static int fail(const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "Error: %s\n", msg);
-	if (g.json) {
-		jw_depth = 0;
-		jw_need_comma[0] = false;
+	if (g.json && jw_depth && jw_kind[jw_depth] == '{') {
+		jw_str("error", msg);
+	} else if (g.json && (jw_depth || !jw_docs)) {
 		jw_open(NULL, '{');
 		jw_str("error", msg);
 		jw_close('}');
@@ -163,16 +192,51 @@ static int usage_error(const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-/* A message for errno values every command can hit. */
+/*
+ * What the kernel checks, for permission errors: opening a table (by pin or
+ * id) is HMAP_IOC_TABLE_FD, which needs CAP_SYS_ADMIN as bpf_map_get_fd_by_id()
+ * does; creating one runs a BPF_PROG_TYPE_SYSCALL program (CAP_BPF) and opens
+ * it; loading programs needs CAP_BPF, plus CAP_PERFMON for tracing (fentry)
+ * and CAP_NET_ADMIN for XDP and tc, which attaching to a device needs too.
+ * EACCES is the file permission of a pin or of /dev/hmap.
+ */
+enum perm_need {
+	NEED_OPEN,		/* open a table */
+	NEED_CREATE,		/* create a table */
+	NEED_PROG,		/* load a program */
+	NEED_ATTACH_NET,	/* attach to XDP or tc */
+	NEED_ATTACH_TRACE,	/* attach fentry */
+};
+
+static const char *perm_hint(int err, enum perm_need need)
+{
+	if (err == -EACCES)
+		return "permission denied by file permissions (the pin under " BPFFS
+		       " or " HMAP_DEV_PATH "): run hmapctl as root";
+	if (err != -EPERM)
+		return NULL;
+	switch (need) {
+	case NEED_OPEN:
+		return "permission denied: opening a table needs CAP_SYS_ADMIN (run as root)";
+	case NEED_CREATE:
+		return "permission denied: creating a table needs CAP_BPF and CAP_SYS_ADMIN "
+		       "(run as root)";
+	case NEED_PROG:
+		return "permission denied: loading programs needs CAP_BPF, with CAP_PERFMON for "
+		       "fentry and CAP_NET_ADMIN for XDP and tc programs (run as root)";
+	case NEED_ATTACH_NET:
+		return "permission denied: attaching to a device needs CAP_NET_ADMIN (run as root)";
+	case NEED_ATTACH_TRACE:
+		return "permission denied: attaching fentry programs needs CAP_BPF and CAP_PERFMON "
+		       "(run as root)";
+	}
+	return NULL;
+}
+
+/* A message for errno values every command that opens tables can hit. */
 static const char *common_hint(int err)
 {
-	switch (err) {
-	case -EPERM:
-	case -EACCES:
-		return "permission denied: hmapctl needs root (CAP_BPF and CAP_SYS_ADMIN)";
-	default:
-		return NULL;
-	}
+	return perm_hint(err, NEED_OPEN);
 }
 
 /* The running kernel's release: modules are built per kernel, in build/kmod/<release>. */
@@ -185,12 +249,55 @@ static const char *kernel_release(void)
 	return u.release;
 }
 
+/*
+ * How to load module @mod ("hmap" or "hmap_rehash") on this kernel, as a
+ * command: insmod with the absolute path of the one the build put next to
+ * this binary (BUILD/kmod/<release>/, BUILD/hmapctl), modprobe if it is
+ * installed, or how to build it.
+ */
+static const char *module_hint(const char *mod)
+{
+	static char hint[2 * PATH_MAX];
+	char exe[PATH_MAX], path[PATH_MAX + 256], line[1024];
+	ssize_t len = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	FILE *f;
+
+	if (len > 0) {
+		exe[len] = 0;
+		*strrchr(exe, '/') = 0;
+		snprintf(path, sizeof(path), "%s/kmod/%s/%s.ko", exe, kernel_release(), mod);
+		if (access(path, R_OK) == 0) {
+			snprintf(hint, sizeof(hint), "run 'insmod %s'", path);
+			return hint;
+		}
+	}
+	snprintf(path, sizeof(path), "/lib/modules/%s/modules.dep", kernel_release());
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *colon = strchr(line, ':'), *base;
+
+		if (!colon)
+			continue;
+		*colon = 0;	/* "kernel/.../hmap.ko[.xz]: deps" */
+		base = strrchr(line, '/') ? strrchr(line, '/') + 1 : line;
+		if (!strncmp(base, mod, strlen(mod)) && !strncmp(base + strlen(mod), ".ko", 3)) {
+			fclose(f);
+			snprintf(hint, sizeof(hint), "run 'modprobe %s'", mod);
+			return hint;
+		}
+	}
+	if (f)
+		fclose(f);
+	snprintf(hint, sizeof(hint), "build it for kernel %s ('make modules' in the hmap source "
+		 "tree) and run 'insmod BUILD/kmod/%s/%s.ko'", kernel_release(), kernel_release(), mod);
+	return hint;
+}
+
 static int require_module(void)
 {
 	if (access(HMAP_DEV_PATH, F_OK) == 0)
 		return 0;
-	return fail("hmap.ko is not loaded (no %s): run 'insmod build/kmod/%s/hmap.ko' "
-		    "(or 'modprobe hmap' if installed)", HMAP_DEV_PATH, kernel_release());
+	return fail("hmap.ko is not loaded (no %s): %s", HMAP_DEV_PATH, module_hint("hmap"));
 }
 
 /* Make sure bpffs is mounted at /sys/fs/bpf (mount it if not) and @dir exists. */
@@ -234,7 +341,102 @@ static void table_path(char *buf, size_t n, const char *name)
 	snprintf(buf, n, "%s/%s", g.pin_root, name);
 }
 
-/* Read the descriptor of table @name. */
+enum obj_kind { OBJ_NONE, OBJ_DIR, OBJ_MAP, OBJ_PROG, OBJ_LINK, OBJ_OTHER };
+
+/* What BPF object @fd refers to, from /proc/self/fdinfo (as bpftool reads it). */
+static enum obj_kind fd_kind(int fd, __u32 *type)
+{
+	static const char *const tags[] = { "map_type:", "prog_type:", "link_type:" };
+	enum obj_kind kind = OBJ_OTHER;
+	char path[64], line[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && kind == OBJ_OTHER && fgets(line, sizeof(line), f)) {
+		for (int i = 0; i < 3; i++) {
+			if (strncmp(line, tags[i], strlen(tags[i])))
+				continue;
+			kind = OBJ_MAP + i;
+			*type = strtoul(line + strlen(tags[i]), NULL, 10);
+		}
+	}
+	if (f)
+		fclose(f);
+	return kind;
+}
+
+/*
+ * What is pinned at @path, in words for a message ("a BPF array map with
+ * 4096-byte values"), and its kind.  Reads nothing but the object's info.
+ */
+static enum obj_kind pinned_kind(const char *path, char *desc, size_t n)
+{
+	enum obj_kind kind;
+	struct stat st;
+	__u32 type = 0;
+	const char *ts;
+	int fd;
+
+	if (stat(path, &st)) {
+		snprintf(desc, n, "nothing (%s)", strerror(errno));
+		return OBJ_NONE;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		snprintf(desc, n, "a directory");
+		return OBJ_DIR;
+	}
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		snprintf(desc, n, "a file hmapctl cannot open (%s)", strerror(errno));
+		return OBJ_OTHER;
+	}
+	kind = fd_kind(fd, &type);
+	if (kind == OBJ_MAP) {
+		struct bpf_map_info info = {};
+		__u32 len = sizeof(info);
+
+		ts = libbpf_bpf_map_type_str(type);
+		if (!bpf_obj_get_info_by_fd(fd, &info, &len))
+			snprintf(desc, n, "a BPF %s map with %u-byte keys and %u-byte values",
+				 ts ?: "(unknown type)", info.key_size, info.value_size);
+		else
+			snprintf(desc, n, "a BPF %s map", ts ?: "(unknown type)");
+	} else if (kind == OBJ_PROG) {
+		ts = libbpf_bpf_prog_type_str(type);
+		snprintf(desc, n, "a BPF %s program", ts ?: "(unknown type)");
+	} else if (kind == OBJ_LINK) {
+		ts = libbpf_bpf_link_type_str(type);
+		snprintf(desc, n, "a BPF %s link", ts ?: "(unknown type)");
+	} else {
+		snprintf(desc, n, "an unknown BPF object");
+	}
+	close(fd);
+	return kind;
+}
+
+/* bpffs refuses to open a directory as an object (EACCES): say what it is instead. */
+static bool is_dir(const char *path)
+{
+	struct stat st;
+
+	return !stat(path, &st) && S_ISDIR(st.st_mode);
+}
+
+/* @path holds something that is not a table: say what, and that it is left alone. */
+static int not_a_table(const char *path)
+{
+	char what[256];
+	enum obj_kind kind = pinned_kind(path, what, sizeof(what));
+
+	return fail("%s is %s, not an hmap table descriptor: hmapctl leaves it alone "
+		    "(see '%s %s')", path, what,
+		    kind == OBJ_MAP ? "bpftool map show pinned" :
+		    kind == OBJ_PROG ? "bpftool prog show pinned" :
+		    kind == OBJ_LINK ? "bpftool link show pinned" : "ls -l", path);
+}
+
+/* Read the descriptor of table @name (through libhmap, which checks the map first). */
 static int get_desc(const char *name, struct hmap_desc *d, bool quiet)
 {
 	char path[PATH_MAX];
@@ -248,11 +450,12 @@ static int get_desc(const char *name, struct hmap_desc *d, bool quiet)
 		ret = -ENOENT;
 	if (!ret || quiet)
 		return ret;
-	if (ret == -ENOENT)
+	if (ret == -ENOENT && access(path, F_OK))
 		return fail("no table named '%s' under %s: see 'hmapctl list'", name, g.pin_root);
-	if (ret == -EPROTOTYPE)
-		return fail("%s is not an hmap table descriptor (another BPF object is pinned there)",
-			    path);
+	if (ret == -ENOENT)
+		return fail("%s is a table descriptor that owns no table", path);
+	if (ret == -EPROTOTYPE || is_dir(path))
+		return not_a_table(path);
 	return fail("cannot open %s: %s", path, common_hint(ret) ?: strerror(-ret));
 }
 
@@ -269,9 +472,14 @@ static int open_table(const char *name, struct hmap_table **t)
 	ret = hmap_table__open_pinned(path, NULL, t);
 	if (ret == -ENOENT && access(path, F_OK))
 		return fail("no table named '%s' under %s: see 'hmapctl list'", name, g.pin_root);
-	if (ret == -EPROTO || ret == -EPROTOTYPE)
+	if (ret == -EPROTOTYPE || (ret && is_dir(path)))
+		return not_a_table(path);
+	if (ret == -EPROTO)
 		return fail("table '%s': hmap.ko and hmapctl disagree on the shared-memory ABI: "
 			    "rebuild and reload both", name);
+	if (ret == -ESTALE)
+		return fail("%s is the descriptor of a table that was destroyed: run 'hmapctl rm %s'",
+			    path, name);
 	if (ret)
 		return fail("cannot open table '%s': %s", name, common_hint(ret) ?: strerror(-ret));
 	return 0;
@@ -586,7 +794,7 @@ static int help(const struct cmd *c)
 static bool want_help(int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help") || !strcmp(argv[i], "help"))
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			return true;
 	return false;
 }
@@ -621,7 +829,7 @@ static int do_create(int argc, char **argv)
 	__u32 id;
 	int c, ret;
 
-	optind = 1;
+	optind = 0;	/* reinitialise getopt (main parsed with "+") */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'k':
@@ -678,8 +886,8 @@ static int do_create(int argc, char **argv)
 		return fail("table '%s' already exists (%s): choose another name or run 'hmapctl rm %s'",
 			    name, path, name);
 	case -EOPNOTSUPP:
-		return fail("variant 'incremental' needs hmap_rehash.ko: run 'insmod build/kmod/%s/hmap_rehash.ko'",
-			    kernel_release());
+		return fail("variant 'incremental' needs hmap_rehash.ko: %s",
+			    module_hint("hmap_rehash"));
 	case -EINVAL:
 		return fail("invalid table shape: key size 1..%u, value size 1..%u, capacity at least 1%s",
 			    HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX,
@@ -701,7 +909,7 @@ static int do_create(int argc, char **argv)
 	case -ENOSPC:
 		return fail("hmap.ko has no free table id: remove unused tables ('hmapctl list')");
 	default:
-		return fail("cannot create table '%s': %s", name, common_hint(ret) ?: strerror(-ret));
+		return fail("cannot create table '%s': %s", name, perm_hint(ret, NEED_CREATE) ?: strerror(-ret));
 	}
 	if (g.json) {
 		jw_open(NULL, '{');
@@ -742,47 +950,101 @@ static void emit_stats(const struct hmap_stats *s)
 	}
 }
 
-static int show_one(const char *name, bool full)
-{
-	struct hmap_table *t;
-	struct hmap_info info;
-	char path[PATH_MAX];
-	int ret;
+/* The tables pinned under the pin root, for list and show id. */
+struct pin {
+	__u64 id, handle;
+	char name[256];
+};
 
-	ret = open_table(name, &t);
-	if (ret)
-		return ret;
-	ret = hmap_table__info(t, &info);
-	hmap_table__close(t);
-	if (ret)
-		return fail("cannot read table '%s': %s", name, strerror(-ret));
-	table_path(path, sizeof(path), name);
+struct pins {
+	struct pin *v;
+	size_t n;
+};
+
+static void pins_read(struct pins *p)
+{
+	DIR *dir = opendir(g.pin_root);
+	struct dirent *de;
+
+	p->v = NULL;
+	p->n = 0;
+	while (dir && (de = readdir(dir))) {
+		struct hmap_desc d;
+		struct pin *v;
+
+		if (de->d_name[0] == '.' || get_desc(de->d_name, &d, true))
+			continue;	/* not a table: never read as one */
+		v = realloc(p->v, (p->n + 1) * sizeof(*v));
+		if (!v)
+			break;
+		p->v = v;
+		v[p->n].id = d.id;
+		v[p->n].handle = d.handle;
+		snprintf(v[p->n].name, sizeof(v[p->n].name), "%s", de->d_name);
+		p->n++;
+	}
+	if (dir)
+		closedir(dir);
+}
+
+static bool pin_is(const struct pin *p, const struct hmap_info *info)
+{
+	return p->id == info->id && (!p->handle || !info->handle || p->handle == info->handle);
+}
+
+/* Print one table: its pins (@pins, the pins of every table), shape and, if @full, stats. */
+static void show_info(const struct hmap_info *info, const struct pins *pins, bool full)
+{
+	const char *name = NULL;
+	char path[PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < pins->n && !name; i++)
+		if (pin_is(&pins->v[i], info))
+			name = pins->v[i].name;
 	if (g.json) {
 		jw_open(NULL, '{');
-		jw_str("name", name);
-		jw_u64("id", info.id);
-		jw_str("variant", variant_name(info.variant));
-		jw_u64("key_size", info.key_size);
-		jw_u64("value_size", info.value_size);
-		jw_u64("bytes", info.bytes);
-		jw_str("pinned", path);
-		if (full)
-			emit_stats(&info.stats);
-		else {
-			jw_u64("entries", info.stats.entries);
-			jw_u64("capacity", info.stats.capacity);
+		jw_u64("id", info->id);
+		if (name)
+			jw_str("name", name);
+		else
+			jw_null("name");
+		jw_open("pinned", '[');
+		for (i = 0; i < pins->n; i++) {
+			if (!pin_is(&pins->v[i], info))
+				continue;
+			table_path(path, sizeof(path), pins->v[i].name);
+			jw_str(NULL, path);
+		}
+		jw_close(']');
+		jw_str("variant", variant_name(info->variant));
+		jw_u64("key_size", info->key_size);
+		jw_u64("value_size", info->value_size);
+		jw_u64("bytes", info->bytes);
+		if (full) {
+			emit_stats(&info->stats);
+		} else {
+			jw_u64("entries", info->stats.entries);
+			jw_u64("capacity", info->stats.capacity);
 		}
 		jw_close('}');
-		return EXIT_SUCCESS;
+		return;
 	}
 	printf("%u: %s  variant %s  key %uB  value %uB  entries %llu/%llu  memory %lluB\n",
-	       info.id, name, variant_name(info.variant), info.key_size, info.value_size,
-	       (unsigned long long)info.stats.entries, (unsigned long long)info.stats.capacity,
-	       (unsigned long long)info.bytes);
+	       info->id, name ?: "(not pinned)", variant_name(info->variant), info->key_size,
+	       info->value_size, (unsigned long long)info->stats.entries,
+	       (unsigned long long)info->stats.capacity, (unsigned long long)info->bytes);
 	if (full) {
-		const struct hmap_stats *s = &info.stats;
+		const struct hmap_stats *s = &info->stats;
 
-		printf("\tpinned %s\n", path);
+		for (i = 0; i < pins->n; i++) {
+			if (!pin_is(&pins->v[i], info))
+				continue;
+			table_path(path, sizeof(path), pins->v[i].name);
+			printf("\tpinned %s\n", path);
+		}
+		if (!name)
+			printf("\tnot pinned: kept alive by a program, a link or an open fd\n");
 		printf("\tbuckets %u  overflow %u/%u\n", s->nbuckets, s->overflow_used, s->noverflow);
 		printf("\tlookups %llu  hits %llu  updates %llu  deletes %llu\n",
 		       (unsigned long long)s->lookups, (unsigned long long)s->hits,
@@ -794,14 +1056,78 @@ static int show_one(const char *name, bool full)
 			       s->state ? "growing" : "stable", (unsigned long long)s->grows,
 			       (unsigned long long)s->evacuated, (unsigned long long)s->evac_ns);
 	}
-	return EXIT_SUCCESS;
+}
+
+/* Open table id @id read-only (errors reported). */
+static int open_table_id(__u32 id, struct hmap_table **t)
+{
+	HMAP_OPTS(hmap_table_open_opts, oo, .rdonly = true);
+	int ret;
+
+	if (require_module())
+		return EXIT_FAILURE;
+	ret = hmap_table__open_id(id, &oo, t);
+	if (ret == -ENOENT)
+		return fail("no table with id %u: see 'hmapctl list'", id);
+	if (ret == -EPROTO)
+		return fail("table id %u: hmap.ko and hmapctl disagree on the shared-memory ABI: "
+			    "rebuild and reload both", id);
+	if (ret)
+		return fail("cannot open table id %u: %s", id, common_hint(ret) ?: strerror(-ret));
+	return 0;
+}
+
+/* show NAME | show id ID (@argv after the command). */
+static int show_ref(int argc, char **argv, bool full)
+{
+	struct pins pins = {};
+	struct hmap_table *t;
+	struct hmap_info info;
+	struct pin one = {};
+	__u64 id;
+	int ret;
+
+	if (argc == 2 && !strcmp(argv[0], "id")) {
+		if (parse_u64(argv[1], "table id", &id))
+			return EXIT_USAGE;
+		if (id > UINT32_MAX)
+			return usage_error("table id %s is out of range", argv[1]);
+		ret = open_table_id(id, &t);
+		if (ret)
+			return ret;
+		pins_read(&pins);
+	} else if (argc == 1) {
+		ret = open_table(argv[0], &t);
+		if (ret)
+			return ret;
+		snprintf(one.name, sizeof(one.name), "%s", argv[0]);
+		pins.v = &one;
+		pins.n = 1;
+	} else {
+		return usage_error("%s takes NAME or 'id ID' (see 'hmapctl %s --help')",
+				   current->name, current->name);
+	}
+	id = hmap_table__id(t);
+	ret = hmap_table__info(t, &info);
+	hmap_table__close(t);
+	if (ret)
+		ret = fail("cannot read table id %llu: %s", (unsigned long long)id, strerror(-ret));
+	if (!ret) {
+		one.id = info.id;	/* the pin is the table that was opened */
+		one.handle = 0;
+		show_info(&info, &pins, full);
+	}
+	if (pins.v != &one)
+		free(pins.v);
+	return ret;
 }
 
 static int do_list(int argc, char **argv)
 {
-	struct dirent *de;
-	int ret = EXIT_SUCCESS, n = 0;
-	DIR *dir;
+	HMAP_OPTS(hmap_table_open_opts, oo, .rdonly = true);
+	int ret = EXIT_SUCCESS, err, n = 0;
+	struct pins pins;
+	__u32 id = 0;
 
 	if (want_help(argc, argv))
 		return help(current);
@@ -809,23 +1135,38 @@ static int do_list(int argc, char **argv)
 		return usage_error("list takes no arguments");
 	if (require_module())
 		return EXIT_FAILURE;
-	dir = opendir(g.pin_root);
+	pins_read(&pins);
 	if (g.json)
 		jw_open(NULL, '[');
-	while (dir && (de = readdir(dir))) {
-		struct hmap_desc d;
+	/* By id, as bpftool map list: a table only a program holds has no pin. */
+	while (!(err = libhmap_next_id(id, &id))) {
+		struct hmap_table *t;
+		struct hmap_info info;
 
-		if (de->d_name[0] == '.' || get_desc(de->d_name, &d, true))
+		err = hmap_table__open_id(id, &oo, &t);
+		if (err == -ENOENT)
+			continue;	/* freed since */
+		if (err) {
+			ret = fail("cannot open table id %u: %s", id, common_hint(err) ?: strerror(-err));
 			continue;
-		ret |= show_one(de->d_name, false);
+		}
+		err = hmap_table__info(t, &info);
+		hmap_table__close(t);
+		if (err) {
+			ret = fail("cannot read table id %u: %s", id, strerror(-err));
+			continue;
+		}
+		show_info(&info, &pins, false);
 		n++;
 	}
-	if (dir)
-		closedir(dir);
+	if (err != -ENOENT)
+		ret = fail("cannot list tables: %s", common_hint(err) ?: strerror(-err));
+	free(pins.v);
 	if (g.json)
 		jw_close(']');
-	else if (!n)
-		printf("no tables under %s (create one with 'hmapctl create')\n", g.pin_root);
+	else if (!n && !ret)
+		printf("no tables (none pinned under %s or held by a program): create one with "
+		       "'hmapctl create'\n", g.pin_root);
 	return ret;
 }
 
@@ -843,31 +1184,29 @@ static int one_name(int argc, char **argv, const char **name)
 
 static int do_show(int argc, char **argv)
 {
-	const char *name;
-	int ret = one_name(argc, argv, &name);
-
-	if (ret)
-		return ret < 0 ? EXIT_SUCCESS : ret;
-	return show_one(name, true);
+	if (want_help(argc, argv))
+		return help(current);
+	return show_ref(argc - 1, argv + 1, true);
 }
 
 static int do_stats(int argc, char **argv)
 {
+	struct hmap_desc d;
 	char path[PATH_MAX];
 	const char *name;
 	int ret = one_name(argc, argv, &name);
 
 	if (ret)
 		return ret < 0 ? EXIT_SUCCESS : ret;
-	ret = show_one(name, true);
-	if (ret)
-		return ret;
-	/* Refresh the descriptor's snapshot, so bpftool map dump agrees. */
+	if (require_module() || get_desc(name, &d, false))
+		return EXIT_FAILURE;
+	/* Refresh the descriptor's snapshot first, so bpftool map dump agrees. */
 	table_path(path, sizeof(path), name);
 	ret = hmap_desc__refresh(path);
 	if (ret)
-		return fail("cannot refresh the stats in %s: %s", path, strerror(-ret));
-	return EXIT_SUCCESS;
+		return fail("cannot refresh the stats in %s: %s", path,
+			    common_hint(ret) ?: strerror(-ret));
+	return show_ref(1, argv + 1, true);
 }
 
 static int do_rm(int argc, char **argv)
@@ -879,6 +1218,7 @@ static int do_rm(int argc, char **argv)
 
 	if (ret)
 		return ret < 0 ? EXIT_SUCCESS : ret;
+	/* Only a checked descriptor is unpinned: anything else pinned here stays. */
 	if (get_desc(name, &d, false))
 		return EXIT_FAILURE;
 	table_path(path, sizeof(path), name);
@@ -909,9 +1249,18 @@ static int do_elem(int argc, char **argv)
 
 	if (want_help(argc, argv))
 		return help(current);
-	if (argc >= 4 && !strcmp(argv[argc - 2], "--btf")) {
-		btf_obj = argv[argc - 1];
+	/* --btf OBJ anywhere after the command. */
+	for (int a = 1; a < argc; a++) {
+		if (strcmp(argv[a], "--btf"))
+			continue;
+		if (a + 1 >= argc)
+			return usage_error("--btf takes an object file (see 'hmapctl %s --help')", cmd);
+		if (btf_obj)
+			return usage_error("--btf given twice");
+		btf_obj = argv[a + 1];
+		memmove(&argv[a], &argv[a + 2], (argc - a - 1) * sizeof(char *));
 		argc -= 2;
+		a--;
 	}
 	if (argc < 4 || strcmp(argv[2], "key"))
 		return usage_error("usage: hmapctl %s %s", cmd, current->args);
@@ -1070,21 +1419,114 @@ static int dump_cb(const void *k, const void *v, void *ctx)
 	return 0;
 }
 
-static __u32 sort_koff, sort_vsz;
+/*
+ * --top N sorts by one integer in the value, largest first: --sort FIELD
+ * names it (a member of the value type with --btf, "a.b" inside nested
+ * structs; OFFSET:SIZE in bytes without), by default the value type's first
+ * member (the first scalar, descending into nested structs) with --btf, and
+ * without it the whole value when it is 1, 2, 4 or 8 bytes (little-endian).
+ * Anything else needs --sort: raw bytes do not say where a number is.
+ */
+struct sort_key {
+	__u32 off, size;	/* within the value */
+	bool be, sign;
+};
 
-static __u64 first_u64(const __u8 *e)
+static struct sort_key sk;
+static __u32 sort_koff;		/* the key size: values follow keys in a copied entry */
+
+static __u64 sort_raw(const __u8 *e)
 {
 	__u64 x = 0;
 
-	memcpy(&x, e + sort_koff, sort_vsz < 8 ? sort_vsz : 8);
+	memcpy(&x, e + sort_koff + sk.off, sk.size);
+	if (sk.be)
+		x = be64toh(x) >> (64 - sk.size * 8);
 	return x;
 }
 
 static int by_value_desc(const void *a, const void *b)
 {
-	__u64 x = first_u64(a), y = first_u64(b);
+	__u64 x = sort_raw(a), y = sort_raw(b);
 
+	if (sk.sign && sk.size < 8) {
+		if ((x >> (sk.size * 8 - 1)) & 1)
+			x |= ~0ULL << (sk.size * 8);
+		if ((y >> (sk.size * 8 - 1)) & 1)
+			y |= ~0ULL << (sk.size * 8);
+	}
+	if (sk.sign)
+		return (long long)x < (long long)y ? 1 : (long long)x > (long long)y ? -1 : 0;
 	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Resolve --sort @field (NULL: the default) against the value type, into sk. */
+static int sort_resolve(struct typed *ty, const char *field, __u32 value_size)
+{
+	const struct btf_member *m;
+	const struct btf_type *t;
+	__u32 id, off = 0, k;
+	char path[256], *tok, *save;
+
+	memset(&sk, 0, sizeof(sk));
+	if (!ty) {
+		unsigned int o, n;
+		char end;
+
+		if (!field) {
+			if (value_size != 1 && value_size != 2 && value_size != 4 && value_size != 8)
+				return usage_error("--top: the values are %u bytes; say which bytes hold the "
+						   "number to sort by with --sort OFFSET:SIZE (e.g. --sort 0:8), "
+						   "or pass --btf OBJ to sort by a field", value_size);
+			sk.size = value_size;
+			return 0;
+		}
+		if (sscanf(field, "%u:%u%c", &o, &n, &end) != 2 ||
+		    (n != 1 && n != 2 && n != 4 && n != 8) || o + n > value_size)
+			return usage_error("--sort without --btf is OFFSET:SIZE within the %u-byte value "
+					   "(SIZE 1, 2, 4 or 8), not '%s'", value_size, field);
+		sk.off = o;
+		sk.size = n;
+		return 0;
+	}
+	id = ty->value_id;
+	snprintf(path, sizeof(path), "%s", field ?: "");
+	tok = field ? strtok_r(path, ".", &save) : NULL;
+	for (;;) {
+		t = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, id));
+		if (!t)
+			return fail("--sort: broken BTF in the object");
+		if (!btf_is_struct(t) && !btf_is_union(t))
+			break;
+		m = btf_members(t);
+		for (k = 0; k < btf_vlen(t); k++, m++) {
+			const char *name = btf__name_by_offset(ty->btf, m->name_off);
+
+			if (tok ? !strcmp(name, tok) : strncmp(name, "__pad", 5) != 0)
+				break;
+		}
+		if (k == btf_vlen(t))
+			return usage_error("--sort: the value type has no field '%s'", tok ?: "");
+		if (btf_member_bitfield_size(t, k))
+			return usage_error("--sort: '%s' is a bitfield; sort by an integer field",
+					   btf__name_by_offset(ty->btf, m->name_off));
+		off += btf_member_bit_offset(t, k) / 8;
+		id = m->type;
+		if (tok)
+			tok = strtok_r(NULL, ".", &save);
+	}
+	if (tok)
+		return usage_error("--sort: '%s' is not a struct, it has no field '%s'", field, tok);
+	if ((!btf_is_int(t) && !btf_is_enum(t)) ||
+	    (t->size != 1 && t->size != 2 && t->size != 4 && t->size != 8))
+		return usage_error("--sort: %s is not an integer field of 1, 2, 4 or 8 bytes",
+				   field ? field : "the value's first member");
+	sk.off = off;
+	sk.size = t->size;
+	sk.sign = btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_SIGNED);
+	sk.be = ty_is(ty->btf, id, "__be16") || ty_is(ty->btf, id, "__be32") ||
+		ty_is(ty->btf, id, "__be64");
+	return 0;
 }
 
 static int do_dump(int argc, char **argv)
@@ -1094,18 +1536,19 @@ static int do_dump(int argc, char **argv)
 		{ "consistent", no_argument, NULL, 'C' },
 		{ "btf", required_argument, NULL, 'b' },
 		{ "top", required_argument, NULL, 't' },
+		{ "sort", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
 	};
 	bool count_only = false, consistent = false;
-	const char *btf_obj = NULL, *name;
+	const char *btf_obj = NULL, *name, *sort = NULL;
 	struct dump_ctx dc = {};
 	struct hmap_table *t;
 	struct typed ty;
 	__u64 top = 0, retries = 0;
 	int c, ret;
 
-	optind = 1;
+	optind = 0;	/* reinitialise getopt (main parsed with "+") */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': count_only = true; break;
@@ -1115,12 +1558,15 @@ static int do_dump(int argc, char **argv)
 			if (parse_u64(optarg, "--top", &top))
 				return EXIT_USAGE;
 			break;
+		case 's': sort = optarg; break;
 		case 'h': return help(current);
 		default: return usage_error("see 'hmapctl dump --help'");
 		}
 	}
 	if (optind != argc - 1)
 		return usage_error("dump takes one NAME (see 'hmapctl dump --help')");
+	if (sort && !top)
+		return usage_error("--sort goes with --top N");
 	name = argv[optind];
 	ret = open_table(name, &t);
 	if (ret)
@@ -1148,6 +1594,12 @@ static int do_dump(int argc, char **argv)
 		}
 		dc.ty = &ty;
 	}
+	if (top && sort_resolve(dc.ty, sort, dc.shm->value_size)) {
+		if (dc.ty)
+			typed_close(&ty);
+		hmap_table__close(t);
+		return EXIT_USAGE;
+	}
 	if (top)
 		dc.copy = malloc(1);
 	if (g.json)
@@ -1157,7 +1609,6 @@ static int do_dump(int argc, char **argv)
 		size_t esz = dc.shm->key_size + dc.shm->value_size;
 
 		sort_koff = dc.shm->key_size;
-		sort_vsz = dc.shm->value_size;
 		qsort(dc.copy, dc.n, esz, by_value_desc);
 		for (size_t i = 0; i < dc.n && i < top; i++)
 			dump_entry(&dc, dc.copy + i * esz, dc.copy + i * esz + dc.shm->key_size);
@@ -1203,7 +1654,7 @@ static int do_prog_load(int argc, char **argv)
 	struct bpf_object *obj;
 	const char *file;
 
-	optind = 1;
+	optind = 0;	/* reinitialise getopt (main parsed with "+") */
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':
@@ -1269,7 +1720,7 @@ static int do_prog_load(int argc, char **argv)
 	ret = bpf_object__load(obj);
 	if (ret) {
 		ret = fail("loading %s failed (%s): run with -v for the verifier log", file,
-			   common_hint(ret) ?: strerror(-ret));
+			   perm_hint(ret, NEED_PROG) ?: strerror(-ret));
 		goto out;
 	}
 	if (require_bpffs(pin_dir)) {
@@ -1401,7 +1852,7 @@ static int do_attach(int argc, char **argv)
 			if (ret == -EOPNOTSUPP || ret == -EINVAL)
 				return fail("cannot attach in %s mode on %s (%s): try --mode generic",
 					    mode, argv[2], strerror(-ret));
-			return fail("cannot attach to %s: %s", argv[2], common_hint(ret) ?: strerror(-ret));
+			return fail("cannot attach to %s: %s", argv[2], perm_hint(ret, NEED_ATTACH_NET) ?: strerror(-ret));
 		}
 	} else if (!strcmp(kind, "tc")) {
 		bool ingress;
@@ -1430,7 +1881,7 @@ static int do_attach(int argc, char **argv)
 			ret = -errno;
 			close(fd);
 			return fail("cannot attach to %s %s: %s", argv[2], argv[3],
-				    common_hint(ret) ?: strerror(-ret));
+				    perm_hint(ret, NEED_ATTACH_NET) ?: strerror(-ret));
 		}
 		if (link >= 0) {
 			close(fd);
@@ -1444,7 +1895,7 @@ static int do_attach(int argc, char **argv)
 			if (ret && ret != -EEXIST) {
 				close(fd);
 				return fail("cannot add a clsact qdisc to %s: %s", argv[2],
-					    common_hint(ret) ?: strerror(-ret));
+					    perm_hint(ret, NEED_ATTACH_NET) ?: strerror(-ret));
 			}
 			ret = bpf_tc_attach(&hook, &to);
 			close(fd);
@@ -1453,7 +1904,7 @@ static int do_attach(int argc, char **argv)
 					    "'hmapctl detach tc %s %s' first", argv[2], argv[3], argv[2], argv[3]);
 			if (ret)
 				return fail("cannot attach to %s %s: %s", argv[2], argv[3],
-					    common_hint(ret) ?: strerror(-ret));
+					    perm_hint(ret, NEED_ATTACH_NET) ?: strerror(-ret));
 			/* tc filters belong to the qdisc and outlive hmapctl without a pin. */
 			snprintf(path, sizeof(path), "tc filter on %s %s (handle 0x%x, pref %u)",
 				 argv[2], argv[3], HMAP_TC_HANDLE, HMAP_TC_PRIO);
@@ -1475,7 +1926,7 @@ static int do_attach(int argc, char **argv)
 		close(fd);
 		if (link < 0)
 			return fail("cannot attach '%s': %s (is it an fentry program?)", prog_name,
-				    common_hint(ret) ?: strerror(-ret));
+				    perm_hint(ret, NEED_ATTACH_TRACE) ?: strerror(-ret));
 	} else {
 		return usage_error("cannot attach to '%s': xdp, tc or fentry", kind);
 	}
@@ -1500,7 +1951,7 @@ static int do_attach(int argc, char **argv)
 
 static int do_detach(int argc, char **argv)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], what[256];
 	int fd;
 
 	if (want_help(argc, argv))
@@ -1514,7 +1965,12 @@ static int do_detach(int argc, char **argv)
 		if (!ifindex)
 			return EXIT_FAILURE;
 		snprintf(path, sizeof(path), LINK_ROOT "/tcx-%s-%s", argv[2], argv[3]);
-		fd = bpf_obj_get(path);
+		fd = -1;
+		if (!access(path, F_OK)) {
+			if (pinned_kind(path, what, sizeof(what)) != OBJ_LINK)
+				return fail("%s is %s, not a link hmapctl made: left alone", path, what);
+			fd = bpf_obj_get(path);
+		}
 		if (fd >= 0) {		/* attached with tcx */
 			bpf_link_detach(fd);
 			close(fd);
@@ -1530,14 +1986,21 @@ static int do_detach(int argc, char **argv)
 				return fail("no hmapctl tc program on %s %s", argv[2], argv[3]);
 			if (ret)
 				return fail("cannot detach from %s %s: %s", argv[2], argv[3],
-					    common_hint(ret) ?: strerror(-ret));
+					    perm_hint(ret, NEED_ATTACH_NET) ?: strerror(-ret));
 		}
 		snprintf(path, sizeof(path), "tc %s %s", argv[2], argv[3]);
 	} else if (argc == 3 && (!strcmp(argv[1], "xdp") || !strcmp(argv[1], "fentry"))) {
+		if (!valid_name(argv[2]))
+			return usage_error("'%s' is not a %s", argv[2],
+					   strcmp(argv[1], "xdp") ? "program name" : "device name");
 		snprintf(path, sizeof(path), LINK_ROOT "/%s-%s", argv[1], argv[2]);
+		if (access(path, F_OK))
+			return fail("nothing attached by hmapctl: no %s (see 'ls %s')", path, LINK_ROOT);
+		if (pinned_kind(path, what, sizeof(what)) != OBJ_LINK)
+			return fail("%s is %s, not a link hmapctl made: left alone", path, what);
 		fd = bpf_obj_get(path);
 		if (fd < 0)
-			return fail("nothing attached by hmapctl: no %s (see 'ls %s')", path, LINK_ROOT);
+			return fail("cannot open %s: %s", path, strerror(errno));
 		bpf_link_detach(fd);
 		close(fd);
 		if (unlink(path))
@@ -1557,37 +2020,66 @@ static int do_detach(int argc, char **argv)
 
 static int do_prog(int argc, char **argv);
 
-/* prog unload NAME|DIR: remove the program pins 'prog load' made. */
+/*
+ * prog unload NAME|DIR: remove the program pins 'prog load' made, and
+ * nothing else.  DIR must be a directory directly under PROG_ROOT (where
+ * 'prog load' pins, NAME being PROG_ROOT/NAME); in it only pinned programs
+ * are unlinked, anything else is left in place and named.
+ */
 static int do_prog_unload(int argc, char **argv)
 {
-	char dir[PATH_MAX], path[PATH_MAX * 2];
+	char dir[PATH_MAX], root[PATH_MAX], path[PATH_MAX * 2], what[256];
 	struct dirent *de;
-	int n = 0;
+	int n = 0, kept = 0;
+	char *slash;
 	DIR *d;
 
+	if (want_help(argc, argv))
+		return help(current);
 	if (argc != 2)
 		return usage_error("usage: hmapctl prog unload OBJNAME|DIR");
-	if (strchr(argv[1], '/'))
-		snprintf(dir, sizeof(dir), "%s", argv[1]);
-	else
+	if (!strchr(argv[1], '/')) {
+		if (!valid_name(argv[1]))
+			return usage_error("'%s' is not an object name (letters, digits, _ - .): "
+					   "see 'ls %s'", argv[1], PROG_ROOT);
 		snprintf(dir, sizeof(dir), PROG_ROOT "/%s", argv[1]);
+	} else if (!realpath(argv[1], dir)) {
+		return fail("no programs loaded at %s (%s): see 'ls %s'", argv[1], strerror(errno),
+			    PROG_ROOT);
+	}
+	if (!realpath(PROG_ROOT, root))
+		return fail("no programs loaded as '%s': nothing is under %s", argv[1], PROG_ROOT);
+	slash = strrchr(dir, '/');
+	if (!slash || (size_t)(slash - dir) != strlen(root) || strncmp(dir, root, slash - dir) ||
+	    !valid_name(slash + 1))
+		return fail("%s is not a directory of hmapctl's 'prog load': hmapctl unloads only what it "
+			    "pinned under %s (remove other pins with 'rm')", argv[1], PROG_ROOT);
 	d = opendir(dir);
 	if (!d)
 		return fail("no programs loaded as '%s' (%s): see 'ls %s'", argv[1], dir, PROG_ROOT);
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.')
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (pinned_kind(path, what, sizeof(what)) != OBJ_PROG) {
+			fprintf(stderr, "Warning: left %s in place: it is %s, not a program\n", path,
+				what);
+			kept++;
+			continue;
+		}
 		if (unlink(path) == 0)
 			n++;
+		else
+			kept++;
 	}
 	closedir(d);
-	if (rmdir(dir))
+	if (!kept && rmdir(dir))
 		return fail("cannot remove %s: %s", dir, strerror(errno));
 	if (g.json) {
 		jw_open(NULL, '{');
 		jw_str("unloaded", dir);
 		jw_u64("programs", n);
+		jw_u64("left", kept);
 		jw_close('}');
 	} else {
 		printf("unpinned %d program%s from %s; attached ones keep running until detached\n",
@@ -1638,9 +2130,10 @@ static const struct cmd cmds[] = {
 
 static int do_prog(int argc, char **argv)
 {
-	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
-		return argc < 2 ? usage_error("prog what? 'prog load' or 'prog unload' (see 'hmapctl prog --help')")
-				: help(current);
+	if (argc < 2)
+		return usage_error("prog what? 'prog load' or 'prog unload' (see 'hmapctl prog --help')");
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+		return help(current);
 	if (!strcmp(argv[1], "load"))
 		return do_prog_load(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "unload"))
@@ -1655,52 +2148,153 @@ static void usage(FILE *f)
 		"Commands:\n");
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].args);
-	fprintf(f, "\nOptions:\n"
+	fprintf(f, "  %-8s %s\n", "help", "[COMMAND]");
+	fprintf(f, "\nOptions (anywhere on the line):\n"
 		"  -j, --json          JSON output\n"
 		"  -p, --pretty        indented JSON output (implies -j)\n"
 		"  -v, --verbose       show libbpf and verifier messages\n"
 		"      --pin-root DIR  where table descriptors are pinned (default %s)\n"
+		"  -V, --version       hmapctl's and libhmap's versions\n"
 		"  -h, --help          this text; 'hmapctl COMMAND --help' for one command\n\n"
+		"Commands may be abbreviated to any unique prefix.\n"
 		"The design of each example program is described at the top of its bpf/*.bpf.c.\n",
 		HMAP_PIN_ROOT_DEFAULT);
 }
 
-int main(int argc, char **argv)
+/* The command @name names: exactly, or as the unique prefix of one. */
+static const struct cmd *find_cmd(const char *name)
 {
-	int i;
+	const struct cmd *found = NULL;
+	size_t i, n = 0, len = strlen(name);
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (i = 1; i < argc && argv[i][0] == '-'; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-j") || !strcmp(a, "--json"))
-			g.json = true;
-		else if (!strcmp(a, "-p") || !strcmp(a, "--pretty"))
-			g.json = g.pretty = true;
-		else if (!strcmp(a, "-v") || !strcmp(a, "--verbose"))
-			g.verbose = true;
-		else if (!strcmp(a, "--pin-root")) {
-			if (++i >= argc)
-				return usage_error("--pin-root takes a directory");
-			g.pin_root = argv[i];
-		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-			usage(stdout);
-			return EXIT_SUCCESS;
-		} else {
-			usage(stderr);
-			return usage_error("unknown option '%s'", a);
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(cmds[i].name, name))
+			return &cmds[i];
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+		if (len && !strncmp(cmds[i].name, name, len)) {
+			found = &cmds[i];
+			n++;
 		}
 	}
-	if (i >= argc) {
+	if (n == 1)
+		return found;
+	if (n > 1) {
+		char list[256] = "";
+
+		for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+			if (!strncmp(cmds[i].name, name, len))
+				snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+					 list[0] ? ", " : "", cmds[i].name);
+		usage_error("ambiguous command '%s': %s", name, list);
+	} else {
+		usage_error("unknown command '%s' (see 'hmapctl --help')", name);
+	}
+	return NULL;
+}
+
+/*
+ * Global options after the command: taken out wherever they are, as bpftool
+ * does, when they are exactly one of these (the command's own options, such
+ * as prog load's --pin, are left to it).  Returns the new argc, or -1.
+ */
+static int take_global_opts(int argc, char **argv)
+{
+	int out = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
+			g.json = true;
+		} else if (!strcmp(a, "-p") || !strcmp(a, "--pretty")) {
+			g.json = g.pretty = true;
+		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+			g.verbose = true;
+		} else if (!strncmp(a, "--pin-root=", 11)) {
+			g.pin_root = a + 11;
+		} else if (!strcmp(a, "--pin-root")) {
+			if (++i >= argc) {
+				usage_error("--pin-root takes a directory");
+				return -1;
+			}
+			g.pin_root = argv[i];
+		} else {
+			argv[out++] = argv[i];
+		}
+	}
+	argv[out] = NULL;
+	return out;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "pretty", no_argument, NULL, 'p' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "pin-root", required_argument, NULL, 'r' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const struct cmd *c;
+	int opt, ret;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	opterr = 0;
+	/* Options before the command ("+": stop at it). */
+	while ((opt = getopt_long(argc, argv, "+jpvVh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'j':
+			g.json = true;
+			break;
+		case 'p':
+			g.json = g.pretty = true;
+			break;
+		case 'v':
+			g.verbose = true;
+			break;
+		case 'r':
+			g.pin_root = optarg;
+			break;
+		case 'V':
+			printf("hmapctl %s\nlibhmap %s\n", HMAPCTL_VERSION, libhmap_version());
+			return EXIT_SUCCESS;
+		case 'h':
+			usage(stdout);
+			return EXIT_SUCCESS;
+		default:
+			usage(stderr);
+			if (optopt == 'r')
+				return usage_error("--pin-root takes a directory");
+			return usage_error("unknown option '%s'", argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1) {
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	argc = take_global_opts(argc, argv);
+	if (argc < 0)
+		return EXIT_USAGE;
+	opterr = 1;
 	libbpf_set_print(libbpf_print);
-	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
-		if (strcmp(cmds[c].name, argv[i]))
-			continue;
-		current = &cmds[c];
-		return cmds[c].fn(argc - i, argv + i);
+	if (!strcmp(argv[0], "help")) {
+		if (argc == 1) {
+			usage(stdout);
+			return EXIT_SUCCESS;
+		}
+		c = find_cmd(argv[1]);
+		return c ? help(c) : EXIT_USAGE;
 	}
-	return usage_error("unknown command '%s' (see 'hmapctl --help')", argv[i]);
+	c = find_cmd(argv[0]);
+	if (!c)
+		return EXIT_USAGE;
+	current = c;
+	ret = c->fn(argc, argv);
+	if (g.json)
+		jw_finish();
+	return ret;
 }

@@ -8,7 +8,8 @@
 # fentry programs are attached, checked and detached; cleanup leaves no pins,
 # links or tables.
 SRC=${HMAP_SRC:?} B=${HMAP_BUILD:?}
-CTL=$B/hmapctl
+# HMAP_CTL: another hmapctl binary, to show that a new test fails on old code.
+CTL=${HMAP_CTL:-$B/hmapctl}
 . "$SRC/selftests/vm/lib.sh"
 T=/tmp/hmapctl-test
 mkdir -p $T
@@ -66,7 +67,7 @@ cleanup() {
 	in_a "$CTL" detach tc va egress >/dev/null 2>&1
 	"$CTL" detach fentry fentry_writes >/dev/null 2>&1
 	for p in xdp_flowcount tc_budget fentry_writes; do "$CTL" prog unload $p >/dev/null 2>&1; done
-	for t in t tiny flows budget writes; do "$CTL" rm $t >/dev/null 2>&1; done
+	for t in t tiny flows budget writes pairs help; do "$CTL" rm $t >/dev/null 2>&1; done
 	veth_down
 }
 cleanup
@@ -78,6 +79,13 @@ for c in create list show stats lookup update delete dump rm prog attach detach;
 done
 expect 2 "Usage: hmapctl" "no command: usage, exit 2" "$CTL"
 expect 2 "unknown command 'bogus'" "unknown command" "$CTL" bogus
+expect 0 "Usage: hmapctl [OPTIONS] COMMAND" "help is a command" "$CTL" help
+expect 0 "Usage: hmapctl [OPTIONS] show" "help COMMAND" "$CTL" help show
+expect 0 "Usage: hmapctl [OPTIONS] prog" "prog unload --help exits 0" "$CTL" prog unload --help
+expect 0 "Usage: hmapctl [OPTIONS] prog" "prog help" "$CTL" prog help
+expect 0 "Usage: hmapctl [OPTIONS] show" "a unique prefix is the command" "$CTL" sh --help
+expect 2 "ambiguous command 's': show, stats" "an ambiguous prefix names the candidates" "$CTL" s x
+check "--version names hmapctl's and libhmap's" sh -c "'$CTL' --version | grep -q '^hmapctl ' && '$CTL' --version | grep -q '^libhmap [0-9]'"
 expect 2 "unknown option '--bogus'" "unknown global option" "$CTL" --bogus list
 expect 2 "create needs --key-size, --value-size and --capacity" "create without sizes" "$CTL" create t
 expect 2 "is not a table name" "create with a bad name" "$CTL" create a/b --key-size 8 --value-size 8 --capacity 8
@@ -89,7 +97,9 @@ rehash_was=$(grep -c '^hmap_rehash ' /proc/modules)
 [ "$rehash_was" = 1 ] && rmmod hmap_rehash
 if rmmod hmap 2>/dev/null; then
 	expect 1 "hmap.ko is not loaded" "module not loaded: says to insmod" "$CTL" create t --key-size 8 --value-size 8 --capacity 8
-	expect 1 "run 'insmod build/kmod/$(uname -r)/hmap.ko'" "module not loaded: names the command" "$CTL" list
+	# The hint names the module beside this binary, by absolute path, from any directory.
+	expect 1 "run 'insmod $B/kmod/$(uname -r)/hmap.ko'" "module not loaded: names the command" \
+		sh -c "cd / && '$CTL' list"
 	insmod "${HMAP_KMOD:-$B/kmod/$(uname -r)}/hmap.ko"
 else
 	skipped "module not loaded: says to insmod" "hmap.ko in use"
@@ -98,7 +108,7 @@ fi
 [ "$rehash_was" = 1 ] && insmod "${HMAP_KMOD:-$B/kmod/$(uname -r)}/hmap_rehash.ko"
 rehash_loaded=$(grep -c '^hmap_rehash ' /proc/modules)
 [ "$rehash_loaded" = 1 ] && rmmod hmap_rehash
-expect 1 "needs hmap_rehash.ko: run 'insmod build/kmod/$(uname -r)/hmap_rehash.ko'" "incremental without hmap_rehash.ko" \
+expect 1 "needs hmap_rehash.ko: run 'insmod $B/kmod/$(uname -r)/hmap_rehash.ko'" "incremental without hmap_rehash.ko" \
 	"$CTL" create t --key-size 8 --value-size 8 --capacity 8 --variant incremental
 insmod "${HMAP_KMOD:-$B/kmod/$(uname -r)}/hmap_rehash.ko"
 expect 0 "created table 'inc'" "create --variant incremental" \
@@ -133,7 +143,14 @@ expect 1 "table 't' already exists" "create twice" "$CTL" create t --key-size 8 
 expect 1 "permission denied" "create as nobody" \
 	setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" create u --key-size 8 --value-size 8 --capacity 8
 expect 1 "permission denied" "show as nobody" setpriv --reuid=65534 --regid=65534 --clear-groups "$CTL" show t
+expect 1 "opening a table needs CAP_SYS_ADMIN" "without CAP_SYS_ADMIN: names that capability" \
+	setpriv --bounding-set=-sys_admin "$CTL" show t
 expect 1 "no table named 'nosuch'" "show an unknown name" "$CTL" show nosuch
+expect 0 "" "global options after the command (show t -j)" sh -c "'$CTL' show t -j | python3 -m json.tool"
+expect 0 "" "global options anywhere (list --pin-root DIR -p)" sh -c "'$CTL' list --pin-root /sys/fs/bpf/hmap -p | python3 -m json.tool"
+expect 0 "created table 'help'" "a table may be named help" "$CTL" create help --key-size 4 --value-size 4 --capacity 4
+expect 0 "help  variant fixed" "show help shows the table named help" "$CTL" show help
+expect 0 "removed 'help'" "rm help removes it" "$CTL" rm help
 expect 1 "no table named 'nosuch'" "rm an unknown name" "$CTL" rm nosuch
 expect 1 "see 'hmapctl list'" "an unknown name points to list" "$CTL" dump nosuch
 
@@ -171,6 +188,16 @@ if [ "$entries" = 2 ] && [ "$dumped" = 2 ] && [ "$counted" = 2 ]; then ok "JSON 
 else not_ok "JSON and text carry the same numbers"; echo "# show $entries, dump $dumped, count $counted"; fi
 if [ "$(value_u64 $T/lookup.json 0)" = 7 ]; then ok "-j lookup value"; else not_ok "-j lookup value"; fi
 check "-j error is JSON too" sh -c "'$CTL' -j show nosuch 2>/dev/null | python3 -c 'import json,sys; assert \"error\" in json.load(sys.stdin)'"
+# An error in the middle of a list (no CAP_SYS_ADMIN: no table opens) is an
+# element of the list: the output stays one valid JSON document.
+setpriv --bounding-set=-sys_admin "$CTL" -j list > $T/list-err.json 2>/dev/null
+rc=$?
+if [ $rc = 1 ] && json_field $T/list-err.json "[e['error'] for e in j][0]" | grep -q CAP_SYS_ADMIN; then
+	ok "-j list with errors is valid JSON, errors as elements"
+else
+	not_ok "-j list with errors is valid JSON, errors as elements"
+	echo "# exit $rc"; sed 's/^/#   /' $T/list-err.json
+fi
 
 # ---- prog load ----------------------------------------------------------------
 expect 1 "needs table 'flows', which does not exist: run 'hmapctl create flows --key-size 40 --value-size 16" \
@@ -269,18 +296,78 @@ expect 0 "" "update with typed fields (bare key, struct value)" "$CTL" update wr
 expect 0 "value: 0a 00 00 00 00 00 00 00 02 00" "the typed update landed (read back in hex)" "$CTL" lookup writes key $(le32 4242)
 expect 0 "value: {bytes=10 calls=2}" "and typed" "$CTL" lookup writes key 4242 --btf "$B/bpf/fentry_writes.bpf.o"
 expect 2 "'x12' is not a 4-byte number" "typed bare key that is not a number" "$CTL" lookup writes key x12 --btf "$B/bpf/fentry_writes.bpf.o"
+expect 0 "calls=2" "--btf anywhere after the command" "$CTL" lookup writes --btf "$B/bpf/fentry_writes.bpf.o" key 4242
 expect 0 "detached" "detach fentry" "$CTL" detach fentry fentry_writes
+
+# ---- --top: sorted by a defined field ----------------------------------------------
+OBJ=$B/bpf/fentry_writes.bpf.o
+"$CTL" update writes key 4243 value bytes=1 calls=4000000000 --btf "$OBJ" >/dev/null
+expect 0 "{bytes=1 calls=4000000000}" "--top 1 --sort calls (a named field)" "$CTL" dump writes --top 1 --sort calls --btf "$OBJ"
+expect 0 "value: 01 00 00 00 00 00 00 00 00 28 6b ee" "--top 1 --sort 8:8 (bytes 8..15 of the value)" "$CTL" dump writes --top 1 --sort 8:8
+expect 2 "--sort OFFSET:SIZE" "--top on 16-byte values without --btf or --sort is refused" "$CTL" dump writes --top 1
+expect 2 "has no field 'nosuch'" "--sort with an unknown field" "$CTL" dump writes --top 1 --sort nosuch --btf "$OBJ"
+expect 0 "created table 'pairs'" "create a table of {u32, u32} values" "$CTL" create pairs --key-size 4 --value-size 8 --capacity 8
+# Bytes that read the same in hex and in decimal.
+"$CTL" update pairs key 01 00 00 00 value 01 00 00 00 07 00 00 00 >/dev/null
+"$CTL" update pairs key 02 00 00 00 value 05 00 00 00 00 00 00 00 >/dev/null
+expect 0 "key: 02 00 00 00" "--top 1 --sort 0:4 sorts by the first u32 alone" "$CTL" dump pairs --top 1 --sort 0:4
+expect 0 "removed 'pairs'" "rm pairs" "$CTL" rm pairs
+
+# ---- foreign objects under the pin root are never taken for tables ---------------
+R=/sys/fs/bpf/hmap
+ones() { i=0; while [ $i -lt $1 ]; do printf '1 '; i=$((i + 1)); done; }
+bpftool map create $R/x4k type array key 4 value 4096 entries 1 name x4k
+bpftool map update pinned $R/x4k key 0 0 0 0 value $(ones 4096)
+bpftool map create $R/x64k type array key 4 value 65536 entries 1 name x64k
+bpftool map update pinned $R/x64k key 0 0 0 0 value $(ones 65536)
+bpftool map create $R/xpcpu type percpu_array key 4 value 4096 entries 1 name xpcpu
+bpftool prog pin pinned /sys/fs/bpf/hmap-progs/fentry_writes/fentry_writes $R/xprog
+mkdir $R/xdir
+for x in x4k x64k xpcpu xprog xdir; do
+	check "$x is pinned for the test" test -e $R/$x
+	expect 1 "$R/$x is a" "rm $x refuses it" "$CTL" rm $x
+	expect 1 "not an hmap table descriptor" "show $x refuses it" "$CTL" show $x
+	expect 1 "not an hmap table descriptor" "stats $x refuses it" "$CTL" stats $x
+	expect 1 "not an hmap table descriptor" "dump $x refuses it" "$CTL" dump $x
+	expect 1 "not an hmap table descriptor" "lookup in $x refuses it" "$CTL" lookup $x key 00 00 00 00
+	expect 1 "not an hmap table descriptor" "update of $x refuses it" "$CTL" update $x key 00 00 00 00 value 00 00 00 00
+	check "$x is still pinned" test -e $R/$x
+done
+expect 1 "is a BPF array map with 4-byte keys and 4096-byte values" "the message says what is there" "$CTL" show x4k
+check "list ignores them (and -j list parses)" sh -c "'$CTL' -j list | python3 -c 'import json,sys; l=json.load(sys.stdin); assert all(e[\"name\"] is None or not e[\"name\"].startswith(\"x\") for e in l), l'"
+
+# ---- prog unload removes only the programs hmapctl pinned --------------------------
+bpftool prog pin pinned /sys/fs/bpf/hmap-progs/fentry_writes/fentry_writes /sys/fs/bpf/xother
+expect 2 "is not an object name" "prog unload .. is refused" sh -c "cd $R && '$CTL' prog unload .."
+check "another tool's pin survives prog unload .." test -e /sys/fs/bpf/xother
+expect 1 "not a directory of hmapctl's 'prog load'" "prog unload of the table root is refused" "$CTL" prog unload $R
+expect 0 "variant fixed" "the tables survive it" "$CTL" show writes
+expect 1 "not a directory of hmapctl's 'prog load'" "prog unload of a directory elsewhere is refused" "$CTL" prog unload /sys/fs/bpf
+check "and nothing there is unpinned" test -e /sys/fs/bpf/xother
+bpftool map create /sys/fs/bpf/hmap-progs/fentry_writes/xmap type array key 4 value 4 entries 1 name xmap
+expect 0 "left /sys/fs/bpf/hmap-progs/fentry_writes/xmap in place: it is a BPF array map" \
+	"prog unload leaves what is not a program" "$CTL" prog unload fentry_writes
+check "the map stays, the program is gone" sh -c "test -e /sys/fs/bpf/hmap-progs/fentry_writes/xmap && ! test -e /sys/fs/bpf/hmap-progs/fentry_writes/fentry_writes"
+rm -rf /sys/fs/bpf/hmap-progs/fentry_writes /sys/fs/bpf/xother
+for x in x4k x64k xpcpu xprog xdir; do rm -rf $R/$x; done
 
 # ---- cleanup leaves nothing -------------------------------------------------------
 expect 0 "detached" "detach xdp" in_b "$CTL" detach xdp vb
-for p in xdp_flowcount tc_budget fentry_writes; do
+# A table only a program holds has no pin: list and show id still find it.
+flows_id=$("$CTL" -j show flows | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+expect 0 "removed 'flows'" "rm flows while xdp_flowcount holds it" "$CTL" rm flows
+expect 0 "$flows_id: (not pinned)  variant fixed  key 40B" "list shows it by id, not pinned" "$CTL" list
+expect 0 "not pinned: kept alive by a program" "show id shows it" "$CTL" show id $flows_id
+check "-j list marks it: name null, no pins" sh -c "'$CTL' -j list | python3 -c 'import json,sys; e=[e for e in json.load(sys.stdin) if e[\"id\"] == $flows_id][0]; assert e[\"name\"] is None and e[\"pinned\"] == [], e'"
+expect 1 "no table with id 4000000000" "show id of no table" "$CTL" show id 4000000000
+for p in xdp_flowcount tc_budget; do
 	expect 0 "unpinned" "prog unload $p" "$CTL" prog unload $p
 done
-for t in t tiny flows budget writes; do
+for t in t tiny budget writes; do
 	expect 0 "removed '$t'" "rm $t" "$CTL" rm $t
 done
 veth_down
-expect 0 "no tables under" "list is empty" "$CTL" list
+expect 0 "no tables" "list is empty" sh -c "i=0; while [ \$i -lt 50 ] && '$CTL' list | grep -q variant; do sleep 0.1; i=\$((i + 1)); done; '$CTL' list"
 if [ -z "$(find /sys/fs/bpf/hmap-links /sys/fs/bpf/hmap-progs -mindepth 1 2>/dev/null)" ]; then ok "no link or program pins left"
 else not_ok "no link or program pins left"; ls -R /sys/fs/bpf | sed 's/^/#   /'; fi
 if bpftool -j link show | python3 -c 'import json,sys; sys.exit(len(json.load(sys.stdin)))'; then ok "no BPF links left"

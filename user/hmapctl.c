@@ -485,6 +485,13 @@ static int open_table(const char *name, struct hmap_table **t)
 	return 0;
 }
 
+/* Words that end a key or value on the command line. */
+static bool is_keyword(const char *a)
+{
+	return !strcmp(a, "value") || !strcmp(a, "any") || !strcmp(a, "noexist") ||
+	       !strcmp(a, "exist");
+}
+
 /* ---- typed output through BTF ------------------------------------------------------- */
 
 struct typed {
@@ -710,8 +717,7 @@ static int parse_typed(struct typed *ty, __s32 id, int argc, char **argv, int *i
 		const struct btf_member *m = btf_members(t);
 		__u32 k;
 
-		if (!strcmp(a, "value") || !strcmp(a, "any") || !strcmp(a, "noexist") ||
-		    !strcmp(a, "exist"))
+		if (is_keyword(a))
 			break;
 		if (!eq)
 			return usage_error("%s field '%s' is not NAME=VALUE", what, a);
@@ -731,39 +737,60 @@ static int parse_typed(struct typed *ty, __s32 id, int argc, char **argv, int *i
 	return got ? 0 : usage_error("%s needs NAME=VALUE fields", what);
 }
 
-/* ---- hex input ------------------------------------------------------------------------ */
+/* ---- byte input, as bpftool reads it ------------------------------------------------ */
 
-/* Parse bytes from argv[*i..] until a keyword; accepts "0a 0b", "0x0a" or "0a0b". */
-static int parse_hex(int argc, char **argv, int *i, __u8 *out, __u32 want, const char *what)
+/* bpftool's is_prefix(): "h" and "he" also mean "hex". */
+static bool is_hex_word(const char *a)
 {
+	return *a && !strncmp(a, "hex", strlen(a));
+}
+
+/* One byte word: 0..255 in @base (0: decimal, 0x hex or 0 octal, as strtoul). */
+static int parse_byte(const char *a, int base, __u8 *out)
+{
+	unsigned long v;
+	char *end;
+
+	if (!*a || *a == '-' || *a == '+' || isspace((unsigned char)*a))
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(a, &end, base);
+	if (errno || *end || v > 255)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/*
+ * Parse @want bytes from argv[*i..] exactly as bpftool's "key"/"value" do:
+ * one word per byte, read by strtoul with base 0 (decimal "10", hex "0x0a",
+ * and octal "012" with a leading zero), or base 16 after the word "hex"
+ * ("hex 0a 1f").  hmapctl also refuses a word that is not a whole byte
+ * (bpftool would truncate 300 to 44).
+ */
+static int parse_bytes(int argc, char **argv, int *i, __u8 *out, __u32 want, const char *what)
+{
+	int base = 0;
 	__u32 n = 0;
+	__u8 b;
 
-	for (; *i < argc; (*i)++) {
-		const char *a = argv[*i];
-
-		if (!strcmp(a, "value") || !strcmp(a, "any") || !strcmp(a, "noexist") ||
-		    !strcmp(a, "exist"))
-			break;
-		if (n == want && !isxdigit((unsigned char)a[0]))
-			break;	/* complete: what follows is for the caller */
-		if (!strncmp(a, "0x", 2) || !strncmp(a, "0X", 2))
-			a += 2;
-		if (!*a || strlen(a) % 2)
-			return usage_error("%s byte '%s' is not hex (use two digits a byte: 0a 1f ...)",
-					   what, argv[*i]);
-		for (; *a; a += 2) {
-			char b[3] = { a[0], a[1], 0 }, *end;
-			unsigned long v = strtoul(b, &end, 16);
-
-			if (*end)
-				return usage_error("%s byte '%s' is not hex", what, argv[*i]);
-			if (n < want)
-				out[n] = v;
-			n++;
-		}
+	if (*i < argc && is_hex_word(argv[*i])) {
+		base = 16;
+		(*i)++;
 	}
-	if (n != want)
+	for (; *i < argc && n < want && !is_keyword(argv[*i]); (*i)++, n++) {
+		if (parse_byte(argv[*i], base, &out[n]))
+			return usage_error("%s byte '%s' is not a byte: one word per byte, %s",
+					   what, argv[*i], base == 16 ?
+					   "in hex after 'hex' (00 to ff)" :
+					   "decimal (0 to 255), 0x-prefixed hex or 0-prefixed octal as "
+					   "bpftool reads them, or 'hex' first for hex ('hex 0a 1f')");
+	}
+	if (n < want)
 		return usage_error("%s has %u bytes, the table's %ss have %u", what, n, what, want);
+	if (*i < argc && !is_keyword(argv[*i]) && !parse_byte(argv[*i], base, &b))
+		return usage_error("%s has more than %u bytes, the table's %ss have %u", what, want,
+				   what, want);
 	return 0;
 }
 
@@ -1276,7 +1303,7 @@ static int do_elem(int argc, char **argv)
 	}
 	i = 3;
 	if (btf_obj ? parse_typed(&ty, ty.key_id, argc, argv, &i, key, shm->key_size, "key")
-		    : parse_hex(argc, argv, &i, key, shm->key_size, "key")) {
+		    : parse_bytes(argc, argv, &i, key, shm->key_size, "key")) {
 		ret = EXIT_USAGE;
 		goto out;
 	}
@@ -1287,7 +1314,7 @@ static int do_elem(int argc, char **argv)
 		}
 		i++;
 		if (btf_obj ? parse_typed(&ty, ty.value_id, argc, argv, &i, val, shm->value_size, "value")
-			    : parse_hex(argc, argv, &i, val, shm->value_size, "value")) {
+			    : parse_bytes(argc, argv, &i, val, shm->value_size, "value")) {
 			ret = EXIT_USAGE;
 			goto out;
 		}
@@ -2100,19 +2127,23 @@ static const struct cmd cmds[] = {
 	  "Show statistics, and refresh the snapshot in the descriptor map that\n"
 	  "'bpftool map dump pinned <pin root>/NAME' shows." },
 	{ "lookup", do_elem, "NAME key KEY [--btf OBJ]",
-	  "Look a key up, zero-copy.  KEY is hex bytes, as bpftool takes them ('0a 00 00 01'\n"
-	  "or '0a000001'), or with --btf OBJ typed fields from the object's HMAP_TABLE\n"
-	  "types: 'saddr=10.0.0.1 dport=53 proto=17' (unnamed fields are zero; *addr\n"
-	  "fields take IP addresses; a non-struct key is one bare number)." },
+	  "Look a key up, zero-copy.  KEY is bytes as bpftool reads them: one word a byte,\n"
+	  "decimal ('10 0 0 1'), 0x-prefixed hex or 0-prefixed octal, or hex after the\n"
+	  "word 'hex' ('hex 0a 00 00 01').  With --btf OBJ, typed fields from the object's\n"
+	  "HMAP_TABLE types instead: 'saddr=10.0.0.1 dport=53 proto=17' (unnamed fields\n"
+	  "are zero; *addr fields take IP addresses; a non-struct key is one bare number)." },
 	{ "update", do_elem, "NAME key KEY value VALUE [any|noexist|exist] [--btf OBJ]",
 	  "Insert or replace through the kernel (the same locks as BPF writers).\n"
 	  "KEY and VALUE as for lookup." },
 	{ "delete", do_elem, "NAME key KEY [--btf OBJ]", "Delete a key through the kernel." },
-	{ "dump", do_dump, "NAME [--count] [--consistent] [--top N] [--btf OBJ]",
+	{ "dump", do_dump, "NAME [--count] [--consistent] [--top N [--sort FIELD]] [--btf OBJ]",
 	  "Print every entry, reading the table's memory directly (no syscall per entry).\n"
 	  "--count only counts.  --consistent re-reads a bucket chain a writer was changing,\n"
-	  "so each chain is a consistent snapshot.  --top N prints the N entries with the\n"
-	  "largest first 8 value bytes (e.g. a bytes counter).  --btf OBJ prints typed fields." },
+	  "so each chain is a consistent snapshot.  --btf OBJ prints typed fields.\n"
+	  "--top N prints the N entries with the largest value of one integer: with --btf,\n"
+	  "--sort names a field of the value type ('a.b' inside nested structs; default its\n"
+	  "first member); without, --sort OFFSET:SIZE says which bytes (SIZE 1, 2, 4 or 8,\n"
+	  "little-endian), by default the whole value if it is 1, 2, 4 or 8 bytes long." },
 	{ "rm", do_rm, "NAME",
 	  "Unpin a table.  It is freed once no loaded program, fd or mapping uses it." },
 	{ "prog", do_prog, "load OBJ [--pin DIR] [--table MAP=NAME ...] | unload OBJNAME|DIR",

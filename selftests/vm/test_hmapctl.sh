@@ -52,9 +52,10 @@ check() {
 	if out=$("$@" 2>&1); then ok "$desc"; else not_ok "$desc"; printf '%s\n' "$out" | sed 's/^/#   /'; fi
 }
 
-# Little-endian hex, without starting python (seconds each under TCG).
-le64() { printf '%016x' "$1" | sed 's/\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)/\8\7\6\5\4\3\2\1/'; }
-le32() { printf '%08x' "$1" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4\3\2\1/'; }
+# Little-endian hex bytes, one word each (after the word 'hex', as bpftool
+# reads them), without starting python (seconds each under TCG).
+le64() { printf '%016x' "$1" | sed 's/\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)\(..\)/\8 \7 \6 \5 \4 \3 \2 \1/'; }
+le32() { printf '%08x' "$1" | sed 's/\(..\)\(..\)\(..\)\(..\)/\4 \3 \2 \1/'; }
 json_field() {	# json_field FILE EXPR: evaluate EXPR on the parsed JSON as "j"
 	python3 -c "import json,sys; j=json.load(open(sys.argv[1])); print($2)" "$1"
 }
@@ -114,8 +115,8 @@ insmod "${HMAP_KMOD:-$B/kmod/$(uname -r)}/hmap_rehash.ko"
 expect 0 "created table 'inc'" "create --variant incremental" \
 	"$CTL" create inc --key-size 8 --value-size 8 --capacity 52 --variant incremental
 expect 0 "variant incremental" "show an incremental table" "$CTL" show inc
-expect 0 "" "update an incremental table" "$CTL" update inc key $(le64 7) value $(le64 49)
-expect 0 "value: 31 00 00 00 00 00 00 00" "lookup an incremental table (zero-copy)" "$CTL" lookup inc key $(le64 7)
+expect 0 "" "update an incremental table" "$CTL" update inc key hex $(le64 7) value hex $(le64 49)
+expect 0 "value: 31 00 00 00 00 00 00 00" "lookup an incremental table (zero-copy)" "$CTL" lookup inc key hex $(le64 7)
 if [ "$("$CTL" dump inc --count)" = 1 ]; then ok "dump --count an incremental table"
 else not_ok "dump --count an incremental table"; fi
 expect 0 "removed 'inc'" "rm the incremental table" "$CTL" rm inc
@@ -123,13 +124,13 @@ expect 0 "created table 'capped'" "create an incremental table capped at 100" \
 	"$CTL" create capped --key-size 8 --value-size 8 --capacity 13 --max-capacity 100 --variant incremental
 i=0 rc=0
 while [ $i -lt 100 ] && [ $rc = 0 ]; do
-	"$CTL" update capped key $(le64 $i) value $(le64 $i) >/dev/null 2>&1
+	"$CTL" update capped key hex $(le64 $i) value hex $(le64 $i) >/dev/null 2>&1
 	rc=$?
-	[ $rc != 0 ] && sleep 0.2 && "$CTL" update capped key $(le64 $i) value $(le64 $i) >/dev/null 2>&1 && rc=0
+	[ $rc != 0 ] && sleep 0.2 && "$CTL" update capped key hex $(le64 $i) value hex $(le64 $i) >/dev/null 2>&1 && rc=0
 	i=$((i + 1))
 done
 if [ $rc = 0 ]; then ok "it grows to hold 100 entries"; else not_ok "it grows to hold 100 entries"; echo "# stopped at $i"; fi
-expect 1 "table 'capped' is full (capacity 100)" "the 101st is refused" "$CTL" update capped key $(le64 100) value $(le64 1)
+expect 1 "table 'capped' is full (capacity 100)" "the 101st is refused" "$CTL" update capped key hex $(le64 100) value hex $(le64 1)
 expect 0 "removed 'capped'" "rm the capped table" "$CTL" rm capped
 expect 1 "can be at most 109051904 entries" "--max-capacity 2^44 refused, naming the limit" \
 	"$CTL" create huge --key-size 8 --value-size 8 --capacity 8 --variant incremental --max-capacity 17592186044416
@@ -160,14 +161,23 @@ expect 0 "created table 'm'" "bpffs not mounted: mounted on demand" \
 
 # ---- elements ---------------------------------------------------------------------
 K1="01 02 03 04 05 06 07 08"
-expect 0 "" "update" "$CTL" update t key $K1 value 2a 00 00 00 00 00 00 00
-expect 0 "value: 2a 00 00 00 00 00 00 00" "lookup (zero-copy)" "$CTL" lookup t key 0102030405060708
-expect 2 "is not hex" "lookup with a bad byte" "$CTL" lookup t key zz 02 03 04 05 06 07 08
+expect 0 "" "update" "$CTL" update t key $K1 value hex 2a 00 00 00 00 00 00 00
+expect 0 "value: 2a 00 00 00 00 00 00 00" "lookup (zero-copy)" "$CTL" lookup t key $K1
+# Bytes as bpftool reads them: decimal words, 0x hex, 0 octal; hex after 'hex'.
+expect 0 "" "update with decimal bytes" "$CTL" update t key 10 20 30 40 50 60 70 255 value 42 0 0 0 0 0 0 0
+expect 0 "value: 2a 00 00 00 00 00 00 00" "lookup them after hex" "$CTL" lookup t key hex 0a 14 1e 28 32 3c 46 ff
+expect 0 "key: 0a 14 1e 28 32 3c 46 ff" "lookup them as 0x bytes and octal" "$CTL" lookup t key 0x0a 0x14 036 0x28 50 0x3c 0x46 0xff
+expect 0 "" "delete them" "$CTL" delete t key 10 20 30 40 50 60 70 255
+expect 2 "key byte 'zz' is not a byte" "lookup with a bad byte" "$CTL" lookup t key zz 02 03 04 05 06 07 08
+expect 2 "key byte '256' is not a byte" "a byte above 255" "$CTL" lookup t key 256 02 03 04 05 06 07 08
+expect 2 "'0a' is not a byte: one word per byte, decimal" "hex without 'hex' is refused" "$CTL" lookup t key 0a 02 03 04 05 06 07 08
+expect 2 "'0102030405060708' is not a byte" "one word of many bytes is refused" "$CTL" lookup t key 0102030405060708
 expect 2 "key has 1 bytes, the table's keys have 8" "lookup with a short key" "$CTL" lookup t key 01
-expect 1 "key already in 't' (noexist)" "update noexist on a present key" "$CTL" update t key $K1 value 00 00 00 00 00 00 00 00 noexist
-expect 1 "key not found in 't'" "update exist on an absent key" "$CTL" update t key 09 09 09 09 09 09 09 09 value 00 00 00 00 00 00 00 00 exist
+expect 2 "key has more than 8 bytes" "lookup with a long key" "$CTL" lookup t key 1 2 3 4 5 6 7 8 9
+expect 1 "key already in 't' (noexist)" "update noexist on a present key" "$CTL" update t key $K1 value 0 0 0 0 0 0 0 0 noexist
+expect 1 "key not found in 't'" "update exist on an absent key" "$CTL" update t key 9 9 9 9 9 9 9 9 value 0 0 0 0 0 0 0 0 exist
 expect 2 "unknown update flag 'sometimes'" "update with a bad flag" "$CTL" update t key $K1 value 00 00 00 00 00 00 00 00 sometimes
-expect 1 "key not found in 't'" "lookup an absent key" "$CTL" lookup t key 09 09 09 09 09 09 09 09
+expect 1 "key not found in 't'" "lookup an absent key" "$CTL" lookup t key 9 9 9 9 9 9 9 9
 expect 0 "" "delete" "$CTL" delete t key $K1
 expect 1 "key not found in 't'" "delete twice" "$CTL" delete t key $K1
 expect 0 "created table 'tiny'" "create a 1-entry table" "$CTL" create tiny --key-size 4 --value-size 4 --capacity 1
@@ -176,7 +186,7 @@ expect 1 "table 'tiny' is full (capacity 1)" "insert into a full table" "$CTL" u
 
 # ---- JSON -----------------------------------------------------------------------
 "$CTL" update t key $K1 value 07 00 00 00 00 00 00 00 >/dev/null
-"$CTL" update t key 11 22 33 44 55 66 77 88 value 08 00 00 00 00 00 00 00 >/dev/null
+"$CTL" update t key hex 11 22 33 44 55 66 77 88 value 8 0 0 0 0 0 0 0 >/dev/null
 check "-j show parses" sh -c "'$CTL' -j show t > $T/show.json && python3 -m json.tool $T/show.json"
 check "-p list parses" sh -c "'$CTL' -p list | python3 -m json.tool"
 check "-j dump parses" sh -c "'$CTL' -j dump t > $T/dump.json && python3 -m json.tool $T/dump.json"
@@ -241,9 +251,9 @@ expect 1 "declares no HMAP_TABLE(flows" "--btf with the wrong object" "$CTL" loo
 # ---- tc end to end: a byte budget drops what exceeds it --------------------------
 expect 0 "created table 'budget'" "create budget" "$CTL" create budget --key-size 16 --value-size 24 --capacity 64
 expect 0 "loaded tc_budget" "prog load tc_budget" "$CTL" prog load "$B/bpf/tc_budget.bpf.o"
-DST="00 00 00 00 00 00 00 00 00 00 ff ff 0a 63 00 02"	# ::ffff:10.99.0.2
+DST="hex 00 00 00 00 00 00 00 00 00 00 ff ff 0a 63 00 02"	# ::ffff:10.99.0.2
 LIMIT=20000
-expect 0 "" "set a 20000-byte budget for $IP_B" "$CTL" update budget key $DST value $(le64 0) $(le64 $LIMIT) $(le64 0)
+expect 0 "" "set a 20000-byte budget for $IP_B" "$CTL" update budget key $DST value hex $(le64 0) $(le64 $LIMIT) $(le64 0)
 expect 0 "attached tc_budget" "attach tc egress on va" in_a "$CTL" attach tc va egress tc_budget
 # 6.6 on: a tcx link, pinned like XDP's; before: a cls_bpf filter on clsact.
 kv=$(uname -r | awk -F. '{ print $1 * 1000 + $2 }')
@@ -284,7 +294,7 @@ expect 0 "attached fentry_writes" "attach fentry" "$CTL" attach fentry fentry_wr
 dd if=/dev/zero of=/dev/null bs=1000 count=37 status=none &
 pid=$!
 wait $pid
-"$CTL" -j lookup writes key $(le32 $pid) > $T/writes.json 2>&1
+"$CTL" -j lookup writes key hex $(le32 $pid) > $T/writes.json 2>&1
 if [ "$(value_u64 $T/writes.json 0)" = 37000 ] && [ "$(value_u64 $T/writes.json 1)" = 37 ]; then
 	ok "fentry counted dd's 37 writes of 1000 bytes"
 else
@@ -293,7 +303,7 @@ else
 fi
 expect 0 "calls=37" "lookup --btf prints typed fields" "$CTL" lookup writes key $pid --btf "$B/bpf/fentry_writes.bpf.o"
 expect 0 "" "update with typed fields (bare key, struct value)" "$CTL" update writes key 4242 value bytes=10 calls=2 --btf "$B/bpf/fentry_writes.bpf.o"
-expect 0 "value: 0a 00 00 00 00 00 00 00 02 00" "the typed update landed (read back in hex)" "$CTL" lookup writes key $(le32 4242)
+expect 0 "value: 0a 00 00 00 00 00 00 00 02 00" "the typed update landed (read back in hex)" "$CTL" lookup writes key hex $(le32 4242)
 expect 0 "value: {bytes=10 calls=2}" "and typed" "$CTL" lookup writes key 4242 --btf "$B/bpf/fentry_writes.bpf.o"
 expect 2 "'x12' is not a 4-byte number" "typed bare key that is not a number" "$CTL" lookup writes key x12 --btf "$B/bpf/fentry_writes.bpf.o"
 expect 0 "calls=2" "--btf anywhere after the command" "$CTL" lookup writes --btf "$B/bpf/fentry_writes.bpf.o" key 4242

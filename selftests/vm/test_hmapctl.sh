@@ -68,7 +68,7 @@ cleanup() {
 	in_a "$CTL" detach tc va egress >/dev/null 2>&1
 	"$CTL" detach fentry fentry_writes >/dev/null 2>&1
 	for p in xdp_flowcount tc_budget fentry_writes; do "$CTL" prog unload $p >/dev/null 2>&1; done
-	for t in t tiny flows budget writes pairs help; do "$CTL" rm $t >/dev/null 2>&1; done
+	for t in t tiny flows budget writes pairs help j1; do "$CTL" rm $t >/dev/null 2>&1; done
 	veth_down
 }
 cleanup
@@ -209,6 +209,37 @@ else
 	echo "# exit $rc"; sed 's/^/#   /' $T/list-err.json
 fi
 
+# Every command's -j output, kept (stdout only) to be checked at the end in
+# one python run (python starts slowly under TCG): one valid JSON document
+# each, an "error" in it exactly when the exit status is not 0.
+jcap() {	# jcap NAME CMD...
+	jname=$1
+	shift
+	"$@" > $T/j-$jname.json 2>/dev/null
+	echo $? > $T/j-$jname.rc
+}
+rm -f $T/j-*
+jcap show "$CTL" -j show t
+jcap list "$CTL" list -j
+jcap dump "$CTL" -j dump t
+jcap dump-top "$CTL" -j dump t --top 1
+jcap count "$CTL" -j dump t --count
+jcap lookup "$CTL" -j lookup t key $K1
+jcap update "$CTL" -j update t key $K1 value 7 0 0 0 0 0 0 0
+jcap create "$CTL" -j create j1 --key-size 4 --value-size 4 --capacity 4
+jcap create-twice "$CTL" -j create j1 --key-size 4 --value-size 4 --capacity 4
+jcap rm "$CTL" -j rm j1
+jcap rm-nosuch "$CTL" -j rm j1
+jcap delete-absent "$CTL" -j delete t key 9 9 9 9 9 9 9 9
+jcap usage-no-name "$CTL" -j show
+jcap usage-bad-byte "$CTL" -j lookup t key 300 0 0 0 0 0 0 0
+jcap unknown-cmd "$CTL" -j bogus
+jcap unknown-opt "$CTL" -j --bogus list
+jcap version "$CTL" -j --version
+jcap prog-missing "$CTL" -j prog load /nonexistent.bpf.o
+jcap detach-nothing "$CTL" -j detach xdp lo
+jcap unload-outside "$CTL" -j prog unload /sys/fs/bpf
+
 # ---- prog load ----------------------------------------------------------------
 expect 1 "needs table 'flows', which does not exist: run 'hmapctl create flows --key-size 40 --value-size 16" \
 	"prog load without its table" "$CTL" prog load "$B/bpf/xdp_flowcount.bpf.o"
@@ -343,6 +374,9 @@ for x in x4k x64k xpcpu xprog xdir; do
 	expect 1 "not an hmap table descriptor" "update of $x refuses it" "$CTL" update $x key 00 00 00 00 value 00 00 00 00
 	check "$x is still pinned" test -e $R/$x
 done
+jcap foreign-show "$CTL" -j show x4k
+jcap foreign-rm "$CTL" -p rm xprog
+jcap foreign-dump "$CTL" -j dump xdir
 expect 1 "is a BPF array map with 4-byte keys and 4096-byte values" "the message says what is there" "$CTL" show x4k
 check "list ignores them (and -j list parses)" sh -c "'$CTL' -j list | python3 -c 'import json,sys; l=json.load(sys.stdin); assert all(e[\"name\"] is None or not e[\"name\"].startswith(\"x\") for e in l), l'"
 
@@ -359,6 +393,12 @@ expect 0 "left /sys/fs/bpf/hmap-progs/fentry_writes/xmap in place: it is a BPF a
 	"prog unload leaves what is not a program" "$CTL" prog unload fentry_writes
 check "the map stays, the program is gone" sh -c "test -e /sys/fs/bpf/hmap-progs/fentry_writes/xmap && ! test -e /sys/fs/bpf/hmap-progs/fentry_writes/fentry_writes"
 rm -rf /sys/fs/bpf/hmap-progs/fentry_writes /sys/fs/bpf/xother
+mkdir -p /sys/fs/bpf/xpin
+bpftool map create /sys/fs/bpf/xpin/fentry_writes type array key 4 value 4 entries 1 name xm
+expect 1 "/sys/fs/bpf/xpin/fentry_writes is a BPF array map with 4-byte keys and 4-byte values, not a program" \
+	"prog load never replaces what is not a program" "$CTL" prog load "$B/bpf/fentry_writes.bpf.o" --pin /sys/fs/bpf/xpin
+check "the map is still pinned there" sh -c "bpftool map show pinned /sys/fs/bpf/xpin/fentry_writes | grep -q xm"
+rm -rf /sys/fs/bpf/xpin
 for x in x4k x64k xpcpu xprog xdir; do rm -rf $R/$x; done
 
 # ---- cleanup leaves nothing -------------------------------------------------------
@@ -370,12 +410,78 @@ expect 0 "$flows_id: (not pinned)  variant fixed  key 40B" "list shows it by id,
 expect 0 "not pinned: kept alive by a program" "show id shows it" "$CTL" show id $flows_id
 check "-j list marks it: name null, no pins" sh -c "'$CTL' -j list | python3 -c 'import json,sys; e=[e for e in json.load(sys.stdin) if e[\"id\"] == $flows_id][0]; assert e[\"name\"] is None and e[\"pinned\"] == [], e'"
 expect 1 "no table with id 4000000000" "show id of no table" "$CTL" show id 4000000000
+jcap show-id "$CTL" -j show id $flows_id
+jcap list-unpinned "$CTL" -j list
 for p in xdp_flowcount tc_budget; do
 	expect 0 "unpinned" "prog unload $p" "$CTL" prog unload $p
 done
 for t in t tiny budget writes; do
 	expect 0 "removed '$t'" "rm $t" "$CTL" rm $t
 done
+
+# The JSON documents kept above, checked in one python run.
+out=$(python3 - "$T" <<'PY' 2>&1
+import glob, json, os, sys
+T = sys.argv[1]
+bad = 0
+
+def has_error(d):
+    if isinstance(d, dict):
+        return "error" in d
+    return isinstance(d, list) and any(has_error(e) for e in d)
+
+docs = {}
+for f in sorted(glob.glob(T + "/j-*.json")):
+    name = os.path.basename(f)[2:-5]
+    rc = int(open(f[:-5] + ".rc").read())
+    text = open(f).read()
+    try:
+        docs[name] = d = json.loads(text)
+    except ValueError as e:
+        print(f"# {name}: not one JSON document ({e}): {text[:300]!r}")
+        bad += 1
+        continue
+    if (rc != 0) != has_error(d):
+        print(f"# {name}: exit {rc} but error in JSON is {has_error(d)}: {text[:300]!r}")
+        bad += 1
+
+def want(name, cond, what):
+    global bad
+    try:
+        good = cond(docs[name])
+    except Exception as e:
+        good = False
+        what += f" ({e!r})"
+    if not good:
+        print(f"# {name}: {what}: {json.dumps(docs.get(name))[:300]}")
+        bad += 1
+
+table_keys = {"id", "name", "pinned", "variant", "key_size", "value_size", "bytes", "entries",
+              "capacity"}
+want("show", lambda d: table_keys <= d.keys() and d["name"] == "t" and
+     d["pinned"] == ["/sys/fs/bpf/hmap/t"] and "lookups" in d, "the table schema")
+want("list", lambda d: all(table_keys <= e.keys() for e in d) and
+     any(e["name"] == "t" for e in d), "a list of tables")
+want("dump", lambda d: len(d) == 2 and all(set(e) == {"key", "value"} and len(e["key"]) == 8 and
+     e["key"][0].startswith("0x") for e in d), "entries of byte strings")
+want("dump-top", lambda d: len(d) == 1, "--top 1 is one entry")
+want("count", lambda d: d == {"name": "t", "count": 2}, "name and count")
+want("lookup", lambda d: d["value"][0] == "0x07", "the value")
+want("update", lambda d: d is None, "null, as bpftool")
+want("create", lambda d: d["name"] == "j1" and d["pinned"] == ["/sys/fs/bpf/hmap/j1"] and
+     d["id"] > 0, "name, id, pinned")
+want("rm", lambda d: d["removed"] == "j1", "removed")
+want("version", lambda d: set(d) == {"version", "libhmap"}, "versions")
+want("foreign-show", lambda d: "not an hmap table descriptor" in d["error"], "the error")
+want("show-id", lambda d: d["name"] is None and d["pinned"] == [], "an unpinned table")
+want("list-unpinned", lambda d: any(e["name"] is None for e in d), "the unpinned table listed")
+print(f"# {len(docs)} documents checked")
+sys.exit(1 if bad else 0)
+PY
+)
+if [ $? = 0 ]; then ok "every -j output is one valid JSON document with the documented fields"
+else not_ok "every -j output is one valid JSON document with the documented fields"; fi
+printf '%s\n' "$out"
 veth_down
 expect 0 "no tables" "list is empty" sh -c "i=0; while [ \$i -lt 50 ] && '$CTL' list | grep -q variant; do sleep 0.1; i=\$((i + 1)); done; '$CTL' list"
 if [ -z "$(find /sys/fs/bpf/hmap-links /sys/fs/bpf/hmap-progs -mindepth 1 2>/dev/null)" ]; then ok "no link or program pins left"

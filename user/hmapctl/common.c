@@ -40,13 +40,15 @@ int fail(const char *fmt, ...)
 
 int usage_error(const char *fmt, ...)
 {
+	char msg[1024];
 	va_list ap;
 
-	fputs("hmapctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "hmapctl: %s\n", msg);
+	if (g.json)
+		jw_error(msg);
 	return EXIT_USAGE;
 }
 

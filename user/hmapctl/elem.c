@@ -422,8 +422,11 @@ int do_elem(int argc, char **argv)
 		goto out;
 	}
 	ret = EXIT_SUCCESS;
-	if (strcmp(cmd, "lookup"))
+	if (strcmp(cmd, "lookup")) {
+		if (g.json)
+			jw_null(NULL);	/* as bpftool map update/delete -j */
 		goto out;
+	}
 	if (btf_obj) {
 		if (g.json) {
 			jw_open(NULL, '{');
@@ -702,6 +705,8 @@ int do_dump(int argc, char **argv)
 		for (size_t i = 0; i < dc.n && i < top; i++)
 			dump_entry(&dc, dc.copy + i * esz, dc.copy + i * esz + dc.shm->key_size);
 	}
+	if (ret)	/* an error element in the array, with -j */
+		ret = fail("reading table '%s' failed: %s", name, strerror(-ret));
 	if (g.json)
 		jw_close(']');
 	else if (!ret)
@@ -710,7 +715,5 @@ int do_dump(int argc, char **argv)
 		typed_close(&ty);
 	free(dc.copy);
 	hmap_table__close(t);
-	if (ret)
-		return fail("reading table '%s' failed: %s", name, strerror(-ret));
-	return EXIT_SUCCESS;
+	return ret;
 }

@@ -123,6 +123,12 @@ void jw_s64(const char *key, long long v)
 	printf("%lld", v);
 }
 
+void jw_raw(const char *key, const char *token)
+{
+	jw_sep(key);
+	fputs(token, stdout);
+}
+
 void jw_bytes(const char *key, const __u8 *p, __u32 n)
 {
 	jw_open(key, '[');

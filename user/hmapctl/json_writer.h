@@ -23,6 +23,7 @@ void jw_null(const char *key);
 void jw_bool(const char *key, bool v);
 void jw_u64(const char *key, unsigned long long v);
 void jw_s64(const char *key, long long v);
+void jw_raw(const char *key, const char *token);	/* a number, say; valid JSON */
 void jw_bytes(const char *key, const __u8 *p, __u32 n);	/* ["0x0a", ...] as bpftool */
 
 #endif /* __HMAPCTL_JSON_WRITER_H */

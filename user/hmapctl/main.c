@@ -172,6 +172,7 @@ int main(int argc, char **argv)
 		{}
 	};
 	const struct cmd *c;
+	bool version = false;
 	int opt, ret;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -192,8 +193,8 @@ int main(int argc, char **argv)
 			g.pin_root = optarg;
 			break;
 		case 'V':
-			printf("hmapctl %s\nlibhmap %s\n", HMAPCTL_VERSION, libhmap_version());
-			return EXIT_SUCCESS;
+			version = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return EXIT_SUCCESS;
@@ -206,6 +207,21 @@ int main(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
+	if (version) {
+		argc = take_global_opts(argc, argv);	/* hmapctl --version -j */
+		if (argc < 0)
+			return EXIT_USAGE;
+		if (!g.json) {
+			printf("hmapctl %s\nlibhmap %s\n", HMAPCTL_VERSION, libhmap_version());
+			return EXIT_SUCCESS;
+		}
+		jw_set_pretty(g.pretty);
+		jw_open(NULL, '{');
+		jw_str("version", HMAPCTL_VERSION);
+		jw_str("libhmap", libhmap_version());
+		jw_close('}');
+		return EXIT_SUCCESS;
+	}
 	if (argc < 1) {
 		usage(stderr);
 		return EXIT_USAGE;

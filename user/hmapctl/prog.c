@@ -25,7 +25,7 @@ static int do_prog_load(int argc, char **argv)
 	const char *renames[32];
 	struct hmap_bind_error bad;
 	int ntables = 0, c, ret, npins = 0;
-	char pin_dir[PATH_MAX] = "", objname[128], path[PATH_MAX];
+	char pin_dir[PATH_MAX] = "", objname[128], path[PATH_MAX], what[256];
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .pin_root_path = g.pin_root);
 	struct bpf_program *prog;
 	struct bpf_object *obj;
@@ -108,13 +108,19 @@ static int do_prog_load(int argc, char **argv)
 		jw_open(NULL, '[');
 	bpf_object__for_each_program(prog, obj) {
 		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_program__name(prog));
-		unlink(path);
+		/* Replace an older load's program; never anything else. */
+		if (!access(path, F_OK)) {
+			if (pinned_kind(path, what, sizeof(what)) != OBJ_PROG) {
+				ret = fail("%s is %s, not a program: hmapctl leaves it alone; load with "
+					   "another --pin DIR", path, what);
+				goto out_unpin;
+			}
+			unlink(path);
+		}
 		ret = bpf_program__pin(prog, path);
 		if (ret) {
-			if (g.json)
-				jw_close(']');
 			ret = fail("cannot pin program at %s: %s", path, strerror(-ret));
-			goto out;
+			goto out_unpin;
 		}
 		npins++;
 		if (g.json) {
@@ -126,9 +132,18 @@ static int do_prog_load(int argc, char **argv)
 			printf("loaded %s, pinned at %s\n", bpf_program__name(prog), path);
 		}
 	}
+	ret = npins ? EXIT_SUCCESS : fail("%s has no programs", file);
 	if (g.json)
 		jw_close(']');
-	ret = npins ? EXIT_SUCCESS : fail("%s has no programs", file);
+	goto out;
+out_unpin:
+	/* Nothing half-loaded stays pinned: unpin what this run pinned. */
+	bpf_object__for_each_program(prog, obj) {
+		if (!npins--)
+			break;
+		snprintf(path, sizeof(path), "%s/%s", pin_dir, bpf_program__name(prog));
+		unlink(path);
+	}
 out:
 	bpf_object__close(obj);
 	return ret;

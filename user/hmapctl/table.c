@@ -118,7 +118,9 @@ int do_create(int argc, char **argv)
 		jw_open(NULL, '{');
 		jw_str("name", name);
 		jw_u64("id", id);
-		jw_str("pinned", path);
+		jw_open("pinned", '[');
+		jw_str(NULL, path);
+		jw_close(']');
 		jw_close('}');
 	} else {
 		printf("created table '%s' (id %u), pinned at %s\n", name, id, path);

@@ -68,7 +68,7 @@ cleanup() {
 	in_a "$CTL" detach tc va egress >/dev/null 2>&1
 	"$CTL" detach fentry fentry_writes >/dev/null 2>&1
 	for p in xdp_flowcount tc_budget fentry_writes; do "$CTL" prog unload $p >/dev/null 2>&1; done
-	for t in t tiny flows budget writes pairs help j1; do "$CTL" rm $t >/dev/null 2>&1; done
+	for t in t tiny flows budget writes pairs help j1 typed big; do "$CTL" rm $t >/dev/null 2>&1; done
 	veth_down
 }
 cleanup
@@ -354,6 +354,38 @@ expect 0 "created table 'pairs'" "create a table of {u32, u32} values" "$CTL" cr
 expect 0 "key: 02 00 00 00" "--top 1 --sort 0:4 sorts by the first u32 alone" "$CTL" dump pairs --top 1 --sort 0:4
 expect 0 "removed 'pairs'" "rm pairs" "$CTL" rm pairs
 
+# ---- typed data: enums, bitfields, char arrays, nested structs, no length cut -------
+TOBJ=$B/bpf/hmapctl_types.bpf.o
+expect 0 "created table 'typed'" "create a table of hmapctl_types' types" \
+	"$CTL" create typed --key-size 16 --value-size 32 --capacity 8
+expect 0 "" "typed update: enum name, bitfields, nested field, string, negative, __be16, address" \
+	"$CTL" update typed key id=7 name=abc value color=HC_GREEN small=5 flag=1 big=100000 \
+	pair.hi=2 label=hello delta=-3 port=8080 saddr=10.1.2.3 --btf "$TOBJ"
+expect 0 'value: {color=HC_GREEN small=5 flag=1 big=100000 pair={lo=0 hi=2} label="hello" delta=-3 port=8080 saddr=10.1.2.3}' \
+	"typed lookup prints enum, bitfields, nested struct, string, signed, __be16, address" \
+	"$CTL" lookup typed key id=7 name=abc --btf "$TOBJ"
+expect 0 'key: {id=7 name="abc"}' "a char array key field prints as a string" \
+	"$CTL" lookup typed key id=7 name=abc --btf "$TOBJ"
+expect 0 "value: 02 00 00 00 0d 6a 18 00 00 00 02 00 68 65 6c 6c 6f 00 00 00 fd ff ff ff 1f 90 0a 01 02 03 00 00" \
+	"the typed update stored what C would" "$CTL" lookup typed key 7 0 0 0 97 98 99 0 0 0 0 0 0 0 0 0
+expect 2 "'8' does not fit the 3-bit field 'small'" "a bitfield too small for the value" \
+	"$CTL" update typed key id=7 value small=8 --btf "$TOBJ"
+expect 2 "'HC_PURPLE' is not a 4-byte number or a name of the enum's values" "an unknown enum name" \
+	"$CTL" update typed key id=7 value color=HC_PURPLE --btf "$TOBJ"
+expect 2 "is longer than the field's 12 chars" "a string too long for its field" \
+	"$CTL" update typed key id=7 name=abcdefghijklm value color=1 --btf "$TOBJ"
+jcap typed-lookup "$CTL" -j lookup typed key id=7 name=abc --btf "$TOBJ"
+jcap typed-dump "$CTL" -j dump typed --btf "$TOBJ"
+expect 0 "created table 'big'" "create a table of 4096-byte values" "$CTL" create big --key-size 4 --value-size 4096 --capacity 2
+ffs() { i=0; while [ $i -lt $1 ]; do printf 'ff '; i=$((i + 1)); done; }
+expect 0 "" "fill a 4096-byte value" "$CTL" update big key 1 0 0 0 value hex $(ffs 4096)
+n=$("$CTL" lookup big key 1 --btf "$TOBJ" | grep -o 4294967295 | wc -l)
+if [ "$n" = 1024 ]; then ok "typed output is not cut: all 1024 words of 11 KiB of text"
+else not_ok "typed output is not cut: all 1024 words of 11 KiB of text"; echo "# $n words printed"; fi
+jcap typed-big "$CTL" -j lookup big key 1 --btf "$TOBJ"
+expect 0 "removed 'typed'" "rm typed" "$CTL" rm typed
+expect 0 "removed 'big'" "rm big" "$CTL" rm big
+
 # ---- foreign objects under the pin root are never taken for tables ---------------
 R=/sys/fs/bpf/hmap
 ones() { i=0; while [ $i -lt $1 ]; do printf '1 '; i=$((i + 1)); done; }
@@ -475,6 +507,12 @@ want("version", lambda d: set(d) == {"version", "libhmap"}, "versions")
 want("foreign-show", lambda d: "not an hmap table descriptor" in d["error"], "the error")
 want("show-id", lambda d: d["name"] is None and d["pinned"] == [], "an unpinned table")
 want("list-unpinned", lambda d: any(e["name"] is None for e in d), "the unpinned table listed")
+typed = {"color": "HC_GREEN", "small": 5, "flag": 1, "big": 100000, "pair": {"lo": 0, "hi": 2},
+         "label": "hello", "delta": -3, "port": 8080, "saddr": "10.1.2.3"}
+want("typed-lookup", lambda d: d == {"key": {"id": 7, "name": "abc"}, "value": typed},
+     "typed data as objects, as bpftool's formatted output")
+want("typed-dump", lambda d: [e["value"] for e in d] == [typed], "typed dump entries as objects")
+want("typed-big", lambda d: d["value"]["words"] == [4294967295] * 1024, "all 1024 words")
 print(f"# {len(docs)} documents checked")
 sys.exit(1 if bad else 0)
 PY

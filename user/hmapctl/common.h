@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <linux/types.h>
 
 #include "libhmap.h"
@@ -82,6 +83,23 @@ bool want_help(int argc, char **argv);
 int parse_u64(const char *s, const char *what, __u64 *v);
 int one_name(int argc, char **argv, const char **name);
 int prog_fd_by_ref(const char *ref, char *name, size_t n);
+
+/* Typed keys and values through an object's BTF (btf_dumper.c). */
+struct btf;
+struct btf_dump;
+struct hmap_shm_header;
+struct typed {
+	struct btf *btf;
+	struct btf_dump *dump;		/* libbpf prints the leaves hmapctl does not */
+	__s32 key_id, value_id;		/* HMAP_TABLE()'s key and value types */
+	FILE *out;			/* where typed_print() is writing */
+};
+int typed_open(struct typed *ty, const char *obj, const char *table,
+	       const struct hmap_shm_header *shm);
+void typed_close(struct typed *ty);
+void typed_print(struct typed *ty, __s32 id, const void *data, FILE *f);
+void typed_json(struct typed *ty, const char *key, __s32 id, const void *data);
+bool ty_is(const struct btf *btf, __u32 id, const char *name);
 
 /* Commands. */
 int do_create(int argc, char **argv);

@@ -19,152 +19,29 @@
 
 #include "common.h"
 
-struct typed {
-	struct btf *btf;
-	__s32 key_id, value_id;
-	char buf[8192];
-	size_t len;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void ty_put(struct typed *ty, const char *fmt, ...)
+/* Parse a number, or the name of one of enum @t's values, for int or enum @t. */
+static int ty_parse_num(struct typed *ty, const struct btf_type *t, const char *text, __u64 *v)
 {
-	va_list ap;
-	int n;
+	bool is_enum = btf_is_enum(t) || btf_is_enum64(t);
+	char *end;
 
-	if (ty->len >= sizeof(ty->buf) - 1)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(ty->buf + ty->len, sizeof(ty->buf) - ty->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		ty->len += (size_t)n < sizeof(ty->buf) - ty->len ? (size_t)n : sizeof(ty->buf) - 1 - ty->len;
-}
+	for (__u32 k = 0; is_enum && k < btf_vlen(t); k++) {
+		const char *name = btf__name_by_offset(ty->btf, btf_is_enum(t) ?
+						       btf_enum(t)[k].name_off :
+						       btf_enum64(t)[k].name_off);
 
-/* True if a typedef in @id's chain has @name (e.g. __be16). */
-static bool ty_is(const struct btf *btf, __u32 id, const char *name)
-{
-	const struct btf_type *t = btf__type_by_id(btf, id);
-
-	while (t && (btf_is_typedef(t) || btf_is_mod(t))) {
-		if (btf_is_typedef(t) && !strcmp(btf__name_by_offset(btf, t->name_off), name))
-			return true;
-		t = btf__type_by_id(btf, t->type);
-	}
-	return false;
-}
-
-/*
- * Print a value of BTF type @id: integers in decimal (__be16/__be32/__be64
- * byte-swapped), byte arrays in hex, and members named *addr that hold 4 or
- * 16 bytes as IPv4/IPv6 addresses (IPv4-mapped IPv6 as ::ffff:a.b.c.d).
- */
-static void ty_value(struct typed *ty, __u32 id, const __u8 *p, const char *member)
-{
-	__s32 rid = btf__resolve_type(ty->btf, id);
-	const struct btf_type *t = btf__type_by_id(ty->btf, rid);
-	bool is_addr = member && strlen(member) >= 4 && !strcmp(member + strlen(member) - 4, "addr");
-	char ip[INET6_ADDRSTRLEN];
-
-	if (!t) {
-		ty_put(ty, "?");
-		return;
-	}
-	if (btf_is_int(t) || btf_is_enum(t)) {
-		__u32 sz = t->size;
-		unsigned long long v = 0;
-
-		memcpy(&v, p, sz > 8 ? 8 : sz);
-		if (is_addr && sz == 4) {
-			ty_put(ty, "%s", inet_ntop(AF_INET, p, ip, sizeof(ip)));
-			return;
+		if (!strcmp(name, text)) {
+			*v = btf_is_enum(t) ? (__u64)(__s64)btf_enum(t)[k].val :
+					      btf_enum64_value(&btf_enum64(t)[k]);
+			return 0;
 		}
-		if (ty_is(ty->btf, id, "__be16"))
-			v = ntohs(v);
-		else if (ty_is(ty->btf, id, "__be32"))
-			v = ntohl(v);
-		else if (ty_is(ty->btf, id, "__be64"))
-			v = be64toh(v);
-		if (btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_SIGNED) && sz < 8 &&
-		    (v >> (sz * 8 - 1)) & 1)
-			v |= ~0ULL << (sz * 8);
-		if (btf_is_int(t) && (btf_int_encoding(t) & BTF_INT_SIGNED))
-			ty_put(ty, "%lld", (long long)v);
-		else
-			ty_put(ty, "%llu", v);
-	} else if (btf_is_array(t)) {
-		const struct btf_array *a = btf_array(t);
-		__s64 esz = btf__resolve_size(ty->btf, a->type);
-
-		if (esz == 1 && is_addr && (a->nelems == 4 || a->nelems == 16)) {
-			if (a->nelems == 4)
-				inet_ntop(AF_INET, p, ip, sizeof(ip));
-			else if (!memcmp(p, "\0\0\0\0\0\0\0\0\0\0\xff\xff", 12))
-				snprintf(ip, sizeof(ip), "%u.%u.%u.%u", p[12], p[13], p[14], p[15]);
-			else
-				inet_ntop(AF_INET6, p, ip, sizeof(ip));
-			ty_put(ty, "%s", ip);
-		} else if (esz == 1) {
-			for (__u32 i = 0; i < a->nelems; i++)
-				ty_put(ty, "%02x", p[i]);
-		} else {
-			ty_put(ty, "[");
-			for (__u32 i = 0; i < a->nelems && esz > 0; i++) {
-				ty_put(ty, i ? ", " : "");
-				ty_value(ty, a->type, p + i * esz, NULL);
-			}
-			ty_put(ty, "]");
-		}
-	} else if (btf_is_struct(t) || btf_is_union(t)) {
-		const struct btf_member *m = btf_members(t);
-		bool first = true;
-
-		ty_put(ty, "{");
-		for (__u32 i = 0; i < btf_vlen(t); i++, m++) {
-			const char *name = btf__name_by_offset(ty->btf, m->name_off);
-
-			if (!strncmp(name, "__pad", 5) || btf_member_bitfield_size(t, i))
-				continue;
-			ty_put(ty, "%s%s=", first ? "" : " ", name);
-			first = false;
-			ty_value(ty, m->type, p + btf_member_bit_offset(t, i) / 8, name);
-		}
-		ty_put(ty, "}");
-	} else {
-		ty_put(ty, "<%s>", btf_kind(t) == BTF_KIND_PTR ? "ptr" : "?");
 	}
-}
-
-static int typed_open(struct typed *ty, const char *obj, const char *table,
-		      const struct hmap_shm_header *shm)
-{
-	memset(ty, 0, sizeof(*ty));
-	ty->btf = btf__parse(obj, NULL);
-	if (!ty->btf)
-		return fail("cannot read BTF from %s: %s", obj, strerror(errno));
-	if (hmap_btf__table_types(ty->btf, table, &ty->key_id, &ty->value_id))
-		return fail("%s declares no HMAP_TABLE(%s, ...): pass the object that uses table '%s'",
-			    obj, table, table);
-	if (btf__resolve_size(ty->btf, ty->key_id) != shm->key_size ||
-	    btf__resolve_size(ty->btf, ty->value_id) != shm->value_size)
-		return fail("%s's types for '%s' are %lld+%lld bytes, the table's are %u+%u",
-			    obj, table, (long long)btf__resolve_size(ty->btf, ty->key_id),
-			    (long long)btf__resolve_size(ty->btf, ty->value_id),
-			    shm->key_size, shm->value_size);
+	errno = 0;
+	*v = text[0] == '-' ? (unsigned long long)strtoll(text, &end, 0) : strtoull(text, &end, 0);
+	if (errno || *end || !*text || (t->size < 8 && text[0] != '-' && *v >> (t->size * 8)))
+		return usage_error("'%s' is not a %u-byte number%s", text, t->size,
+				   is_enum ? " or a name of the enum's values" : "");
 	return 0;
-}
-
-static const char *typed_fmt(struct typed *ty, __s32 id, const void *data, size_t size)
-{
-	ty->len = 0;
-	ty->buf[0] = 0;
-	ty_value(ty, id, data, NULL);
-	return ty->buf;
-}
-
-static void typed_close(struct typed *ty)
-{
-	btf__free(ty->btf);
 }
 
 /* Parse one scalar or byte array of type @id from @text into @p. */
@@ -174,17 +51,13 @@ static int ty_parse_one(struct typed *ty, __u32 id, const char *member, const ch
 	const struct btf_type *t = btf__type_by_id(ty->btf, rid);
 	bool is_addr = member && strlen(member) >= 4 && !strcmp(member + strlen(member) - 4, "addr");
 
-	if (t && (btf_is_int(t) || btf_is_enum(t)) && t->size <= 8) {
-		unsigned long long v;
-		char *end;
+	if (t && (btf_is_int(t) || btf_is_enum(t) || btf_is_enum64(t)) && t->size <= 8) {
+		__u64 v;
 
 		if (is_addr && t->size == 4 && inet_pton(AF_INET, text, p) == 1)
 			return 0;
-		errno = 0;
-		v = text[0] == '-' ? (unsigned long long)strtoll(text, &end, 0) : strtoull(text, &end, 0);
-		if (errno || *end || !*text ||
-		    (t->size < 8 && text[0] != '-' && v >> (t->size * 8)))
-			return usage_error("'%s' is not a %u-byte number", text, t->size);
+		if (ty_parse_num(ty, t, text, &v))
+			return EXIT_USAGE;
 		if (ty_is(ty->btf, id, "__be16"))
 			v = htons(v);
 		else if (ty_is(ty->btf, id, "__be32"))
@@ -195,8 +68,16 @@ static int ty_parse_one(struct typed *ty, __u32 id, const char *member, const ch
 		return 0;
 	}
 	if (t && btf_is_array(t) && btf__resolve_size(ty->btf, btf_array(t)->type) == 1) {
+		const struct btf_type *e = btf__type_by_id(ty->btf,
+							   btf__resolve_type(ty->btf, btf_array(t)->type));
 		__u32 n = btf_array(t)->nelems;
 
+		if (e && btf_is_int(e) && !strcmp(btf__name_by_offset(ty->btf, e->name_off), "char")) {
+			if (strlen(text) > n)	/* a string, NUL-padded */
+				return usage_error("'%s' is longer than the field's %u chars", text, n);
+			strncpy((char *)p, text, n);
+			return 0;
+		}
 		if (is_addr && n == 16 && inet_pton(AF_INET6, text, p) == 1)
 			return 0;
 		if (is_addr && n == 16 && inet_pton(AF_INET, text, p + 12) == 1) {
@@ -218,12 +99,70 @@ static int ty_parse_one(struct typed *ty, __u32 id, const char *member, const ch
 		}
 		return 0;
 	}
-	return usage_error("cannot parse a value of this field's type from '%s': use hex bytes", text);
+	return usage_error("cannot parse a value of this field's type from '%s': give it as "
+			   "bytes, without --btf", text);
+}
+
+/* Store @v in the @bits-bit field at bit @off of @p (little-endian). */
+static void put_bits(__u8 *p, __u32 off, __u32 bits, __u64 v)
+{
+	for (__u32 b = 0; b < bits; b++) {
+		__u32 at = off + b;
+
+		if ((v >> b) & 1)
+			p[at / 8] |= 1 << (at % 8);
+		else
+			p[at / 8] &= ~(1 << (at % 8));
+	}
+}
+
+/*
+ * Find member @name (@len chars; "a.b" inside nested structs and unions,
+ * anonymous ones' fields as their parent's) of struct or union type @id:
+ * its type, bit offset, bitfield size (0: not a bitfield) and name.
+ */
+static bool find_member(struct typed *ty, __u32 id, const char *name, size_t len, __u32 *type,
+			__u32 *off, __u32 *bits, const char **mname)
+{
+	const struct btf_type *t = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, id));
+	const char *dot = memchr(name, '.', len);
+	size_t n = dot ? (size_t)(dot - name) : len;
+	const struct btf_member *m;
+
+	if (!t || (!btf_is_struct(t) && !btf_is_union(t)))
+		return false;
+	m = btf_members(t);
+	for (__u32 k = 0; k < btf_vlen(t); k++, m++) {
+		const char *mn = btf__name_by_offset(ty->btf, m->name_off);
+		__u32 o = btf_member_bit_offset(t, k);
+
+		if (!*mn && find_member(ty, m->type, name, len, type, off, bits, mname)) {
+			*off += o;
+			return true;
+		}
+		if (strlen(mn) != n || strncmp(mn, name, n))
+			continue;
+		if (dot) {
+			if (btf_member_bitfield_size(t, k) ||
+			    !find_member(ty, m->type, dot + 1, len - n - 1, type, off, bits, mname))
+				return false;
+			*off += o;
+			return true;
+		}
+		*type = m->type;
+		*off = o;
+		*bits = btf_member_bitfield_size(t, k);
+		*mname = mn;
+		return true;
+	}
+	return false;
 }
 
 /*
  * Parse typed fields from argv[*i..] into @out (zeroed first): "field=value"
- * tokens for a struct, or one bare value otherwise.  Stops at a keyword.
+ * tokens for a struct ("a.b=value" inside nested ones; bitfields, enum value
+ * names and char strings too), or one bare value otherwise.  Stops at a
+ * keyword.
  */
 static int parse_typed(struct typed *ty, __s32 id, int argc, char **argv, int *i, __u8 *out,
 		       size_t size, const char *what)
@@ -232,31 +171,35 @@ static int parse_typed(struct typed *ty, __s32 id, int argc, char **argv, int *i
 	int got = 0;
 
 	memset(out, 0, size);
-	if (!btf_is_struct(t)) {
+	if (!btf_is_struct(t) && !btf_is_union(t)) {
 		if (*i >= argc)
 			return usage_error("%s needs a value", what);
 		return ty_parse_one(ty, id, NULL, argv[(*i)++], out);
 	}
 	for (; *i < argc; (*i)++) {
-		const char *a = argv[*i], *eq = strchr(a, '=');
-		const struct btf_member *m = btf_members(t);
-		__u32 k;
+		const char *a = argv[*i], *eq = strchr(a, '='), *mname;
+		__u32 type, off, bits;
 
 		if (is_keyword(a))
 			break;
 		if (!eq)
 			return usage_error("%s field '%s' is not NAME=VALUE", what, a);
-		for (k = 0; k < btf_vlen(t); k++, m++) {
-			const char *name = btf__name_by_offset(ty->btf, m->name_off);
-
-			if (strlen(name) == (size_t)(eq - a) && !strncmp(name, a, eq - a))
-				break;
-		}
-		if (k == btf_vlen(t) || btf_member_bitfield_size(t, k))
+		if (!find_member(ty, id, a, eq - a, &type, &off, &bits, &mname))
 			return usage_error("%s has no field '%.*s'", what, (int)(eq - a), a);
-		if (ty_parse_one(ty, m->type, btf__name_by_offset(ty->btf, m->name_off), eq + 1,
-				 out + btf_member_bit_offset(t, k) / 8))
+		if (bits) {
+			const struct btf_type *bt = btf__type_by_id(ty->btf,
+								    btf__resolve_type(ty->btf, type));
+			__u64 v;
+
+			if (!bt || ty_parse_num(ty, bt, eq + 1, &v))
+				return EXIT_USAGE;
+			if (bits < 64 && (eq[1] == '-' ? (__s64)v < -(1LL << (bits - 1)) : v >> bits))
+				return usage_error("'%s' does not fit the %u-bit field '%s'", eq + 1,
+						   bits, mname);
+			put_bits(out, off, bits, v);
+		} else if (ty_parse_one(ty, type, mname, eq + 1, out + off / 8)) {
 			return EXIT_USAGE;
+		}
 		got++;
 	}
 	return got ? 0 : usage_error("%s needs NAME=VALUE fields", what);
@@ -430,12 +373,15 @@ int do_elem(int argc, char **argv)
 	if (btf_obj) {
 		if (g.json) {
 			jw_open(NULL, '{');
-			jw_str("key", typed_fmt(&ty, ty.key_id, key, shm->key_size));
-			jw_str("value", typed_fmt(&ty, ty.value_id, val, shm->value_size));
+			typed_json(&ty, "key", ty.key_id, key);
+			typed_json(&ty, "value", ty.value_id, val);
 			jw_close('}');
 		} else {
-			printf("key: %s\n", typed_fmt(&ty, ty.key_id, key, shm->key_size));
-			printf("value: %s\n", typed_fmt(&ty, ty.value_id, val, shm->value_size));
+			fputs("key: ", stdout);
+			typed_print(&ty, ty.key_id, key, stdout);
+			fputs("\nvalue: ", stdout);
+			typed_print(&ty, ty.value_id, val, stdout);
+			putchar('\n');
 		}
 	} else if (g.json) {
 		jw_open(NULL, '{');
@@ -471,16 +417,18 @@ static void dump_entry(struct dump_ctx *c, const void *k, const void *v)
 	if (g.json) {
 		jw_open(NULL, '{');
 		if (c->ty) {
-			jw_str("key", typed_fmt(c->ty, c->ty->key_id, k, shm->key_size));
-			jw_str("value", typed_fmt(c->ty, c->ty->value_id, v, shm->value_size));
+			typed_json(c->ty, "key", c->ty->key_id, k);
+			typed_json(c->ty, "value", c->ty->value_id, v);
 		} else {
 			jw_bytes("key", k, shm->key_size);
 			jw_bytes("value", v, shm->value_size);
 		}
 		jw_close('}');
 	} else if (c->ty) {
-		printf("%s => ", typed_fmt(c->ty, c->ty->key_id, k, shm->key_size));
-		printf("%s\n", typed_fmt(c->ty, c->ty->value_id, v, shm->value_size));
+		typed_print(c->ty, c->ty->key_id, k, stdout);
+		fputs(" => ", stdout);
+		typed_print(c->ty, c->ty->value_id, v, stdout);
+		putchar('\n');
 	} else {
 		print_hex("key", k, shm->key_size);
 		print_hex("  value", v, shm->value_size);

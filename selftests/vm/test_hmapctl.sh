@@ -240,6 +240,33 @@ jcap prog-missing "$CTL" -j prog load /nonexistent.bpf.o
 jcap detach-nothing "$CTL" -j detach xdp lo
 jcap unload-outside "$CTL" -j prog unload /sys/fs/bpf
 
+# ---- bash completion (bash-completion's helpers stubbed: only hmapctl's part) ----------
+comp() {	# comp WORDS...: what completing the last word offers, sorted, one line
+	bash -c '
+		_init_completion() {
+			cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
+			words=("${COMP_WORDS[@]}") cword=$COMP_CWORD
+		}
+		_filedir() { :; }
+		. "$0"
+		COMP_WORDS=("$@") COMP_CWORD=$(($# - 1))
+		_hmapctl
+		printf "%s\n" "${COMPREPLY[@]}" | sort | tr "\n" " "' \
+		"$SRC/user/hmapctl/bash-completion/hmapctl" "$@"
+}
+if command -v bash >/dev/null; then
+	[ "$(comp hmapctl sh)" = "show " ] && ok "completion: a command" || { not_ok "completion: a command"; echo "# $(comp hmapctl sh)"; }
+	[ "$(comp hmapctl -j s)" = "show stats " ] && ok "completion: after a global option" || not_ok "completion: after a global option"
+	[ "$(comp hmapctl rm ti)" = "tiny " ] && ok "completion: table names from the pin root" || { not_ok "completion: table names from the pin root"; echo "# $(comp hmapctl rm ti)"; }
+	[ "$(comp hmapctl dump t --c)" = "--consistent --count " ] && ok "completion: a command's options" || not_ok "completion: a command's options"
+	[ "$(comp hmapctl prog "")" = "help load unload " ] && ok "completion: subcommands" || not_ok "completion: subcommands"
+	[ "$(comp hmapctl update t key 1 2 "")" = "any exist noexist value " ] && ok "completion: keywords" || not_ok "completion: keywords"
+else
+	for d in "a command" "after a global option" "table names from the pin root" "a command's options" subcommands keywords; do
+		skipped "completion: $d" "no bash"
+	done
+fi
+
 # ---- prog load ----------------------------------------------------------------
 expect 1 "needs table 'flows', which does not exist: run 'hmapctl create flows --key-size 40 --value-size 16" \
 	"prog load without its table" "$CTL" prog load "$B/bpf/xdp_flowcount.bpf.o"

@@ -31,6 +31,12 @@
 
 #include "common.h"
 
+/* The type @id stands for, through typedefs and modifiers. */
+const struct btf_type *ty_resolved(const struct btf *btf, __u32 id)
+{
+	return btf__type_by_id(btf, btf__resolve_type(btf, id));
+}
+
 /* True if a typedef in @id's chain has @name (e.g. __be16). */
 bool ty_is(const struct btf *btf, __u32 id, const char *name)
 {
@@ -143,7 +149,7 @@ static bool plain_int(const struct btf_type *t)
 /* Bitfield @bits at bit @off of @p; @type is its int or enum type. */
 static __u64 bitfield_value(const struct btf *btf, __u32 type, const __u8 *p, __u32 off, __u32 bits)
 {
-	const struct btf_type *t = btf__type_by_id(btf, btf__resolve_type(btf, type));
+	const struct btf_type *t = ty_resolved(btf, type);
 	unsigned __int128 w = 0;
 	__u64 v;
 
@@ -196,7 +202,7 @@ static bool byte_elems(const struct btf *btf, const struct btf_type *t, bool *ch
 
 	if (!btf_is_array(t))
 		return false;
-	e = btf__type_by_id(btf, btf__resolve_type(btf, btf_array(t)->type));
+	e = ty_resolved(btf, btf_array(t)->type);
 	if (!e || !btf_is_int(e) || e->size != 1)
 		return false;
 	*chars = is_char(btf, e);
@@ -232,7 +238,7 @@ static void ty_text_members(struct typed *ty, const struct btf_type *t, const __
 
 		if (!strncmp(name, "__pad", 5))
 			continue;
-		mt = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, m->type));
+		mt = ty_resolved(ty->btf, m->type);
 		if (!*name && mt && (btf_is_struct(mt) || btf_is_union(mt))) {
 			ty_text_members(ty, mt, p + off / 8, first);	/* anonymous: inline */
 			continue;
@@ -257,7 +263,7 @@ static void ty_text_members(struct typed *ty, const struct btf_type *t, const __
 
 static void ty_text(struct typed *ty, __u32 id, const __u8 *p, const char *member)
 {
-	const struct btf_type *t = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, id));
+	const struct btf_type *t = ty_resolved(ty->btf, id);
 	LIBBPF_OPTS(btf_dump_type_data_opts, o, .compact = true, .skip_names = true,
 		    .emit_zeroes = true);
 	char ip[INET6_ADDRSTRLEN];
@@ -300,8 +306,7 @@ static void ty_text(struct typed *ty, __u32 id, const __u8 *p, const char *membe
 		return;
 	}
 	if (btf_is_array(t)) {
-		const struct btf_type *e = btf__type_by_id(ty->btf,
-							   btf__resolve_type(ty->btf, btf_array(t)->type));
+		const struct btf_type *e = ty_resolved(ty->btf, btf_array(t)->type);
 		__s64 esz = btf__resolve_size(ty->btf, btf_array(t)->type);
 
 		if (e && esz > 0 && (btf_is_struct(e) || btf_is_union(e) || btf_is_array(e))) {
@@ -340,7 +345,7 @@ static void ty_json_members(struct typed *ty, const struct btf_type *t, const __
 
 		if (!strncmp(name, "__pad", 5))
 			continue;
-		mt = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, m->type));
+		mt = ty_resolved(ty->btf, m->type);
 		if (!*name && mt && (btf_is_struct(mt) || btf_is_union(mt))) {
 			ty_json_members(ty, mt, p + off / 8);	/* anonymous: inline */
 			continue;
@@ -363,7 +368,7 @@ static void ty_json_members(struct typed *ty, const struct btf_type *t, const __
 
 static void ty_json(struct typed *ty, const char *key, __u32 id, const __u8 *p, const char *member)
 {
-	const struct btf_type *t = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, id));
+	const struct btf_type *t = ty_resolved(ty->btf, id);
 	__s64 size = btf__resolve_size(ty->btf, id);
 	char ip[INET6_ADDRSTRLEN], num[64];
 	bool chars;

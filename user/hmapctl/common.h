@@ -87,6 +87,7 @@ int prog_fd_by_ref(const char *ref, char *name, size_t n);
 /* Typed keys and values through an object's BTF (btf_dumper.c). */
 struct btf;
 struct btf_dump;
+struct btf_type;
 struct hmap_shm_header;
 struct typed {
 	struct btf *btf;
@@ -100,6 +101,7 @@ void typed_close(struct typed *ty);
 void typed_print(struct typed *ty, __s32 id, const void *data, FILE *f);
 void typed_json(struct typed *ty, const char *key, __s32 id, const void *data);
 bool ty_is(const struct btf *btf, __u32 id, const char *name);
+const struct btf_type *ty_resolved(const struct btf *btf, __u32 id);
 
 /* Commands. */
 int do_create(int argc, char **argv);

@@ -68,8 +68,7 @@ static int ty_parse_one(struct typed *ty, __u32 id, const char *member, const ch
 		return 0;
 	}
 	if (t && btf_is_array(t) && btf__resolve_size(ty->btf, btf_array(t)->type) == 1) {
-		const struct btf_type *e = btf__type_by_id(ty->btf,
-							   btf__resolve_type(ty->btf, btf_array(t)->type));
+		const struct btf_type *e = ty_resolved(ty->btf, btf_array(t)->type);
 		__u32 n = btf_array(t)->nelems;
 
 		if (e && btf_is_int(e) && !strcmp(btf__name_by_offset(ty->btf, e->name_off), "char")) {
@@ -124,7 +123,7 @@ static void put_bits(__u8 *p, __u32 off, __u32 bits, __u64 v)
 static bool find_member(struct typed *ty, __u32 id, const char *name, size_t len, __u32 *type,
 			__u32 *off, __u32 *bits, const char **mname)
 {
-	const struct btf_type *t = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, id));
+	const struct btf_type *t = ty_resolved(ty->btf, id);
 	const char *dot = memchr(name, '.', len);
 	size_t n = dot ? (size_t)(dot - name) : len;
 	const struct btf_member *m;
@@ -167,7 +166,7 @@ static bool find_member(struct typed *ty, __u32 id, const char *name, size_t len
 static int parse_typed(struct typed *ty, __s32 id, int argc, char **argv, int *i, __u8 *out,
 		       size_t size, const char *what)
 {
-	const struct btf_type *t = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, id));
+	const struct btf_type *t = ty_resolved(ty->btf, id);
 	int got = 0;
 
 	memset(out, 0, size);
@@ -187,8 +186,7 @@ static int parse_typed(struct typed *ty, __s32 id, int argc, char **argv, int *i
 		if (!find_member(ty, id, a, eq - a, &type, &off, &bits, &mname))
 			return usage_error("%s has no field '%.*s'", what, (int)(eq - a), a);
 		if (bits) {
-			const struct btf_type *bt = btf__type_by_id(ty->btf,
-								    btf__resolve_type(ty->btf, type));
+			const struct btf_type *bt = ty_resolved(ty->btf, type);
 			__u64 v;
 
 			if (!bt || ty_parse_num(ty, bt, eq + 1, &v))
@@ -533,7 +531,7 @@ static int sort_resolve(struct typed *ty, const char *field, __u32 value_size)
 	snprintf(path, sizeof(path), "%s", field ?: "");
 	tok = field ? strtok_r(path, ".", &save) : NULL;
 	for (;;) {
-		t = btf__type_by_id(ty->btf, btf__resolve_type(ty->btf, id));
+		t = ty_resolved(ty->btf, id);
 		if (!t)
 			return fail("--sort: broken BTF in the object");
 		if (!btf_is_struct(t) && !btf_is_union(t))

@@ -160,7 +160,7 @@ expect 0 "created table 'm'" "bpffs not mounted: mounted on demand" \
 	unshare -m sh -c "umount /sys/fs/bpf && $CTL create m --key-size 8 --value-size 8 --capacity 8 && $CTL rm m"
 
 # ---- elements ---------------------------------------------------------------------
-K1="01 02 03 04 05 06 07 08"
+K1="1 2 3 4 5 6 7 8"
 expect 0 "" "update" "$CTL" update t key $K1 value hex 2a 00 00 00 00 00 00 00
 expect 0 "value: 2a 00 00 00 00 00 00 00" "lookup (zero-copy)" "$CTL" lookup t key $K1
 # Bytes as bpftool reads them: decimal words, 0x hex, 0 octal; hex after 'hex'.
@@ -168,9 +168,11 @@ expect 0 "" "update with decimal bytes" "$CTL" update t key 10 20 30 40 50 60 70
 expect 0 "value: 2a 00 00 00 00 00 00 00" "lookup them after hex" "$CTL" lookup t key hex 0a 14 1e 28 32 3c 46 ff
 expect 0 "key: 0a 14 1e 28 32 3c 46 ff" "lookup them as 0x bytes and octal" "$CTL" lookup t key 0x0a 0x14 036 0x28 50 0x3c 0x46 0xff
 expect 0 "" "delete them" "$CTL" delete t key 10 20 30 40 50 60 70 255
-expect 2 "key byte 'zz' is not a byte" "lookup with a bad byte" "$CTL" lookup t key zz 02 03 04 05 06 07 08
-expect 2 "key byte '256' is not a byte" "a byte above 255" "$CTL" lookup t key 256 02 03 04 05 06 07 08
-expect 2 "'0a' is not a byte: one word per byte, decimal" "hex without 'hex' is refused" "$CTL" lookup t key 0a 02 03 04 05 06 07 08
+expect 2 "key byte 'zz' is not a byte" "lookup with a bad byte" "$CTL" lookup t key zz 2 3 4 5 6 7 8
+expect 2 "key byte '256' is not a byte" "a byte above 255" "$CTL" lookup t key 256 2 3 4 5 6 7 8
+expect 2 "'0a' is not a byte: one word per byte, decimal" "hex without 'hex' is refused" "$CTL" lookup t key 0a 2 3 4 5 6 7 8
+expect 2 "key byte '08' is not a byte: one word per byte, decimal (0 to 255), 0x-prefixed hex or 0-prefixed octal" \
+	"a leading 0 is octal, as in bpftool: 08 is refused, naming why" "$CTL" lookup t key 1 2 3 4 5 6 7 08
 expect 2 "'0102030405060708' is not a byte" "one word of many bytes is refused" "$CTL" lookup t key 0102030405060708
 expect 2 "key has 1 bytes, the table's keys have 8" "lookup with a short key" "$CTL" lookup t key 01
 expect 2 "key has more than 8 bytes" "lookup with a long key" "$CTL" lookup t key 1 2 3 4 5 6 7 8 9

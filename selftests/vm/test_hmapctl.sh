@@ -408,9 +408,9 @@ jcap typed-dump "$CTL" -j dump typed --btf "$TOBJ"
 expect 0 "created table 'big'" "create a table of 4096-byte values" "$CTL" create big --key-size 4 --value-size 4096 --capacity 2
 ffs() { i=0; while [ $i -lt $1 ]; do printf 'ff '; i=$((i + 1)); done; }
 expect 0 "" "fill a 4096-byte value" "$CTL" update big key 1 0 0 0 value hex $(ffs 4096)
-n=$("$CTL" lookup big key 1 --btf "$TOBJ" | grep -o 4294967295 | wc -l)
-if [ "$n" = 1024 ]; then ok "typed output is not cut: all 1024 words of 11 KiB of text"
-else not_ok "typed output is not cut: all 1024 words of 11 KiB of text"; echo "# $n words printed"; fi
+nwords=$("$CTL" lookup big key 1 --btf "$TOBJ" | grep -o 4294967295 | wc -l)
+if [ "$nwords" = 1024 ]; then ok "typed output is not cut: all 1024 words of 11 KiB of text"
+else not_ok "typed output is not cut: all 1024 words of 11 KiB of text"; echo "# $nwords words printed"; fi
 jcap typed-big "$CTL" -j lookup big key 1 --btf "$TOBJ"
 expect 0 "removed 'typed'" "rm typed" "$CTL" rm typed
 expect 0 "removed 'big'" "rm big" "$CTL" rm big

@@ -191,9 +191,12 @@ $(BUILD)/user/libhmap.a: $(LIB_OBJS)
 	$(call msg,AR,$(notdir $@))
 	$(Q)ar rcs $@ $^
 
-user: $(BUILD)/user/libhmap.a $(if $(wildcard $(SRC)/user/hmapctl.c),$(BUILD)/hmapctl)
+user: $(BUILD)/user/libhmap.a $(if $(wildcard $(SRC)/user/hmapctl/main.c),$(BUILD)/hmapctl)
 
-$(BUILD)/hmapctl: $(BUILD)/user/hmapctl.o $(BUILD)/user/libhmap.a
+# hmapctl: user/hmapctl/*.c, split as bpftool is (main.c dispatches).
+HMAPCTL_OBJS := $(patsubst $(SRC)/user/%.c,$(BUILD)/user/%.o,$(wildcard $(SRC)/user/hmapctl/*.c))
+$(HMAPCTL_OBJS): $(wildcard $(SRC)/user/hmapctl/*.h)
+$(BUILD)/hmapctl: $(HMAPCTL_OBJS) $(BUILD)/user/libhmap.a
 	$(call msg,LINK,$(notdir $@))
 	$(Q)$(CC) -o $@ $^ $(USER_LIBS)
 

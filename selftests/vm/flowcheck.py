@@ -24,8 +24,8 @@ def main():
     ctl, sent = sys.argv[1], json.load(open(sys.argv[2]))
     bad = 0
     for f in sent:
-        key = flow_key(f).hex()
-        out = subprocess.run([ctl, "-j", "lookup", "flows", "key", key],
+        key = ["hex"] + ["%02x" % b for b in flow_key(f)]  # as bpftool reads bytes
+        out = subprocess.run([ctl, "-j", "lookup", "flows", "key", *key],
                              capture_output=True, text=True)
         if out.returncode:
             print(f"# flow {f['src']}:{f['sport']} -> {f['dst']}:{f['dport']}: "

@@ -10,6 +10,8 @@
 #   make vm         shell in the VM; make vm CMD="..." runs one command
 #   make bench      benchmarks (print figures)
 #   make mutate     plant known bugs one at a time; every one must be caught
+#   make install    hmapctl, libhmap, headers, man pages (PREFIX, DESTDIR, LIBDIR)
+#   make deb        Debian packages into build/deb (see packaging/rules.mk)
 #   V=1             show commands
 
 SHELL	:= /bin/bash
@@ -323,3 +325,6 @@ mutate-run:
 
 clean:
 	rm -rf $(BUILD)
+
+# libhmap.so, man pages, make install, DKMS and Debian packages.
+include $(SRC)/packaging/rules.mk

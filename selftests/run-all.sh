@@ -78,6 +78,12 @@ echo "$out"
 add_totals kfunc_flags "$out"
 check_skips "$out"
 
+echo "== host: lib_abi (libhmap.so exports exactly the API, versioned)"
+out=$(HMAP_SRC=$SRC HMAP_BUILD=$BUILD "$SRC/selftests/pkg/lib_abi.sh" 2>&1)
+echo "$out"
+add_totals lib_abi "$out"
+check_skips "$out"
+
 # vm_run LABEL VMLINUZ KVER TIMEOUT MEM [VAR=value...]: boot VMLINUZ, run
 # run_tests.sh with the variables set, and add up its HMAP-TOTALS.
 vm_run() {

@@ -84,6 +84,12 @@ echo "$out"
 add_totals lib_abi "$out"
 check_skips "$out"
 
+echo "== host: man_pages (doc/*.md through md2man: clean troff, the whole API, the example)"
+out=$(HMAP_SRC=$SRC HMAP_BUILD=$BUILD "$SRC/selftests/pkg/man_pages.sh" 2>&1)
+echo "$out"
+add_totals man_pages "$out"
+check_skips "$out"
+
 # vm_run LABEL VMLINUZ KVER TIMEOUT MEM [VAR=value...]: boot VMLINUZ, run
 # run_tests.sh with the variables set, and add up its HMAP-TOTALS.
 vm_run() {

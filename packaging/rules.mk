@@ -73,7 +73,12 @@ HMAP_HEADERS	:= $(SRC)/user/libhmap.h $(SRC)/bpf/hmap.bpf.h
 BASH_COMPLETION	:= $(wildcard $(SRC)/user/hmapctl/bash-completion/hmapctl)
 D		:= $(DESTDIR)
 
+# A relative PREFIX would install under the current directory of whatever
+# runs make: refuse it (DESTDIR is the way to stage elsewhere).
+abs_prefix = $(if $(filter /%,$(PREFIX)),,$(error PREFIX=$(PREFIX) is not an absolute path: pass e.g. PREFIX=/usr/local, and DESTDIR=... to stage the install elsewhere))
+
 install: lib man user
+	$(abs_prefix)
 	$(Q)test -x $(BUILD)/hmapctl || { echo "error: $(BUILD)/hmapctl was not built (see above)" >&2; exit 1; }
 	$(call msg,INSTALL,$(if $(D),$(D) )$(PREFIX))
 	$(Q)install -d $(D)$(SBINDIR) $(D)$(LIBDIR) $(D)$(PKGCONFIGDIR) $(D)$(INCLUDEDIR)/hmap/uapi
@@ -94,6 +99,7 @@ ifneq ($(BASH_COMPLETION),)
 endif
 
 uninstall:
+	$(abs_prefix)
 	$(call msg,UNINSTALL,$(if $(D),$(D) )$(PREFIX))
 	$(Q)rm -f $(D)$(SBINDIR)/hmapctl $(D)$(LIBDIR)/$(notdir $(LIBHMAP_SO)) \
 		$(D)$(LIBDIR)/$(LIBHMAP_SONAME) $(D)$(LIBDIR)/libhmap.so $(D)$(LIBDIR)/libhmap.a \

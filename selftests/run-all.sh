@@ -90,6 +90,12 @@ echo "$out"
 add_totals man_pages "$out"
 check_skips "$out"
 
+echo "== host: install (make install into a DESTDIR; build against it with pkg-config)"
+out=$(HMAP_SRC=$SRC HMAP_BUILD=$BUILD "$SRC/selftests/pkg/install.sh" 2>&1)
+echo "$out"
+add_totals install "$out"
+check_skips "$out"
+
 # vm_run LABEL VMLINUZ KVER TIMEOUT MEM [VAR=value...]: boot VMLINUZ, run
 # run_tests.sh with the variables set, and add up its HMAP-TOTALS.
 vm_run() {

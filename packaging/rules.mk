@@ -109,5 +109,19 @@ uninstall:
 		$(D)$(BASHCOMPDIR)/hmapctl
 	$(Q)rmdir $(D)$(INCLUDEDIR)/hmap/uapi $(D)$(INCLUDEDIR)/hmap 2>/dev/null || true
 
+# ---- DKMS ----------------------------------------------------------------------
+# The DKMS source tree (/usr/src/hmap-VERSION): what make kmod needs, the
+# build script and dkms.conf with its version.  Try it from a checkout:
+#   make dkms-source DKMS_DEST=/usr/src/hmap-$(cat VERSION) && dkms install hmap/$(cat VERSION)
+DKMS_DEST	?= $(BUILD)/dkms-src/hmap-$(VERSION)
+DKMS_FILES	:= Makefile Kbuild VERSION LICENSE packaging/rules.mk packaging/dkms/dkms-build.sh \
+	kmod/Kbuild $(patsubst $(SRC)/%,%,$(wildcard $(SRC)/kmod/*.[ch] $(SRC)/kmod/uapi/*.h $(SRC)/kmod/scripts/*))
+
+dkms-source:
+	$(call msg,DKMS,$(DKMS_DEST))
+	$(Q)rm -rf $(DKMS_DEST) && mkdir -p $(DKMS_DEST)
+	$(Q)cd $(SRC) && cp -a --parents $(DKMS_FILES) $(DKMS_DEST)/
+	$(Q)sed 's/#MODULE_VERSION#/$(VERSION)/' $(SRC)/packaging/dkms/dkms.conf > $(DKMS_DEST)/dkms.conf
+
 .PHONY: lib man install uninstall deb dkms-source FORCE
 FORCE:

@@ -123,5 +123,33 @@ dkms-source:
 	$(Q)cd $(SRC) && cp -a --parents $(DKMS_FILES) $(DKMS_DEST)/
 	$(Q)sed 's/#MODULE_VERSION#/$(VERSION)/' $(SRC)/packaging/dkms/dkms.conf > $(DKMS_DEST)/dkms.conf
 
+# ---- Debian packages -----------------------------------------------------------
+# hmap-dkms, hmapctl, libhmap1 and libhmap-dev into BUILD/deb, built by
+# dpkg-buildpackage from a copy of the tree (the files git tracks or would
+# track), so the checkout gets no debian/tmp and no stray build products.
+DEB_OUT		:= $(BUILD)/deb
+DEB_SRC		:= $(DEB_OUT)/src/hmap-$(VERSION)
+DEB_PARALLEL	?= 2
+
+deb:
+	$(Q)for t in dpkg-buildpackage dh dh_dkms; do command -v $$t >/dev/null || { \
+		echo "error: $$t is missing: run make deps (installs dpkg-dev, debhelper, dh-dkms)" >&2; exit 1; }; done
+	$(call msg,COPY,$(DEB_SRC))
+	$(Q)rm -rf $(DEB_OUT) && mkdir -p $(DEB_SRC)
+	$(Q)if git -C $(SRC) rev-parse --git-dir >/dev/null 2>&1; then \
+		cd $(SRC) && git ls-files -z --cached --others --exclude-standard | \
+			xargs -0 sh -c 'for f; do [ -e "$$f" ] && printf "%s\0" "$$f"; done' sh | \
+			tar --null -T - -cf - | tar -xf - -C $(DEB_SRC); \
+	else \
+		tar -C $(SRC) --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(DEB_SRC); \
+	fi
+	$(call msg,DEB,dpkg-buildpackage -b (log: $(DEB_OUT)/build.log))
+	$(Q)cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=$(DEB_PARALLEL) $(DEB_BUILD_OPTIONS)" \
+		dpkg-buildpackage -b -us -uc > $(DEB_OUT)/build.log 2>&1 || { \
+		tail -n 40 $(DEB_OUT)/build.log >&2; echo "error: dpkg-buildpackage failed: see $(DEB_OUT)/build.log" >&2; exit 1; }
+	$(Q)mv $(DEB_OUT)/src/*.deb $(DEB_OUT)/src/*.changes $(DEB_OUT)/src/*.buildinfo $(DEB_OUT)/
+	$(Q)rm -rf $(DEB_OUT)/src
+	$(Q)ls -1 $(DEB_OUT)/*.deb | sed 's/^/  DEB      /'
+
 .PHONY: lib man install uninstall deb dkms-source FORCE
 FORCE:

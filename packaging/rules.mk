@@ -127,6 +127,9 @@ dkms-source:
 # hmap-dkms, hmapctl, libhmap1 and libhmap-dev into BUILD/deb, built by
 # dpkg-buildpackage from a copy of the tree (the files git tracks or would
 # track), so the checkout gets no debian/tmp and no stray build products.
+# The copy builds in its own build/: this make's command-line variables
+# (BUILD=... from make check, say) must not reach it through MAKEFLAGS, or
+# it would package this tree's objects, built without Debian's flags.
 DEB_OUT		:= $(BUILD)/deb
 DEB_SRC		:= $(DEB_OUT)/src/hmap-$(VERSION)
 DEB_PARALLEL	?= 2
@@ -144,7 +147,8 @@ deb:
 		tar -C $(SRC) --exclude=./build --exclude=./.git -cf - . | tar -xf - -C $(DEB_SRC); \
 	fi
 	$(call msg,DEB,dpkg-buildpackage -b (log: $(DEB_OUT)/build.log))
-	$(Q)cd $(DEB_SRC) && DEB_BUILD_OPTIONS="parallel=$(DEB_PARALLEL) $(DEB_BUILD_OPTIONS)" \
+	$(Q)cd $(DEB_SRC) && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u MAKEOVERRIDES \
+		DEB_BUILD_OPTIONS="parallel=$(DEB_PARALLEL) $(DEB_BUILD_OPTIONS)" \
 		dpkg-buildpackage -b -us -uc > $(DEB_OUT)/build.log 2>&1 || { \
 		tail -n 40 $(DEB_OUT)/build.log >&2; echo "error: dpkg-buildpackage failed: see $(DEB_OUT)/build.log" >&2; exit 1; }
 	$(Q)mv $(DEB_OUT)/src/*.deb $(DEB_OUT)/src/*.changes $(DEB_OUT)/src/*.buildinfo $(DEB_OUT)/

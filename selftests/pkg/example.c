@@ -29,8 +29,10 @@ int main(void)
 	for (__u32 key = 1; key <= 100; key++) {
 		val = (__u64)key * key;
 		err = hmap_table__update(t, &key, &val, BPF_ANY);
-		if (err)
+		if (err) {
+			fprintf(stderr, "update %u: %d\n", key, err);
 			goto out;
+		}
 	}
 	__u32 key = 7;
 	err = hmap_table__lookup(t, &key, &val);	/* zero-copy, no syscall */
@@ -46,14 +48,19 @@ int main(void)
 		goto out;
 	}
 	err = hmap_table_iter__new(t, HMAP_ITER_CONSISTENT, &it);
-	while (!err && (err = hmap_table_iter__next(it, &k, &v)) == 1) {
+	if (err)
+		goto out;
+	/* __next: 1 and an entry, 0 at the end, or -errno */
+	while ((err = hmap_table_iter__next(it, &k, &v)) == 1) {
 		memcpy(&val, v, sizeof(val));
 		sum += val;
 		n++;
 	}
 	hmap_table_iter__destroy(it);
-	if (err)
+	if (err) {
+		fprintf(stderr, "iteration: %d after %llu entries\n", err, (unsigned long long)n);
 		goto out;
+	}
 	printf("%llu entries, values sum to %llu\n", (unsigned long long)n,
 	       (unsigned long long)sum);
 	if (n != 100 || sum != 338350) {	/* 1^2 + ... + 100^2 */

@@ -158,7 +158,8 @@ $(KMOD_OUT)/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
 			continue; \
 		fi; \
 		printf '  %-8s %s\n' BTF "$$(basename $$ko)" && \
-		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(KMOD_OUT)/$$(basename $$ko) || exit 1; \
+		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(KMOD_OUT)/$$(basename $$ko) || \
+			{ rm -f $(KMOD_OUT)/$$(basename $$ko); exit 1; }; \
 	done
 	$(Q)for ko in $(KMOD_OUT)/*.ko; do \
 		$(SRC)/kmod/scripts/check-kfunc-flags.py --btf-base $(VMLINUX_BTF) --headers $(KDIR) --bpftool $(BPFTOOL) \

@@ -70,14 +70,16 @@ echo "dkms-build.sh: $kver: base BTF from $why, resolve_btfids ${tar:+built from
 
 rm -rf "$out"
 make -C "$src" -j"$(nproc)" BUILD="$build" KVER="$kver" KDIR="$kdir" KMOD_OUT="$out" \
-	VMLINUX_BTF="$btf" RESOLVE_BTFIDS="$rb" KSRC="$ksrc" KSRC_TAR="$tar" kmod ||
+	VMLINUX_BTF="$btf" RESOLVE_BTFIDS="$rb" KSRC="$ksrc" KSRC_TAR="$tar" kmod || {
+	rm -rf "$out"	# nothing half-made for dkms to pick up
 	die "building the modules with BTF for $kver failed (the lines above say where)." \
 		"Module BTF needs pahole (dwarves) >= 1.22, BTF in $why and $rb."
+}
 
 for m in hmap hmap_rehash; do
 	ko=$out/$m.ko
 	[ -f "$ko" ] || die "the build made no $ko (see the output above)"
-	readelf -S "$ko" | grep -qE '\] \.BTF( |$)' ||
+	readelf -S "$ko" | grep -qE '\] \.BTF( |$)' || { rm -rf "$out"; false; } ||
 		die "$ko has no .BTF section: its kfuncs could not be registered, so it is not installed." \
 			"Check that pahole (dwarves) >= 1.22 works and that $btf has BTF."
 done

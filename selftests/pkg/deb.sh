@@ -5,6 +5,8 @@
 #  - make deb builds hmap-dkms, hmapctl, libhmap1 and libhmap-dev;
 #  - lintian finds no error in them (warnings and info are listed, not
 #    failed), and no hardening-* tag (the binaries got dpkg-buildflags);
+#  - the DKMS build script refuses a kernel without headers and a build
+#    without module BTF, saying what to install;
 #  - hmap-dkms installs (apt-get install ./hmap-dkms_*.deb, which waits for
 #    dpkg's lock), DKMS builds and installs hmap.ko and hmap_rehash.ko for
 #    each kernel in HMAP_KVERS, and every one of them has a .BTF section;
@@ -27,7 +29,7 @@ ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
 nok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; printf '%s\n' "$@" | sed 's/^/#   /'; }
 secs() { echo $(( $(date +%s) - $1 )); }
 nk=$(wc -w <<<"$KVERS") nv=$(wc -w <<<"$VM_KVERS")
-planned=$((5 + nk + nv * 6))
+planned=$((7 + nk + nv * 6))
 echo "TAP version 13"
 echo "1..$planned"
 done_all() { echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"; [ $fail = 0 ]; exit; }
@@ -63,6 +65,32 @@ if [ -z "$hard" ]; then
 else
 	nok "hmapctl and libhmap.so are built with Debian's hardening flags" "$hard"
 fi
+
+# The DKMS build script, from the tree make dkms-source stages: it must
+# refuse loudly, naming the fix, a kernel without headers, and a build
+# whose modules would have no BTF (pahole replaced by one that writes
+# nothing; on 6.12 kbuild runs it, on 6.1 module-btf.sh).
+dk=$B/pkg/dkms-src
+stub=$B/pkg/stub
+rm -rf "$dk" "$stub" && mkdir -p "$stub" && printf '#!/bin/sh\nexit 0\n' > "$stub/pahole" && chmod +x "$stub/pahole"
+make -s -C "$SRC" BUILD="$B" DKMS_DEST="$dk" dkms-source >/dev/null 2>&1
+out=$(bash "$dk/packaging/dkms/dkms-build.sh" 0.0.0-none 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && grep -q 'no kernel build tree for 0.0.0-none' <<<"$out" && grep -q 'apt-get install linux-headers-0.0.0-none' <<<"$out"; then
+	ok "dkms-build.sh refuses a kernel without headers: $(head -n1 <<<"$out")"
+else
+	nok "dkms-build.sh refuses a kernel without headers, naming the package" "exit $rc: $out"
+fi
+k1=$(printf '%s\n' $KVERS | head -n1)
+out=$(cd "$dk" && PATH=$stub:$PATH bash packaging/dkms/dkms-build.sh "$k1" 2>&1)
+rc=$?
+if [ $rc -ne 0 ] && grep -q 'dkms-build.sh: error: .*BTF' <<<"$out" && ! ls "$dk"/build/dkms/*.ko >/dev/null 2>&1; then
+	ok "dkms-build.sh fails, and leaves no module, when pahole adds no BTF ($k1): $(grep 'dkms-build.sh: error' <<<"$out" | head -n1)"
+else
+	nok "dkms-build.sh fails without BTF ($k1)" "exit $rc" "$(tail -n 8 <<<"$out")" \
+		"modules left: $(ls "$dk"/build/dkms/ 2>/dev/null | tr '\n' ' ')"
+fi
+rm -rf "$dk" "$stub"
 
 if [ "$(id -u)" != 0 ]; then
 	nok "install hmap-dkms" "not root: installing a package needs root (make check runs as root on CI)." \

@@ -144,8 +144,8 @@ done
 
 # Packages: make deb, lintian, hmap-dkms installed (DKMS builds the modules
 # with BTF for every kernel), the demo and the installed-library example on
-# DKMS's modules in the VM (the newest generic kernel: HMAP_PKG_VM_KVERS
-# for others), and the package removed again.  Needs root (dpkg).
+# DKMS's modules in the VM on every kernel (HMAP_PKG_VM_KVERS=... for
+# fewer), and the package removed again.  Needs root (dpkg).
 echo "== packages: make deb, lintian, hmap-dkms through DKMS, in the VM, removed"
 start=$(date +%s)
 out=$(HMAP_SRC=$SRC HMAP_BUILD=$BUILD HMAP_KVERS="$KVERS" "$SRC/selftests/pkg/deb.sh" 2>&1)

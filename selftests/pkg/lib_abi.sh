@@ -11,7 +11,8 @@
 #  - it links with no undefined symbol left to chance (each is libc's,
 #    libbpf's, libelf's or libz's), and libhmap_version() returns VERSION;
 #  - libhmap.a defines the same API (hmapctl and the tests link it);
-#  - libhmap.pc's Version is VERSION.
+#  - libhmap.pc's Version is VERSION, and so is debian/changelog's (the
+#    packages'; dkms.conf gets it put in by make dkms-source and dh_dkms).
 # TAP, with the kselftest "# Totals:" line run-all.sh adds up.
 set -u
 SRC=${HMAP_SRC:?} B=${HMAP_BUILD:?}
@@ -23,11 +24,11 @@ ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
 nok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; printf '%s\n' "$@" | sed 's/^/#   /'; }
 
 echo "TAP version 13"
-echo "1..7"
+echo "1..8"
 
 if [ ! -f "$SO" ]; then
 	nok "libhmap.so.$VERSION exists" "$SO is missing: run make lib"
-	echo "# Totals: pass:$pass fail:$((fail + 6)) xfail:0 xpass:0 skip:0 error:0"
+	echo "# Totals: pass:$pass fail:$((fail + 7)) xfail:0 xpass:0 skip:0 error:0"
 	exit 1
 fi
 
@@ -100,6 +101,14 @@ if [ "$pcver" = "$VERSION" ]; then
 	ok "libhmap.pc says Version: $VERSION"
 else
 	nok "libhmap.pc's Version is VERSION" "libhmap.pc says '$pcver', VERSION says '$VERSION'"
+fi
+
+debver=$(dpkg-parsechangelog -l "$SRC/debian/changelog" -S Version 2>&1)
+if [ "$debver" = "$VERSION" ]; then
+	ok "debian/changelog's version is VERSION ($VERSION)"
+else
+	nok "debian/changelog's version is VERSION" "debian/changelog says '$debver', VERSION says '$VERSION'" \
+		"add a debian/changelog entry for $VERSION (dch -v $VERSION)"
 fi
 
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"

@@ -10,6 +10,8 @@
 #   make vm         shell in the VM; make vm CMD="..." runs one command
 #   make bench      benchmarks (print figures)
 #   make mutate     plant known bugs one at a time; every one must be caught
+#   make install    hmapctl, libhmap, headers, man pages (PREFIX, DESTDIR, LIBDIR)
+#   make deb        Debian packages into build/deb (see packaging/rules.mk)
 #   V=1             show commands
 
 SHELL	:= /bin/bash
@@ -156,7 +158,8 @@ $(KMOD_OUT)/.built: $(KMOD_SRCS) $(VMLINUX_BTF) $(RESOLVE_BTFIDS) | kdir-check
 			continue; \
 		fi; \
 		printf '  %-8s %s\n' BTF "$$(basename $$ko)" && \
-		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(KMOD_OUT)/$$(basename $$ko) || exit 1; \
+		$(SRC)/kmod/scripts/module-btf.sh $(VMLINUX_BTF) $(RESOLVE_BTFIDS) $(KMOD_OUT)/$$(basename $$ko) || \
+			{ rm -f $(KMOD_OUT)/$$(basename $$ko); exit 1; }; \
 	done
 	$(Q)for ko in $(KMOD_OUT)/*.ko; do \
 		$(SRC)/kmod/scripts/check-kfunc-flags.py --btf-base $(VMLINUX_BTF) --headers $(KDIR) --bpftool $(BPFTOOL) \
@@ -326,3 +329,6 @@ mutate-run:
 
 clean:
 	rm -rf $(BUILD)
+
+# libhmap.so, man pages, make install, DKMS and Debian packages.
+include $(SRC)/packaging/rules.mk

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # make check: host tests (engine and growth core with ASan, UBSan and LSan;
+# libhmap.so's ABI, man pages, make install and a build against it;
 # module symbol checks), the in-VM suites on every kernel the modules were
 # built for (HMAP_KVERS: Debian 12's 6.1, and 6.12 and 6.12 PREEMPT_RT from
 # bookworm-backports), then the suites that reach kernel code again on a
@@ -78,6 +79,24 @@ echo "$out"
 add_totals kfunc_flags "$out"
 check_skips "$out"
 
+echo "== host: lib_abi (libhmap.so exports exactly the API, versioned)"
+out=$(HMAP_SRC=$SRC HMAP_BUILD=$BUILD "$SRC/selftests/pkg/lib_abi.sh" 2>&1)
+echo "$out"
+add_totals lib_abi "$out"
+check_skips "$out"
+
+echo "== host: man_pages (doc/*.md through md2man: clean troff, the whole API, the example)"
+out=$(HMAP_SRC=$SRC HMAP_BUILD=$BUILD "$SRC/selftests/pkg/man_pages.sh" 2>&1)
+echo "$out"
+add_totals man_pages "$out"
+check_skips "$out"
+
+echo "== host: install (make install into a DESTDIR; build against it with pkg-config)"
+out=$(HMAP_SRC=$SRC HMAP_BUILD=$BUILD "$SRC/selftests/pkg/install.sh" 2>&1)
+echo "$out"
+add_totals install "$out"
+check_skips "$out"
+
 # vm_run LABEL VMLINUZ KVER TIMEOUT MEM [VAR=value...]: boot VMLINUZ, run
 # run_tests.sh with the variables set, and add up its HMAP-TOTALS.
 vm_run() {
@@ -122,6 +141,18 @@ for k in $KVERS; do
 	vm_run "$(basename /boot/vmlinuz-"$k")" /boot/vmlinuz-"$k" "$k" \
 		"${HMAP_VM_TIMEOUT:-1500}" "${HMAP_MEM:-2G}" HMAP_KMOD="$BUILD/kmod/$k"
 done
+
+# Packages: make deb, lintian, hmap-dkms installed (DKMS builds the modules
+# with BTF for every kernel), the demo and the installed-library example on
+# DKMS's modules in the VM on every kernel (HMAP_PKG_VM_KVERS=... for
+# fewer), and the package removed again.  Needs root (dpkg).
+echo "== packages: make deb, lintian, hmap-dkms through DKMS, in the VM, removed"
+start=$(date +%s)
+out=$(HMAP_SRC=$SRC HMAP_BUILD=$BUILD HMAP_KVERS="$KVERS" "$SRC/selftests/pkg/deb.sh" 2>&1)
+echo "$out"
+add_totals packages "$out"
+check_skips "$out"
+echo "== packages took $(( $(date +%s) - start ))s"
 
 # The debug kernel: the suites that reach kernel code (CLI formatting is
 # checked above).  KASAN and lockdep under TCG run them several times slower:

@@ -27,19 +27,23 @@ cleanup() {
 trap cleanup EXIT
 
 step "1. Load hmap.ko (built for this kernel, $(uname -r))"
-K=$B/kmod/$(uname -r)
-if [ ! -f "$K/hmap.ko" ]; then
-	echo "error: no hmap.ko built for the running kernel $(uname -r) under $B/kmod/" >&2
+# HMAP_KMOD: another module directory, e.g. DKMS's
+# /lib/modules/$(uname -r)/updates/dkms, where they may be .ko.xz (kmod's
+# insmod reads those).
+K=${HMAP_KMOD:-$B/kmod/$(uname -r)}
+ko() { for f in "$K/$1.ko" "$K/$1.ko.xz"; do [ -f "$f" ] && echo "$f" && return 0; done; return 1; }
+if ! ko hmap >/dev/null; then
+	echo "error: no hmap.ko (or hmap.ko.xz) for the running kernel $(uname -r) in $K" >&2
 	echo "       kernels built: $(ls "$B/kmod" 2>/dev/null | tr '\n' ' ')" >&2
 	echo "       install its headers (linux-headers-$(uname -r)) and run make" >&2
 	exit 1
 fi
 if ! grep -q '^hmap ' /proc/modules; then
-	run insmod "$K/hmap.ko"
+	run insmod "$(ko hmap)"
 	loaded_here=1
 fi
-if [ -f "$K/hmap_rehash.ko" ] && ! grep -q '^hmap_rehash ' /proc/modules; then
-	run insmod "$K/hmap_rehash.ko"
+if ko hmap_rehash >/dev/null && ! grep -q '^hmap_rehash ' /proc/modules; then
+	run insmod "$(ko hmap_rehash)"
 fi
 run ls -l /dev/hmap
 

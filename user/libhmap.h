@@ -162,7 +162,9 @@ LIBHMAP_API int hmap_table__iterate(const struct hmap_table *t, unsigned int fla
  *	struct hmap_table_iter *it;
  *	const void *k, *v;
  *	int err = hmap_table_iter__new(t, HMAP_ITER_CONSISTENT, &it);
- *	while (!err && (err = hmap_table_iter__next(it, &k, &v)) == 1)
+ *	if (err)
+ *		return err;
+ *	while ((err = hmap_table_iter__next(it, &k, &v)) == 1)
  *		use(k, v);		// valid until the next call
  *	hmap_table_iter__destroy(it);	// err is 0 at the end, or -errno
  *

@@ -3,6 +3,9 @@
 #
 # The Debian packages and DKMS, end to end (host as root, then the VM):
 #  - make deb builds hmap-dkms, hmapctl, libhmap1 and libhmap-dev;
+#  - each package holds what make install installs for it (the CLI, its
+#    man page and bash completion; the library, headers and .pc; the DKMS
+#    sources), and nothing make install made is left out (dh_missing);
 #  - lintian finds no error in them (warnings and info are listed, not
 #    failed), and no hardening-* tag (the binaries got dpkg-buildflags);
 #  - the DKMS build script refuses a kernel without headers and a build
@@ -29,7 +32,7 @@ ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
 nok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; printf '%s\n' "$@" | sed 's/^/#   /'; }
 secs() { echo $(( $(date +%s) - $1 )); }
 nk=$(wc -w <<<"$KVERS") nv=$(wc -w <<<"$VM_KVERS")
-planned=$((7 + nk + nv * 6))
+planned=$((8 + nk + nv * 6))
 echo "TAP version 13"
 echo "1..$planned"
 done_all() { echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"; [ $fail = 0 ]; exit; }
@@ -42,6 +45,32 @@ else
 	fail=$((fail + planned - n)); done_all
 fi
 debs=$(ls "$B"/deb/*.deb | grep -v dbgsym)
+
+# What each package holds: a file make install made but no package ships
+# fails dh_missing above; this checks the files users look for are where
+# they look.
+missing=""
+want() { # package, then paths it must hold
+	local pkg=$1 deb list
+	shift
+	deb=$(ls "$B"/deb/"${pkg}"_*.deb 2>/dev/null | grep -v dbgsym | head -n1)
+	[ -n "$deb" ] || { missing="$missing $pkg: no .deb;"; return; }
+	list=$(dpkg-deb -c "$deb" | awk '{print $6}' | sed 's|^\./|/|')
+	for f in "$@"; do
+		grep -qE "^$f\$" <<<"$list" || missing="$missing $pkg lacks $f;"
+	done
+}
+want hmapctl /usr/sbin/hmapctl /usr/share/man/man8/hmapctl.8.gz \
+	/usr/share/bash-completion/completions/hmapctl
+want libhmap1 '/usr/lib/[^/]+/libhmap\.so\.1(\.[0-9.]+)?'
+want libhmap-dev /usr/include/hmap/libhmap.h '/usr/lib/[^/]+/libhmap\.so' \
+	'/usr/lib/[^/]+/libhmap\.a' '/usr/lib/[^/]+/pkgconfig/libhmap\.pc'
+want hmap-dkms "/usr/src/hmap-$V/dkms.conf"
+if [ -z "$missing" ]; then
+	ok "the packages hold the CLI with its man page and bash completion, the library, its headers and .pc, and the DKMS sources"
+else
+	nok "the packages hold what users look for" "$missing"
+fi
 
 # lintian: errors fail; everything else is printed for the report.
 # shellcheck disable=SC2086

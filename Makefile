@@ -173,6 +173,15 @@ $(BUILD)/vmlinux.h: $(BPF_BTF)
 	$(call msg,GEN,vmlinux.h from $(BPF_KVER))
 	$(Q)$(BPFTOOL) btf dump file $< format c > $@
 
+# libhmap's own programs need no vmlinux.h (nor a kernel image to make one):
+# linux/bpf.h and the UAPI header are enough, so the library builds anywhere
+# (a Debian buildd, a distro chroot).
+ADMIN_BPF_CFLAGS := $(filter-out -I$(BUILD),$(BPF_CFLAGS)) -I/usr/include/$(shell $(CC) -dumpmachine)
+$(BUILD)/bpf/hmap_admin.bpf.o: $(SRC)/bpf/hmap_admin.bpf.c $(SRC)/bpf/hmap.bpf.h $(SRC)/kmod/uapi/hmap.h
+	$(call msg,CLANG,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(ADMIN_BPF_CFLAGS) -c $< -o $@
+
 $(BUILD)/bpf/%.bpf.o: %.bpf.c $(BUILD)/vmlinux.h $(SRC)/bpf/hmap.bpf.h $(SRC)/kmod/uapi/hmap.h $(wildcard $(SRC)/selftests/progs/*.h)
 	$(call msg,CLANG,$(notdir $@))
 	$(Q)mkdir -p $(@D)
@@ -185,7 +194,7 @@ $(BUILD)/bpf/%.skel.h: $(BUILD)/bpf/%.bpf.o
 bpf: $(BPF_OBJS) $(BPF_SKELS)
 
 # ---- user space --------------------------------------------------------------
-$(BUILD)/user/%.o: $(SRC)/user/%.c $(wildcard $(SRC)/user/*.h) $(SRC)/kmod/uapi/hmap.h $(BPF_SKELS)
+$(BUILD)/user/%.o: $(SRC)/user/%.c $(wildcard $(SRC)/user/*.h) $(SRC)/kmod/uapi/hmap.h $(BUILD)/bpf/hmap_admin.skel.h
 	$(call msg,CC,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@

@@ -1,7 +1,7 @@
-/* SPDX-License-Identifier: GPL-2.0 */
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * hmap for BPF programs: kfunc declarations and macros to declare and use a
- * table.  Include after vmlinux.h and bpf_helpers.h.
+ * table.  Include after vmlinux.h (or linux/bpf.h) and bpf_helpers.h.
  *
  *	HMAP_TABLE(flows, struct flow_key, struct flow_val);
  *

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * hmap_admin: the SYSCALL programs libhmap runs to manage a table.
  *
@@ -17,12 +17,16 @@
  *
  * When the pin and every loaded program using the descriptor are gone, the
  * map is freed and its kptr destructor (bpf_hmap_release) drops the table.
+ *
+ * Part of libhmap (its skeleton is compiled in), so under libhmap's
+ * licence, and built from UAPI headers alone: no vmlinux.h.
  */
-#include "vmlinux.h"
+#include <linux/types.h>
+#include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include "hmap.bpf.h"
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* The table's descriptor; its pin path is set by the loader. */
 struct {

@@ -113,12 +113,7 @@ static __always_inline u32 hmap_tab_hash(const struct hmap_tab *t, const void *k
 	return hmap_plat_hash(key, t->l.key_size, &t->seed);
 }
 
-static __always_inline u8 hmap_tophash(u32 hash)
-{
-	u8 top = hash >> 24;
-
-	return top < HMAP_TOPHASH_MIN ? top + HMAP_TOPHASH_MIN : top;
-}
+/* hmap_tophash(): uapi/hmap.h, shared with user-space readers. */
 
 static __always_inline struct hmap_bucket *hmap_bucket_at(const struct hmap_tab *t, u32 idx)
 {

@@ -133,6 +133,7 @@ static __always_inline u32 hmap_load32u(const void *p)
 #include <string.h>
 #include <errno.h>
 #include <linux/types.h>
+#include "uapi/hmap.h"
 
 typedef uint8_t u8;
 typedef uint16_t u16;
@@ -163,17 +164,12 @@ typedef int64_t s64;
 #define PAGE_SIZE		4096UL
 #endif
 
-typedef struct { u64 key[2]; } hmap_seed_t;
+typedef struct { __u64 key[2]; } hmap_seed_t;
 
 struct hmap_locks {
 	u8 *lock;		/* one byte spinlock per stripe */
 	u32 mask;
 };
-
-static inline u64 hmap_rol64(u64 w, unsigned int s)
-{
-	return (w << s) | (w >> (64 - s));
-}
 
 static __always_inline u64 hmap_load64u(const void *p)
 {
@@ -191,47 +187,11 @@ static __always_inline u32 hmap_load32u(const void *p)
 	return v;
 }
 
-#define HMAP_SIPROUND do { \
-	v0 += v1; v1 = hmap_rol64(v1, 13); v1 ^= v0; v0 = hmap_rol64(v0, 32); \
-	v2 += v3; v3 = hmap_rol64(v3, 16); v3 ^= v2; \
-	v0 += v3; v3 = hmap_rol64(v3, 21); v3 ^= v0; \
-	v2 += v1; v1 = hmap_rol64(v1, 17); v1 ^= v2; v2 = hmap_rol64(v2, 32); \
-} while (0)
-
-/* Bit-exact with lib/siphash.c __hsiphash_unaligned() on 64-bit little-endian. */
+/* The user-space twin of the kernel's hsiphash: uapi/hmap.h, which every
+ * user-space reader of a table's mapping shares. */
 static inline u32 hmap_plat_hash(const void *data, u32 len, const hmap_seed_t *key)
 {
-	const u8 *p = (const u8 *)data, *end = p + len - (len % 8);
-	u8 left = len & 7;
-	u64 v0 = 0x736f6d6570736575ULL ^ key->key[0];
-	u64 v1 = 0x646f72616e646f6dULL ^ key->key[1];
-	u64 v2 = 0x6c7967656e657261ULL ^ key->key[0];
-	u64 v3 = 0x7465646279746573ULL ^ key->key[1];
-	u64 b = (u64)len << 56, m;
-
-	for (; p != end; p += 8) {
-		m = hmap_load64u(p);
-		v3 ^= m;
-		HMAP_SIPROUND;
-		v0 ^= m;
-	}
-	switch (left) {
-	case 7: b |= (u64)end[6] << 48; /* fallthrough */
-	case 6: b |= (u64)end[5] << 40; /* fallthrough */
-	case 5: b |= (u64)end[4] << 32; /* fallthrough */
-	case 4: b |= hmap_load32u(end); break;
-	case 3: b |= (u64)end[2] << 16; /* fallthrough */
-	case 2: b |= (u64)end[0] | (u64)end[1] << 8; break;
-	case 1: b |= end[0];
-	}
-	v3 ^= b;
-	HMAP_SIPROUND;
-	v0 ^= b;
-	v2 ^= 0xff;
-	HMAP_SIPROUND;
-	HMAP_SIPROUND;
-	HMAP_SIPROUND;
-	return (u32)((v0 ^ v1) ^ (v2 ^ v3));
+	return hmap_key_hash(data, len, key->key);
 }
 
 static __always_inline int hmap_plat_lock(struct hmap_locks *l, u32 idx, unsigned long *flags)

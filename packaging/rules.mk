@@ -56,6 +56,15 @@ $(LIBHMAP_PC): $(SRC)/user/libhmap.pc.in $(SRC)/VERSION FORCE
 lib: $(BUILD)/user/libhmap.a $(LIBHMAP_SO) $(LIBHMAP_PC)
 user: lib
 
+# Every file libhmap is built from, as the compilers see it (selftests/pkg/
+# lib_abi.sh checks each is under the library's licence, and that none is a
+# kernel-engine header or vmlinux.h), then the headers make install ships.
+lib-deps: $(BUILD)/bpf/hmap_admin.skel.h
+	@for f in $(LIB_SRCS); do $(CC) $(USER_CFLAGS) -MM $$f || exit 1; done
+	@$(CLANG) $(ADMIN_BPF_CFLAGS) -MM $(SRC)/bpf/hmap_admin.bpf.c
+	@echo "installed: $(HMAP_HEADERS) $(SRC)/kmod/uapi/hmap.h"
+.PHONY: lib-deps
+
 # ---- man pages: doc/NAME.SECTION.md -> BUILD/doc/NAME.SECTION ---------------
 MAN_SRCS	:= $(wildcard $(SRC)/doc/*.[1-8].md)
 MAN_PAGES	:= $(patsubst $(SRC)/doc/%.md,$(BUILD)/doc/%,$(MAN_SRCS))

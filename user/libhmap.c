@@ -12,6 +12,9 @@
 #include <unistd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <stdio.h>
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
@@ -319,12 +322,38 @@ int hmap_desc__read(int map_fd, struct hmap_desc *desc)
 	return bpf_map_lookup_elem(map_fd, &zero, desc) ? -errno : 0;
 }
 
+/*
+ * bpf_obj_get() for a path that should hold a table descriptor.  The kernel
+ * says EACCES both for a real permission problem and for anything in a
+ * path that is not a BPF object (a directory, a file elsewhere): tell them
+ * apart, so callers get -EISDIR for a directory, -EPROTOTYPE for something
+ * that is not a BPF object, and -EACCES only when access was denied.
+ */
+static int hmap_pin_get(const char *pin_path)
+{
+	struct statfs sfs;
+	struct stat st;
+	int fd = bpf_obj_get(pin_path), err = errno;
+
+	if (fd >= 0)
+		return fd;
+	if (err == EINVAL)
+		return -EPROTOTYPE;
+	if (err != EACCES || stat(pin_path, &st))
+		return -err;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode) || statfs(pin_path, &sfs) || sfs.f_type != BPF_FS_MAGIC)
+		return -EPROTOTYPE;
+	return -EACCES;
+}
+
 int hmap_desc__read_pinned(const char *pin_path, struct hmap_desc *desc)
 {
-	int fd = bpf_obj_get(pin_path), ret;
+	int fd = hmap_pin_get(pin_path), ret;
 
 	if (fd < 0)
-		return errno == EINVAL ? -EPROTOTYPE : -errno;	/* not a BPF object */
+		return fd;
 	ret = hmap_desc__read(fd, desc);
 	close(fd);
 	return ret;
@@ -478,9 +507,9 @@ int hmap_table__open_pinned(const char *pin_path, const struct hmap_table_open_o
 
 	if (!pin_path)
 		return -EINVAL;
-	fd = bpf_obj_get(pin_path);
+	fd = hmap_pin_get(pin_path);
 	if (fd < 0)
-		return errno == EINVAL ? -EPROTOTYPE : -errno;
+		return fd;
 	ret = hmap_table__open_map_fd(fd, opts, tp);
 	close(fd);
 	return ret;

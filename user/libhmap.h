@@ -189,7 +189,8 @@ LIBHMAP_API int hmap_table__count(const struct hmap_table *t, __u64 *count);
  * never read as one.  0; -EPROTOTYPE not a descriptor; -errno.
  */
 LIBHMAP_API int hmap_desc__read(int map_fd, struct hmap_desc *desc);
-/* The same by pin path (-ENOENT nothing pinned there). */
+/* The same by pin path: also -ENOENT nothing there, -EISDIR a directory,
+ * -EPROTOTYPE a file that is not a BPF object, -EACCES access denied. */
 LIBHMAP_API int hmap_desc__read_pinned(const char *pin_path, struct hmap_desc *desc);
 /* Refresh the statistics snapshot kept in a pinned descriptor, which
  * `bpftool map dump` shows. */

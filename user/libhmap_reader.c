@@ -9,26 +9,50 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "libhmap_reader.h"
-#include "hmap_engine.h"	/* user-space build: hash and tophash, as the kernel */
+#include "libhmap_reader.h"	/* and uapi/hmap.h: layout, hash, tophash */
+
+static inline void hmap_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield" ::: "memory");
+#else
+	__asm__ __volatile__("" ::: "memory");
+#endif
+}
 
 #define HMAP_READ_RETRIES	1000000
 
-static void hmap_unmap_arrays(struct hmap_reader *r, bool all)
+/* Unmap the arrays nobody reads: not in the layout's view, not held by a
+ * walk (all: every one).  Returns how many were unmapped. */
+static int hmap_unmap_arrays(struct hmap_reader *r, bool all)
 {
-	if (r->walks && !all)
-		return;
+	int n = 0;
+
 	for (int i = 0; i < HMAP_READER_MAX_MAPS; i++) {
 		struct hmap_uarray *m = &r->maps[i];
-		bool used = false;
+		bool used = m->holds;
 
 		for (__u32 j = 0; j < r->narrays && !all; j++)
 			used |= r->arr[j].offset == m->offset;
-		if (m->offset && !used) {
+		if (m->offset && (all || !used)) {
 			r->ops->unmap(r->ctx, m->base, m->len);
 			memset(m, 0, sizeof(*m));
+			n++;
 		}
 	}
+	return n;
+}
+
+/* A walk reads array @a across refreshes: keep it mapped (+1) or let it go (-1). */
+static void hmap_hold_array(struct hmap_reader *r, const struct hmap_uarray *a, int d)
+{
+	for (int i = 0; i < HMAP_READER_MAX_MAPS; i++)
+		if (r->maps[i].offset == a->offset) {
+			r->maps[i].holds += d;
+			return;
+		}
 }
 
 static int hmap_map_array(struct hmap_reader *r, const struct hmap_shm_array *sa,
@@ -47,7 +71,7 @@ static int hmap_map_array(struct hmap_reader *r, const struct hmap_shm_array *sa
 			free_slot = &r->maps[i];
 	}
 	if (!free_slot)
-		return -EAGAIN;
+		return -EMFILE;	/* every slot read by a walk: too many open on this handle */
 	ret = r->ops->map(r->ctx, sa->mmap_offset, sa->mmap_size, &p);
 	if (ret)
 		return ret;	/* e.g. freed since we read the layout: retry */
@@ -100,7 +124,7 @@ static int hmap_refresh(struct hmap_reader *r)
 		int ret = 0;
 
 		if (seq & 1) {
-			cpu_relax();
+			hmap_cpu_relax();
 			continue;
 		}
 		if (r->narrays && seq == r->layout_seq)
@@ -115,10 +139,12 @@ static int hmap_refresh(struct hmap_reader *r)
 			ret = hmap_map_array(r, &a[i], &r->arr[i]);
 		if (ret) {
 			r->narrays = 0;
-			if (ret == -EINVAL || ret == -EAGAIN) {
+			if (ret == -EINVAL) {
 				hmap_unmap_arrays(r, false);
 				continue;	/* moved under us */
 			}
+			if (ret == -EMFILE && hmap_unmap_arrays(r, false))
+				continue;	/* slots freed: map again */
 			return ret;
 		}
 		hmap_unmap_arrays(r, false);
@@ -293,8 +319,7 @@ done:
 
 int hmap_reader_lookup(struct hmap_reader *r, const void *key, void *value)
 {
-	hmap_seed_t seed = { { r->seed[0], r->seed[1] } };
-	__u32 hash = hmap_plat_hash(key, r->shm->key_size, &seed);
+	__u32 hash = hmap_key_hash(key, r->shm->key_size, r->seed);
 
 	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
 		const struct hmap_uarray *a = &r->arr[0];
@@ -317,7 +342,7 @@ int hmap_reader_lookup(struct hmap_reader *r, const void *key, void *value)
 		    (!r->incr || __atomic_load_n(&r->shm->layout_seq, __ATOMIC_ACQUIRE) == r->layout_seq))
 			return ret;
 		__atomic_fetch_add(&r->lookup_retries, 1, __ATOMIC_RELAXED);
-		cpu_relax();
+		hmap_cpu_relax();
 	}
 	return -EAGAIN;
 }
@@ -421,11 +446,13 @@ static int hmap_emit_moved(struct hmap_reader *r, struct hmap_reader_walk *w, __
 	else
 		return -EAGAIN;	/* cannot be: arrays only grow */
 	r->moved++;
+	hmap_hold_array(r, &a, 1);	/* the recursion refreshes: keep @a mapped */
 	for (__u32 c = x; c < a.nbuckets && !ret; c += nb_x) {
 		ret = hmap_emit_chain(r, w, &a, c, w->consistent, cb, ctx);
 		if (ret == -EXDEV)
 			ret = hmap_emit_moved(r, w, a.nbuckets, c, cb, ctx, depth + 1);
 	}
+	hmap_hold_array(r, &a, -1);
 	return ret;
 }
 
@@ -447,12 +474,14 @@ int hmap_reader_walk_begin(struct hmap_reader *r, struct hmap_reader_walk *w, un
 	 * Walk the oldest array by bucket, as Go's iterator does: a chain not
 	 * yet moved is read there; one that moved (seen with the chain's own
 	 * seq) is read where its keys went, never both.  A copy: refresh may
-	 * replace r->arr; the mappings stay while any walk is open.
+	 * replace r->arr; the walk holds the array's mapping until its end.
 	 */
 	w->a = r->narrays == 2 ? r->arr[1] : r->arr[0];
 	w->old_consistent = w->consistent || r->narrays == 2;
-	if (r->incr)
+	if (r->incr) {
+		hmap_hold_array(r, &w->a, 1);
 		r->walks++;
+	}
 	w->open = true;
 	return 0;
 }
@@ -471,8 +500,11 @@ void hmap_reader_walk_end(struct hmap_reader *r, struct hmap_reader_walk *w)
 {
 	if (!w->open)
 		return;
-	if (r->incr && !--r->walks)
+	if (r->incr) {
+		r->walks--;
+		hmap_hold_array(r, &w->a, -1);
 		hmap_unmap_arrays(r, false);
+	}
 	free(w->buf);
 	w->buf = NULL;
 	w->open = false;

@@ -31,9 +31,11 @@ struct hmap_reader_ops {
 	void (*unmap)(void *ctx, const void *addr, size_t len);
 };
 
-/* Arrays mapped at once: the layout's two, and older ones an iteration in
- * progress still reads (one per growth during it). */
-#define HMAP_READER_MAX_MAPS	8
+/* Arrays mapped at once: the layout's two, and those open walks still read
+ * (the array each walks by bucket, and the one each is following a moved
+ * chain into).  Any other is unmapped as soon as the layout moves on, so a
+ * cursor left open across any number of growths holds at most two. */
+#define HMAP_READER_MAX_MAPS	16
 
 /* One mapped bucket array. */
 struct hmap_uarray {
@@ -42,6 +44,7 @@ struct hmap_uarray {
 	size_t len;
 	__u32 nbuckets;
 	__u32 ntotal;		/* main + overflow buckets */
+	__u32 holds;		/* in maps[]: walks reading it (kept mapped) */
 };
 
 struct hmap_reader {
@@ -50,7 +53,7 @@ struct hmap_reader {
 	void *ctx;
 	__u64 seed[2];
 	bool incr;		/* incremental variant: values in the pool */
-	__u32 walks;		/* open walks: keep every mapping, a walk reads one */
+	__u32 walks;		/* open walks */
 	/*
 	 * arr[0] is the current array, arr[1] the old one while growing
 	 * (narrays 2).  Fixed tables have one array, mapped once.  Incremental

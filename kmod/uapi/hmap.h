@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/* SPDX-License-Identifier: ((GPL-2.0 WITH Linux-syscall-note) OR LGPL-2.1 OR BSD-2-Clause) */
 /*
  * hmap: Go-map-style hash tables in kernel memory for BPF programs.
  *
@@ -9,7 +9,12 @@
  *   - the descriptor value stored in the per-table BPF array map (the owner);
  *   - the read-only shared-memory layout exposed through mmap() of a table fd
  *     (a header page plus bucket arrays), versioned by HMAP_ABI_VERSION;
- *   - the /dev/hmap and table-fd ioctls.
+ *   - the /dev/hmap and table-fd ioctls;
+ *   - the key hash and tophash, which user-space readers of the mapping
+ *     compute exactly as the kernel does (bottom of this file).
+ *
+ * Licence: as libbpf's, so that programs under any licence can use it
+ * through libhmap; the kernel modules take it under the GPL.
  *
  * Layout of one bucket (all offsets in struct hmap_shm_header):
  *
@@ -261,5 +266,75 @@ struct hmap_ioc_elem {
 #define HMAP_IOC_LOOKUP		_IOW(HMAP_IOC_MAGIC, 17, struct hmap_ioc_elem)
 #define HMAP_IOC_UPDATE		_IOW(HMAP_IOC_MAGIC, 18, struct hmap_ioc_elem)
 #define HMAP_IOC_DELETE		_IOW(HMAP_IOC_MAGIC, 19, struct hmap_ioc_elem)
+
+/* ---- the key hash --------------------------------------------------------- */
+/*
+ * A key's 32-bit hash is the kernel's hsiphash() of its key_size bytes under
+ * the table's seed (struct hmap_shm_header.seed).  On 64-bit kernels that is
+ * SipHash-1-3 with a 32-bit result; hmap_key_hash() below is a bit-exact
+ * copy for user space (little-endian 64-bit hosts, as the kernel's).  The
+ * key's main bucket is hash & (nbuckets - 1) and its slot filter byte is
+ * hmap_tophash(hash).
+ */
+static inline __u8 hmap_tophash(__u32 hash)
+{
+	__u8 top = hash >> 24;
+
+	return top < HMAP_TOPHASH_MIN ? top + HMAP_TOPHASH_MIN : top;
+}
+
+#if !defined(__KERNEL__) && !defined(__bpf__)
+#include <string.h>
+
+static inline __u64 hmap__rol64(__u64 w, unsigned int s)
+{
+	return (w << s) | (w >> (64 - s));
+}
+
+#define HMAP__SIPROUND do {							\
+	v0 += v1; v1 = hmap__rol64(v1, 13); v1 ^= v0; v0 = hmap__rol64(v0, 32);	\
+	v2 += v3; v3 = hmap__rol64(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = hmap__rol64(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = hmap__rol64(v1, 17); v1 ^= v2; v2 = hmap__rol64(v2, 32);	\
+} while (0)
+
+/* Bit-exact with lib/siphash.c __hsiphash_unaligned() on 64-bit little-endian. */
+static inline __u32 hmap_key_hash(const void *key, __u32 len, const __u64 seed[2])
+{
+	const __u8 *p = (const __u8 *)key, *end = p + len - (len % 8);
+	__u8 left = len & 7;
+	__u64 v0 = 0x736f6d6570736575ULL ^ seed[0];
+	__u64 v1 = 0x646f72616e646f6dULL ^ seed[1];
+	__u64 v2 = 0x6c7967656e657261ULL ^ seed[0];
+	__u64 v3 = 0x7465646279746573ULL ^ seed[1];
+	__u64 b = (__u64)len << 56, m;
+	__u32 w;
+
+	for (; p != end; p += 8) {
+		memcpy(&m, p, 8);
+		v3 ^= m;
+		HMAP__SIPROUND;
+		v0 ^= m;
+	}
+	switch (left) {
+	case 7: b |= (__u64)end[6] << 48; /* fallthrough */
+	case 6: b |= (__u64)end[5] << 40; /* fallthrough */
+	case 5: b |= (__u64)end[4] << 32; /* fallthrough */
+	case 4: memcpy(&w, end, 4); b |= w; break;
+	case 3: b |= (__u64)end[2] << 16; /* fallthrough */
+	case 2: b |= (__u64)end[0] | (__u64)end[1] << 8; break;
+	case 1: b |= end[0];
+	}
+	v3 ^= b;
+	HMAP__SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	HMAP__SIPROUND;
+	HMAP__SIPROUND;
+	HMAP__SIPROUND;
+	return (__u32)((v0 ^ v1) ^ (v2 ^ v3));
+}
+#undef HMAP__SIPROUND
+#endif /* !__KERNEL__ && !__bpf__ */
 
 #endif /* _UAPI_HMAP_H */

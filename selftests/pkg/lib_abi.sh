@@ -11,6 +11,11 @@
 #  - it links with no undefined symbol left to chance (each is libc's,
 #    libbpf's, libelf's or libz's), and libhmap_version() returns VERSION;
 #  - libhmap.a defines the same API (hmapctl and the tests link it);
+#  - every file of the tree it is built from (its C sources, the headers
+#    they include, the BPF program its skeleton embeds) and every header
+#    make install ships is under the library's licence, LGPL-2.1 OR
+#    BSD-2-Clause; none is a kernel-engine header (kmod/ outside kmod/uapi/)
+#    or vmlinux.h, so it builds without a kernel;
 #  - libhmap.pc's Version is VERSION, and so is debian/changelog's (the
 #    packages'; dkms.conf gets it put in by make dkms-source and dh_dkms).
 # TAP, with the kselftest "# Totals:" line run-all.sh adds up.
@@ -24,11 +29,11 @@ ok() { n=$((n + 1)); pass=$((pass + 1)); echo "ok $n $1"; }
 nok() { n=$((n + 1)); fail=$((fail + 1)); echo "not ok $n $1"; shift; printf '%s\n' "$@" | sed 's/^/#   /'; }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 
 if [ ! -f "$SO" ]; then
 	nok "libhmap.so.$VERSION exists" "$SO is missing: run make lib"
-	echo "# Totals: pass:$pass fail:$((fail + 7)) xfail:0 xpass:0 skip:0 error:0"
+	echo "# Totals: pass:$pass fail:$((fail + 8)) xfail:0 xpass:0 skip:0 error:0"
 	exit 1
 fi
 
@@ -94,6 +99,35 @@ if [ -z "$static_missing" ]; then
 	ok "libhmap.a defines the API"
 else
 	nok "libhmap.a defines the API" "missing: $static_missing"
+fi
+
+# Licence and build inputs: what the compilers read to build the library.
+deps=$(make -s -C "$SRC" BUILD="$B" lib-deps 2>&1)
+drc=$?
+files=$(tr ' \\' '\n\n' <<<"$deps" | grep -E '\.(c|h)$' | sort -u)
+bad=""
+for f in $files; do
+	case $f in
+	"$B"/bpf/hmap_admin.skel.h) continue ;;	# generated from hmap_admin.bpf.c, checked below
+	"$B"/*) bad="$bad $f: generated from the kernel's BTF, so the library would need a kernel to build;"; continue ;;
+	"$SRC"/kmod/uapi/*) ;;
+	"$SRC"/kmod/*) bad="$bad $f: a kernel-engine header (move what the library needs into kmod/uapi/hmap.h);" ;;
+	"$SRC"/*) ;;
+	*) continue ;;	# the system's headers
+	esac
+	spdx=$(grep -m1 -o 'SPDX-License-Identifier: .*' "$f" | sed 's/SPDX-License-Identifier: //; s/ *\*\/$//')
+	case $spdx in
+	*LGPL-2.1*BSD-2-Clause*) ;;
+	*) bad="$bad ${f#"$SRC"/} is '$spdx', not LGPL-2.1 OR BSD-2-Clause;" ;;
+	esac
+done
+nfiles=$(grep -c "^$SRC/" <<<"$files")
+if [ $drc != 0 ] || [ "$nfiles" -lt 5 ]; then
+	nok "libhmap's build inputs" "make lib-deps failed or listed $nfiles files: $deps"
+elif [ -z "$bad" ]; then
+	ok "the $nfiles files libhmap is built from and installs are LGPL-2.1 OR BSD-2-Clause; no kernel-engine header, no vmlinux.h"
+else
+	nok "libhmap is built only from LGPL-2.1 OR BSD-2-Clause files, without kernel-engine headers or vmlinux.h" "$bad"
 fi
 
 pcver=$(sed -n 's/^Version: *//p' "$U/libhmap.pc" 2>/dev/null)

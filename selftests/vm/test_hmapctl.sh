@@ -186,6 +186,31 @@ expect 0 "created table 'tiny'" "create a 1-entry table" "$CTL" create tiny --ke
 expect 0 "" "fill it" "$CTL" update tiny key 01 00 00 00 value 01 00 00 00
 expect 1 "table 'tiny' is full (capacity 1)" "insert into a full table" "$CTL" update tiny key 02 00 00 00 value 01 00 00 00
 
+# ---- TABLE: NAME, name NAME, id ID or pinned PATH, as bpftool's MAP ------------------
+t_id=$("$CTL" -j show t | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+mkdir -p /sys/fs/bpf/elsewhere
+ln_desc() { bpftool map pin pinned /sys/fs/bpf/hmap/t /sys/fs/bpf/elsewhere/t2; }
+check "the descriptor pinned a second time, outside the pin root (bpftool map pin)" ln_desc
+expect 0 "$t_id: t  variant fixed" "show id ID" "$CTL" show id $t_id
+expect 0 "pinned /sys/fs/bpf/elsewhere/t2" "show pinned PATH names that pin" "$CTL" show pinned /sys/fs/bpf/elsewhere/t2
+expect 0 "$t_id: t  variant fixed" "show name NAME" "$CTL" show name t
+expect 0 "" "update pinned PATH" "$CTL" update pinned /sys/fs/bpf/elsewhere/t2 key 3 3 3 3 3 3 3 3 value 5 0 0 0 0 0 0 0
+expect 0 "value: 05 00 00 00 00 00 00 00" "lookup id ID sees it" "$CTL" lookup id $t_id key 3 3 3 3 3 3 3 3
+expect 0 "" "delete id ID" "$CTL" delete id $t_id key 3 3 3 3 3 3 3 3
+expect 1 "key not found in 't2'" "lookup pinned PATH after it" "$CTL" lookup pinned /sys/fs/bpf/elsewhere/t2 key 3 3 3 3 3 3 3 3
+check "dump id ID and dump NAME agree" sh -c "[ \"\$('$CTL' dump id $t_id)\" = \"\$('$CTL' dump t)\" ]"
+expect 0 "Found 0 elements" "dump pinned PATH" "$CTL" dump pinned /sys/fs/bpf/elsewhere/t2
+expect 0 "lookups" "stats id ID (live figures)" "$CTL" stats id $t_id
+expect 0 "lookups" "stats pinned PATH" "$CTL" stats pinned /sys/fs/bpf/elsewhere/t2
+expect 1 "nothing is pinned at /sys/fs/bpf/elsewhere/nosuch" "show pinned of nothing" "$CTL" show pinned /sys/fs/bpf/elsewhere/nosuch
+expect 1 "/sys/fs/bpf/elsewhere is a directory" "show pinned of a directory" "$CTL" show pinned /sys/fs/bpf/elsewhere
+expect 2 "'id' takes a table id" "id without a number" "$CTL" show id
+expect 2 "table id 'x' is not a number" "id that is not a number" "$CTL" dump id x
+expect 2 "table id 0 is out of range" "id 0" "$CTL" show id 0
+expect 1 "no table with id 4000000001" "lookup in no table" "$CTL" lookup id 4000000001 key 1 2 3 4 5 6 7 8
+check "-j show pinned PATH lists both pins" sh -c "'$CTL' -j show pinned /sys/fs/bpf/elsewhere/t2 | python3 -c 'import json,sys; d=json.load(sys.stdin); assert sorted(d[\"pinned\"]) == [\"/sys/fs/bpf/elsewhere/t2\", \"/sys/fs/bpf/hmap/t\"], d'"
+rm -f /sys/fs/bpf/elsewhere/t2 && rmdir /sys/fs/bpf/elsewhere
+
 # ---- JSON -----------------------------------------------------------------------
 "$CTL" update t key $K1 value 07 00 00 00 00 00 00 00 >/dev/null
 "$CTL" update t key hex 11 22 33 44 55 66 77 88 value 8 0 0 0 0 0 0 0 >/dev/null
@@ -433,6 +458,8 @@ for x in x4k x64k xpcpu xprog xdir; do
 	expect 1 "not an hmap table descriptor" "dump $x refuses it" "$CTL" dump $x
 	expect 1 "not an hmap table descriptor" "lookup in $x refuses it" "$CTL" lookup $x key 00 00 00 00
 	expect 1 "not an hmap table descriptor" "update of $x refuses it" "$CTL" update $x key 00 00 00 00 value 00 00 00 00
+	expect 1 "not an hmap table descriptor" "show pinned $R/$x refuses it" "$CTL" show pinned $R/$x
+	expect 1 "not an hmap table descriptor" "dump pinned $R/$x refuses it" "$CTL" dump pinned $R/$x
 	check "$x is still pinned" test -e $R/$x
 done
 jcap foreign-show "$CTL" -j show x4k

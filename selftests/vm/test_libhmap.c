@@ -4,7 +4,8 @@
  *
  *  - descriptors: whatever else is pinned where a table is expected (an
  *    array with big values, a per-CPU array, a same-shaped array without or
- *    with other BTF, a program) is refused with -EPROTOTYPE, never read
+ *    with other BTF, a program, a file outside bpffs) is refused with
+ *    -EPROTOTYPE (a directory with -EISDIR), never read
  *    into a struct hmap_desc, and stays pinned;
  *  - a descriptor naming a table whose handle generation differs (an id
  *    reused by another table) is refused with -ESTALE;
@@ -130,6 +131,25 @@ TEST(foreign_pins_are_not_descriptors)
 		EXPECT_TRUE(pinned(path));
 	}
 	unlink(path);
+
+	/* Not BPF objects at all: the kernel says EACCES for each, as for a
+	 * real permission problem; the library tells them apart. */
+	ASSERT_EQ(0, mkdir(path, 0700));
+	EXPECT_EQ(-EISDIR, hmap_desc__read_pinned(path, &d));
+	EXPECT_EQ(-EISDIR, hmap_table__open_pinned(path, NULL, &t));
+	EXPECT_EQ(-EISDIR, hmap_desc__refresh(path));
+	EXPECT_EQ(0, rmdir(path));
+	{
+		char tmpf[] = "/tmp/libhmap-test-XXXXXX";
+		int tfd = mkstemp(tmpf);
+
+		ASSERT_LE(0, tfd);
+		close(tfd);
+		EXPECT_EQ(-EPROTOTYPE, hmap_desc__read_pinned(tmpf, &d));
+		EXPECT_EQ(-EPROTOTYPE, hmap_table__open_pinned(tmpf, NULL, &t));
+		unlink(tmpf);
+	}
+	EXPECT_EQ(-ENOENT, hmap_desc__read_pinned(path, &d));
 	EXPECT_EQ(NULL, t);
 }
 

@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -24,32 +25,38 @@
 struct hmapctl_globals g = { .pin_root = HMAP_PIN_ROOT_DEFAULT };
 const struct cmd *current;
 
-int fail(const char *fmt, ...)
+/* One line to stderr, and with -j the same text as {"error": ...}. */
+static int report(int code, const char *prefix, const char *fmt, va_list ap)
 {
 	char msg[1024];
-	va_list ap;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "Error: %s\n", msg);
+	fprintf(stderr, "%s%s\n", prefix, msg);
 	if (g.json)
 		jw_error(msg);
-	return EXIT_FAILURE;
+	return code;
+}
+
+int fail(const char *fmt, ...)
+{
+	va_list ap;
+	int ret;
+
+	va_start(ap, fmt);
+	ret = report(EXIT_FAILURE, "Error: ", fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 int usage_error(const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
+	int ret;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ret = report(EXIT_USAGE, "hmapctl: ", fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "hmapctl: %s\n", msg);
-	if (g.json)
-		jw_error(msg);
-	return EXIT_USAGE;
+	return ret;
 }
 
 const char *perm_hint(int err, enum perm_need need)
@@ -301,30 +308,157 @@ int get_desc(const char *name, struct hmap_desc *d, bool quiet)
 	return fail("cannot open %s: %s", path, common_hint(ret) ?: strerror(-ret));
 }
 
-int open_table(const char *name, struct hmap_table **t)
+/* Open the table whose descriptor is pinned at @path (@label in messages). */
+static int open_table_path(const char *path, const char *label, bool by_name,
+			   struct hmap_table **t)
 {
-	char path[PATH_MAX];
 	int ret;
 
 	if (require_module())
 		return EXIT_FAILURE;
-	if (!valid_name(name))
-		return usage_error("'%s' is not a table name (letters, digits, _ - .)", name);
-	table_path(path, sizeof(path), name);
 	ret = hmap_table__open_pinned(path, NULL, t);
 	if (ret == -ENOENT && access(path, F_OK))
-		return fail("no table named '%s' under %s: see 'hmapctl list'", name, g.pin_root);
-	if (ret == -EPROTOTYPE || (ret && is_dir(path)))
+		return by_name ? fail("no table named '%s' under %s: see 'hmapctl list'", label, g.pin_root)
+			       : fail("nothing is pinned at %s", path);
+	if (ret == -ENOENT)
+		return fail("%s is a table descriptor that owns no table", path);
+	if (ret == -EPROTOTYPE || ret == -EISDIR)
 		return not_a_table(path);
 	if (ret == -EPROTO)
 		return fail("table '%s': hmap.ko and hmapctl disagree on the shared-memory ABI: "
-			    "rebuild and reload both", name);
+			    "rebuild and reload both", label);
 	if (ret == -ESTALE)
-		return fail("%s is the descriptor of a table that was destroyed: run 'hmapctl rm %s'",
-			    path, name);
+		return by_name ? fail("%s is the descriptor of a table that was destroyed: run "
+				      "'hmapctl rm %s'", path, label)
+			       : fail("%s is the descriptor of a table that was destroyed", path);
 	if (ret)
-		return fail("cannot open table '%s': %s", name, common_hint(ret) ?: strerror(-ret));
+		return fail("cannot open table '%s': %s", label, common_hint(ret) ?: strerror(-ret));
 	return 0;
+}
+
+int open_table(const char *name, struct hmap_table **t)
+{
+	char path[PATH_MAX];
+
+	if (!valid_name(name))
+		return usage_error("'%s' is not a table name (letters, digits, _ - .)", name);
+	table_path(path, sizeof(path), name);
+	return open_table_path(path, name, true, t);
+}
+
+/* Open table id @id (errors reported); read-only unless @rdwr. */
+int open_table_id(__u32 id, bool rdwr, struct hmap_table **t)
+{
+	HMAP_OPTS(hmap_table_open_opts, oo, .rdonly = !rdwr);
+	int ret;
+
+	if (require_module())
+		return EXIT_FAILURE;
+	ret = hmap_table__open_id(id, &oo, t);
+	if (ret == -ENOENT)
+		return fail("no table with id %u: see 'hmapctl list'", id);
+	if (ret == -EPROTO)
+		return fail("table id %u: hmap.ko and hmapctl disagree on the shared-memory ABI: "
+			    "rebuild and reload both", id);
+	if (ret)
+		return fail("cannot open table id %u: %s", id, common_hint(ret) ?: strerror(-ret));
+	return 0;
+}
+
+/*
+ * TABLE on the command line, as bpftool's MAP: NAME (a table pinned under
+ * the pin root), "name NAME" (the same, for a table called "id"), "id ID"
+ * or "pinned PATH" (a descriptor pinned anywhere in bpffs).  Returns the
+ * words it took (1 or 2), or -1 after a usage error.
+ */
+int parse_table_ref(int argc, char **argv, struct table_ref *r)
+{
+	const char *base;
+	__u64 id;
+
+	memset(r, 0, sizeof(*r));
+	if (argc < 1)
+		return usage_error("%s needs a TABLE: NAME, id ID or pinned PATH (see 'hmapctl %s --help')",
+				   current->name, current->name), -1;
+	if (strcmp(argv[0], "id") && strcmp(argv[0], "pinned") && strcmp(argv[0], "name")) {
+		r->kind = TABLE_BY_NAME;
+		snprintf(r->label, sizeof(r->label), "%s", argv[0]);
+		return 1;
+	}
+	if (argc < 2)
+		return usage_error("'%s' takes %s", argv[0],
+				   !strcmp(argv[0], "id") ? "a table id" :
+				   !strcmp(argv[0], "name") ? "a table name" : "a path in bpffs"), -1;
+	if (!strcmp(argv[0], "name")) {
+		r->kind = TABLE_BY_NAME;
+		snprintf(r->label, sizeof(r->label), "%s", argv[1]);
+	} else if (!strcmp(argv[0], "id")) {
+		if (parse_u64(argv[1], "table id", &id))
+			return -1;
+		if (!id || id > UINT32_MAX)
+			return usage_error("table id %s is out of range", argv[1]), -1;
+		r->kind = TABLE_BY_ID;
+		r->id = id;
+		snprintf(r->label, sizeof(r->label), "id %u", r->id);
+	} else {
+		if (strlen(argv[1]) >= sizeof(r->path))
+			return usage_error("path too long: %.40s...", argv[1]), -1;
+		r->kind = TABLE_BY_PATH;
+		snprintf(r->path, sizeof(r->path), "%s", argv[1]);
+		base = strrchr(r->path, '/');
+		snprintf(r->label, sizeof(r->label), "%s", base ? base + 1 : r->path);
+	}
+	return 2;
+}
+
+int open_table_ref(const struct table_ref *r, bool rdwr, struct hmap_table **t)
+{
+	switch (r->kind) {
+	case TABLE_BY_ID:
+		return open_table_id(r->id, rdwr, t);
+	case TABLE_BY_PATH:
+		return open_table_path(r->path, r->label, false, t);
+	default:
+		return open_table(r->label, t);
+	}
+}
+
+/* The name --btf looks up in an object: the table's name, its pin's name,
+ * or for a table given by id the name it is pinned under in the pin root. */
+int table_ref_btf_name(const struct table_ref *r, char *buf, size_t n)
+{
+	struct dirent *de;
+	DIR *dir;
+
+	if (r->kind != TABLE_BY_ID) {
+		snprintf(buf, n, "%s", r->label);
+		return 0;
+	}
+	dir = opendir(g.pin_root);
+	while (dir && (de = readdir(dir))) {
+		struct hmap_desc d;
+
+		if (de->d_name[0] != '.' && !get_desc(de->d_name, &d, true) && d.id == r->id) {
+			snprintf(buf, n, "%s", de->d_name);
+			closedir(dir);
+			return 0;
+		}
+	}
+	if (dir)
+		closedir(dir);
+	return fail("table id %u is not pinned under %s, so --btf cannot tell which of the "
+		    "object's tables it is: name it by its pin ('pinned PATH' or NAME)", r->id, g.pin_root);
+}
+
+/* The descriptor's pin path, for a table named by name or path ("" by id). */
+void table_ref_path(const struct table_ref *r, char *buf, size_t n)
+{
+	if (r->kind == TABLE_BY_PATH)
+		snprintf(buf, n, "%s", r->path);
+	else if (r->kind == TABLE_BY_NAME)
+		table_path(buf, n, r->label);
+	else
+		snprintf(buf, n, "%s", "");
 }
 
 /* Words that end a key or value on the command line. */

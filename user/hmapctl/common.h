@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <limits.h>
 #include <stdio.h>
 #include <linux/types.h>
 
@@ -74,7 +75,20 @@ bool is_dir(const char *path);
 int not_a_table(const char *path);
 int get_desc(const char *name, struct hmap_desc *d, bool quiet);
 int open_table(const char *name, struct hmap_table **t);
-int open_table_id(__u32 id, struct hmap_table **t);
+int open_table_id(__u32 id, bool rdwr, struct hmap_table **t);
+
+/* TABLE := NAME | name NAME | id ID | pinned PATH (as bpftool's MAP). */
+#define TABLE_REF_HELP	"TABLE := NAME | name NAME | id ID | pinned PATH"
+struct table_ref {
+	enum { TABLE_BY_NAME, TABLE_BY_ID, TABLE_BY_PATH } kind;
+	__u32 id;
+	char label[PATH_MAX];	/* name, pin basename, or "id N": for messages and --btf */
+	char path[PATH_MAX];
+};
+int parse_table_ref(int argc, char **argv, struct table_ref *r);
+int open_table_ref(const struct table_ref *r, bool rdwr, struct hmap_table **t);
+void table_ref_path(const struct table_ref *r, char *buf, size_t n);
+int table_ref_btf_name(const struct table_ref *r, char *buf, size_t n);
 const char *variant_name(__u64 v);
 
 bool is_keyword(const char *a);

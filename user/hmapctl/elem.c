@@ -268,8 +268,11 @@ static void print_hex(const char *label, const __u8 *p, __u32 n)
 /* lookup NAME key BYTES | update NAME key BYTES value BYTES [any|noexist|exist] | delete NAME key BYTES */
 int do_elem(int argc, char **argv)
 {
-	const char *cmd = current->name, *name, *btf_obj = NULL;
+	const char *cmd = current->name, *btf_obj = NULL;
 	__u8 key[HMAP_KEY_SIZE_MAX], *val;
+	struct table_ref ref;
+	char name[PATH_MAX];
+	int used;
 	const struct hmap_shm_header *shm;
 	struct hmap_table *t;
 	struct typed ty;
@@ -291,10 +294,16 @@ int do_elem(int argc, char **argv)
 		argc -= 2;
 		a--;
 	}
-	if (argc < 4 || strcmp(argv[2], "key"))
+	used = parse_table_ref(argc - 1, argv + 1, &ref);
+	if (used < 0)
+		return EXIT_USAGE;
+	i = 1 + used;
+	if (i + 1 >= argc || strcmp(argv[i], "key"))
 		return usage_error("usage: hmapctl %s %s", cmd, current->args);
-	name = argv[1];
-	ret = open_table(name, &t);
+	snprintf(name, sizeof(name), "%s", ref.label);
+	if (btf_obj && table_ref_btf_name(&ref, name, sizeof(name)))
+		return EXIT_FAILURE;
+	ret = open_table_ref(&ref, strcmp(cmd, "lookup"), &t);
 	if (ret)
 		return ret;
 	shm = hmap_table__header(t);
@@ -303,7 +312,7 @@ int do_elem(int argc, char **argv)
 		ret = EXIT_FAILURE;
 		goto out_val;
 	}
-	i = 3;
+	i++;
 	if (btf_obj ? parse_typed(&ty, ty.key_id, argc, argv, &i, key, shm->key_size, "key")
 		    : parse_bytes(argc, argv, &i, key, shm->key_size, "key")) {
 		ret = EXIT_USAGE;
@@ -581,6 +590,9 @@ int do_dump(int argc, char **argv)
 	bool count_only = false, consistent = false;
 	const char *btf_obj = NULL, *name, *sort = NULL;
 	struct dump_ctx dc = {};
+	struct table_ref ref;
+	char btf_name[PATH_MAX];
+	int used;
 	struct hmap_table *t;
 	struct typed ty;
 	__u64 top = 0, retries = 0;
@@ -601,12 +613,17 @@ int do_dump(int argc, char **argv)
 		default: return usage_error("see 'hmapctl dump --help'");
 		}
 	}
-	if (optind != argc - 1)
-		return usage_error("dump takes one NAME (see 'hmapctl dump --help')");
+	used = parse_table_ref(argc - optind, argv + optind, &ref);
+	if (used < 0)
+		return EXIT_USAGE;
+	if (optind + used != argc)
+		return usage_error("dump takes one TABLE, then options (see 'hmapctl dump --help')");
 	if (sort && !top)
 		return usage_error("--sort goes with --top N");
-	name = argv[optind];
-	ret = open_table(name, &t);
+	name = ref.label;
+	if (btf_obj && table_ref_btf_name(&ref, btf_name, sizeof(btf_name)))
+		return EXIT_FAILURE;
+	ret = open_table_ref(&ref, false, &t);
 	if (ret)
 		return ret;
 	dc.shm = hmap_table__header(t);
@@ -626,7 +643,7 @@ int do_dump(int argc, char **argv)
 		return EXIT_SUCCESS;
 	}
 	if (btf_obj) {
-		if (typed_open(&ty, btf_obj, name, dc.shm)) {
+		if (typed_open(&ty, btf_obj, btf_name, dc.shm)) {
 			hmap_table__close(t);
 			return EXIT_FAILURE;
 		}

@@ -37,22 +37,23 @@ static const struct cmd cmds[] = {
 	  "List every table by id, as 'bpftool map list' does, with its pin under the pin\n"
 	  "root; a table that only a program, link or fd keeps alive is '(not pinned)'.\n"
 	  "Anything else pinned under the pin root is not a table and is not listed." },
-	{ "show", do_show, "NAME | id ID",
-	  "Show a table's shape, memory, statistics and pins, by name or by table id." },
-	{ "stats", do_stats, "NAME",
+	{ "show", do_show, "TABLE",
+	  "Show a table's shape, memory, statistics and pins.\n" TABLE_REF_HELP "." },
+	{ "stats", do_stats, "TABLE",
 	  "Show statistics, and refresh the snapshot in the descriptor map that\n"
-	  "'bpftool map dump pinned <pin root>/NAME' shows." },
-	{ "lookup", do_elem, "NAME key KEY [--btf OBJ]",
+	  "'bpftool map dump pinned <pin root>/NAME' shows (by id: live figures only).\n"
+	  TABLE_REF_HELP "." },
+	{ "lookup", do_elem, "TABLE key KEY [--btf OBJ]",
 	  "Look a key up, zero-copy.  KEY is bytes as bpftool reads them: one word a byte,\n"
 	  "decimal ('10 0 0 1'), 0x-prefixed hex or 0-prefixed octal, or hex after the\n"
 	  "word 'hex' ('hex 0a 00 00 01').  With --btf OBJ, typed fields from the object's\n"
 	  "HMAP_TABLE types instead: 'saddr=10.0.0.1 dport=53 proto=17' (unnamed fields\n"
 	  "are zero; *addr fields take IP addresses; a non-struct key is one bare number)." },
-	{ "update", do_elem, "NAME key KEY value VALUE [any|noexist|exist] [--btf OBJ]",
+	{ "update", do_elem, "TABLE key KEY value VALUE [any|noexist|exist] [--btf OBJ]",
 	  "Insert or replace through the kernel (the same locks as BPF writers).\n"
 	  "KEY and VALUE as for lookup." },
-	{ "delete", do_elem, "NAME key KEY [--btf OBJ]", "Delete a key through the kernel." },
-	{ "dump", do_dump, "NAME [--count] [--consistent] [--top N [--sort FIELD]] [--btf OBJ]",
+	{ "delete", do_elem, "TABLE key KEY [--btf OBJ]", "Delete a key through the kernel." },
+	{ "dump", do_dump, "TABLE [--count] [--consistent] [--top N [--sort FIELD]] [--btf OBJ]",
 	  "Print every entry, reading the table's memory directly (no syscall per entry).\n"
 	  "--count only counts.  --consistent re-reads a bucket chain a writer was changing,\n"
 	  "so each chain is a consistent snapshot.  --btf OBJ prints typed fields.\n"
@@ -83,6 +84,7 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		fprintf(f, "  %-8s %s\n", cmds[i].name, cmds[i].args);
 	fprintf(f, "  %-8s %s\n", "help", "[COMMAND]");
+	fprintf(f, "\n  " TABLE_REF_HELP "\n");
 	fprintf(f, "\nOptions (anywhere on the line):\n"
 		"  -j, --json          JSON output\n"
 		"  -p, --pretty        indented JSON output (implies -j)\n"

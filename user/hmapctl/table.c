@@ -158,7 +158,7 @@ static void emit_stats(const struct hmap_stats *s)
 /* The tables pinned under the pin root, for list and show id. */
 struct pin {
 	__u64 id, handle;
-	char name[256];
+	char name[PATH_MAX];	/* under the pin root, or a whole path */
 };
 
 struct pins {
@@ -197,6 +197,15 @@ static bool pin_is(const struct pin *p, const struct hmap_info *info)
 	return p->id == info->id && (!p->handle || !info->handle || p->handle == info->handle);
 }
 
+/* A pin's path: names are under the pin root, a path given with "pinned" as is. */
+static void pin_path(char *buf, size_t n, const char *name)
+{
+	if (name[0] == '/')
+		snprintf(buf, n, "%s", name);
+	else
+		table_path(buf, n, name);
+}
+
 /* Print one table: its pins (@pins, the pins of every table), shape and, if @full, stats. */
 static void show_info(const struct hmap_info *info, const struct pins *pins, bool full)
 {
@@ -218,7 +227,7 @@ static void show_info(const struct hmap_info *info, const struct pins *pins, boo
 		for (i = 0; i < pins->n; i++) {
 			if (!pin_is(&pins->v[i], info))
 				continue;
-			table_path(path, sizeof(path), pins->v[i].name);
+			pin_path(path, sizeof(path), pins->v[i].name);
 			jw_str(NULL, path);
 		}
 		jw_close(']');
@@ -245,7 +254,7 @@ static void show_info(const struct hmap_info *info, const struct pins *pins, boo
 		for (i = 0; i < pins->n; i++) {
 			if (!pin_is(&pins->v[i], info))
 				continue;
-			table_path(path, sizeof(path), pins->v[i].name);
+			pin_path(path, sizeof(path), pins->v[i].name);
 			printf("\tpinned %s\n", path);
 		}
 		if (!name)
@@ -263,68 +272,54 @@ static void show_info(const struct hmap_info *info, const struct pins *pins, boo
 	}
 }
 
-/* Open table id @id read-only (errors reported). */
-int open_table_id(__u32 id, struct hmap_table **t)
-{
-	HMAP_OPTS(hmap_table_open_opts, oo, .rdonly = true);
-	int ret;
-
-	if (require_module())
-		return EXIT_FAILURE;
-	ret = hmap_table__open_id(id, &oo, t);
-	if (ret == -ENOENT)
-		return fail("no table with id %u: see 'hmapctl list'", id);
-	if (ret == -EPROTO)
-		return fail("table id %u: hmap.ko and hmapctl disagree on the shared-memory ABI: "
-			    "rebuild and reload both", id);
-	if (ret)
-		return fail("cannot open table id %u: %s", id, common_hint(ret) ?: strerror(-ret));
-	return 0;
-}
-
-/* show NAME | show id ID (@argv after the command). */
+/* show TABLE (@argv after the command). */
 static int show_ref(int argc, char **argv, bool full)
 {
 	struct pins pins = {};
+	struct table_ref ref;
 	struct hmap_table *t;
 	struct hmap_info info;
-	struct pin one = {};
 	__u64 id;
-	int ret;
+	int ret, used = parse_table_ref(argc, argv, &ref);
 
-	if (argc == 2 && !strcmp(argv[0], "id")) {
-		if (parse_u64(argv[1], "table id", &id))
-			return EXIT_USAGE;
-		if (id > UINT32_MAX)
-			return usage_error("table id %s is out of range", argv[1]);
-		ret = open_table_id(id, &t);
-		if (ret)
-			return ret;
-		pins_read(&pins);
-	} else if (argc == 1) {
-		ret = open_table(argv[0], &t);
-		if (ret)
-			return ret;
-		snprintf(one.name, sizeof(one.name), "%s", argv[0]);
-		pins.v = &one;
-		pins.n = 1;
-	} else {
-		return usage_error("%s takes NAME or 'id ID' (see 'hmapctl %s --help')",
+	if (used < 0)
+		return EXIT_USAGE;
+	if (used != argc)
+		return usage_error("%s takes one TABLE (see 'hmapctl %s --help')",
 				   current->name, current->name);
-	}
+	ret = open_table_ref(&ref, false, &t);
+	if (ret)
+		return ret;
 	id = hmap_table__id(t);
 	ret = hmap_table__info(t, &info);
 	hmap_table__close(t);
 	if (ret)
-		ret = fail("cannot read table id %llu: %s", (unsigned long long)id, strerror(-ret));
-	if (!ret) {
-		one.id = info.id;	/* the pin is the table that was opened */
-		one.handle = 0;
-		show_info(&info, &pins, full);
+		return fail("cannot read table id %llu: %s", (unsigned long long)id, strerror(-ret));
+	pins_read(&pins);
+	if (ref.kind == TABLE_BY_PATH) {
+		/* A pin outside the pin root: show it, with any in the root. */
+		struct pin *v = realloc(pins.v, (pins.n + 1) * sizeof(*v));
+
+		if (v) {
+			pins.v = v;
+			v[pins.n] = (struct pin){ .id = info.id };
+			snprintf(v[pins.n].name, sizeof(v[pins.n].name), "%s", ref.path);
+			pins.n++;
+		}
 	}
-	if (pins.v != &one)
-		free(pins.v);
-	return ret;
+	/* The name it was asked by comes first, if pinned under several. */
+	for (size_t i = 1; i < pins.n && ref.kind != TABLE_BY_ID; i++) {
+		struct pin tmp = pins.v[0];
+
+		if (strcmp(pins.v[i].name, ref.kind == TABLE_BY_PATH ? ref.path : ref.label))
+			continue;
+		pins.v[0] = pins.v[i];
+		pins.v[i] = tmp;
+		break;
+	}
+	show_info(&info, &pins, full);
+	free(pins.v);
+	return EXIT_SUCCESS;
 }
 
 int do_list(int argc, char **argv)
@@ -384,22 +379,33 @@ int do_show(int argc, char **argv)
 
 int do_stats(int argc, char **argv)
 {
-	struct hmap_desc d;
+	struct table_ref ref;
 	char path[PATH_MAX];
-	const char *name;
-	int ret = one_name(argc, argv, &name);
+	int ret, used;
 
-	if (ret)
-		return ret < 0 ? EXIT_SUCCESS : ret;
-	if (require_module() || get_desc(name, &d, false))
-		return EXIT_FAILURE;
-	/* Refresh the descriptor's snapshot first, so bpftool map dump agrees. */
-	table_path(path, sizeof(path), name);
-	ret = hmap_desc__refresh(path);
-	if (ret)
-		return fail("cannot refresh the stats in %s: %s", path,
-			    common_hint(ret) ?: strerror(-ret));
-	return show_ref(1, argv + 1, true);
+	if (want_help(argc, argv))
+		return help(current);
+	used = parse_table_ref(argc - 1, argv + 1, &ref);
+	if (used < 0)
+		return EXIT_USAGE;
+	if (used != argc - 1)
+		return usage_error("stats takes one TABLE (see 'hmapctl stats --help')");
+	/* Refresh the descriptor's snapshot first, so bpftool map dump agrees
+	 * (a table given by id: its live figures only). */
+	table_ref_path(&ref, path, sizeof(path));
+	if (*path) {
+		struct hmap_table *t;
+
+		ret = open_table_ref(&ref, false, &t);	/* checks it, says what is wrong */
+		if (ret)
+			return ret;
+		hmap_table__close(t);
+		ret = hmap_desc__refresh(path);
+		if (ret)
+			return fail("cannot refresh the stats in %s: %s", path,
+				    common_hint(ret) ?: strerror(-ret));
+	}
+	return show_ref(argc - 1, argv + 1, true);
 }
 
 int do_rm(int argc, char **argv)

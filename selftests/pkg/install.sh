@@ -9,6 +9,8 @@
 #    PKG_CONFIG_SYSROOT_DIR), gives flags that build selftests/pkg/example.c,
 #    which knows only <hmap/libhmap.h>; the program needs libhmap.so.1 and
 #    nothing it needs is missing;
+#  - with pkg-config --static, the example links as a static binary (libhmap.a,
+#    then libbpf, libelf and libz from Requires.private/Libs.private);
 #  - <hmap/libhmap.h> compiles alone in C and C++, and a BPF program builds
 #    with <hmap/hmap.bpf.h> from the installed tree (its uapi include
 #    resolves next to it);
@@ -28,7 +30,7 @@ D=$O/root
 P=/usr/local
 rm -rf "$D" && mkdir -p "$O"
 echo "TAP version 13"
-echo "1..9"
+echo "1..10"
 
 if out=$(make -s -C "$SRC" BUILD="$B" DESTDIR="$D" PREFIX=$P install 2>&1); then
 	ok "make install DESTDIR=$D PREFIX=$P"
@@ -85,6 +87,17 @@ if [ "$needed" = "libhmap.so.${V%%.*}" ] && [ -z "$missing" ]; then
 else
 	nok "the example needs libhmap.so.${V%%.*}, and every library it needs is found" \
 		"NEEDED: '$needed'" "$missing"
+fi
+
+# Static: what pkg-config --static says must be enough for a -static link.
+# shellcheck disable=SC2086
+if out=$(cc -static -Wall -Wextra -Werror -O2 "$SRC/selftests/pkg/example.c" \
+		$(pkg-config --static --cflags --libs libhmap) -o "$O/example-static" 2>&1) &&
+   ! readelf -d "$O/example-static" 2>/dev/null | grep -q NEEDED; then
+	ok "example.c links -static with pkg-config --static --libs libhmap"
+else
+	nok "example.c links -static with pkg-config --static --libs libhmap" "$out" \
+		"$(pkg-config --static --libs libhmap)" "$(readelf -d "$O/example-static" 2>&1 | grep NEEDED)"
 fi
 
 echo '#include <hmap/libhmap.h>' > "$O/hdr.c"

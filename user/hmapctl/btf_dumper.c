@@ -223,42 +223,70 @@ static bool printable(const char *p, __s64 size)
 	return true;
 }
 
-/* ---- text ---------------------------------------------------------------------------- */
+/*
+ * The members of struct or union @t at @p, as text and JSON both print them:
+ * __pad* members skipped, anonymous structs and unions inlined.  @fn gets
+ * each member's name, type, data and, for a bitfield, its value (bits > 0).
+ */
+struct ty_member {
+	const char *name;
+	__u32 type;
+	const struct btf_type *mt;	/* resolved type, or NULL */
+	const __u8 *p;			/* the member's bytes (not for bitfields) */
+	__u32 bits;			/* bitfield width, 0 otherwise */
+	__u64 value;			/* bitfield value */
+	const char *enum_name;		/* bitfield of enum type: its name, if known */
+};
 
-static void ty_text(struct typed *ty, __u32 id, const __u8 *p, const char *member);
+typedef void (*ty_member_fn)(struct typed *ty, const struct ty_member *m, void *ctx);
 
-static void ty_text_members(struct typed *ty, const struct btf_type *t, const __u8 *p, bool *first)
+static void ty_for_each_member(struct typed *ty, const struct btf_type *t, const __u8 *p,
+			       ty_member_fn fn, void *ctx)
 {
 	const struct btf_member *m = btf_members(t);
 
 	for (__u32 i = 0; i < btf_vlen(t); i++, m++) {
-		const char *name = btf__name_by_offset(ty->btf, m->name_off);
-		__u32 off = btf_member_bit_offset(t, i), bits = btf_member_bitfield_size(t, i);
-		const struct btf_type *mt;
+		__u32 off = btf_member_bit_offset(t, i);
+		struct ty_member tm = {
+			.name = btf__name_by_offset(ty->btf, m->name_off),
+			.type = m->type,
+			.mt = ty_resolved(ty->btf, m->type),
+			.p = p + off / 8,
+			.bits = btf_member_bitfield_size(t, i),
+		};
 
-		if (!strncmp(name, "__pad", 5))
+		if (!strncmp(tm.name, "__pad", 5))
 			continue;
-		mt = ty_resolved(ty->btf, m->type);
-		if (!*name && mt && (btf_is_struct(mt) || btf_is_union(mt))) {
-			ty_text_members(ty, mt, p + off / 8, first);	/* anonymous: inline */
+		if (!*tm.name && tm.mt && (btf_is_struct(tm.mt) || btf_is_union(tm.mt))) {
+			ty_for_each_member(ty, tm.mt, tm.p, fn, ctx);	/* anonymous: inline */
 			continue;
 		}
-		fprintf(ty->out, "%s%s=", *first ? "" : " ", name);
-		*first = false;
-		if (bits) {
-			__u64 v = bitfield_value(ty->btf, m->type, p, off, bits);
-			const char *en = mt ? enum_name(ty->btf, mt, v) : NULL;
-
-			if (en)
-				fputs(en, ty->out);
-			else if (mt && is_signed(mt))
-				fprintf(ty->out, "%lld", (long long)v);
-			else
-				fprintf(ty->out, "%llu", (unsigned long long)v);
-			continue;
+		if (tm.bits) {
+			tm.value = bitfield_value(ty->btf, m->type, p, off, tm.bits);
+			tm.enum_name = tm.mt ? enum_name(ty->btf, tm.mt, tm.value) : NULL;
 		}
-		ty_text(ty, m->type, p + off / 8, name);
+		fn(ty, &tm, ctx);
 	}
+}
+
+/* ---- text ---------------------------------------------------------------------------- */
+
+static void ty_text(struct typed *ty, __u32 id, const __u8 *p, const char *member);
+
+static void ty_text_member(struct typed *ty, const struct ty_member *m, void *ctx)
+{
+	bool *first = ctx;
+
+	fprintf(ty->out, "%s%s=", *first ? "" : " ", m->name);
+	*first = false;
+	if (!m->bits)
+		ty_text(ty, m->type, m->p, m->name);
+	else if (m->enum_name)
+		fputs(m->enum_name, ty->out);
+	else if (m->mt && is_signed(m->mt))
+		fprintf(ty->out, "%lld", (long long)m->value);
+	else
+		fprintf(ty->out, "%llu", (unsigned long long)m->value);
 }
 
 static void ty_text(struct typed *ty, __u32 id, const __u8 *p, const char *member)
@@ -278,7 +306,7 @@ static void ty_text(struct typed *ty, __u32 id, const __u8 *p, const char *membe
 		bool first = true;
 
 		fputc('{', ty->out);
-		ty_text_members(ty, t, p, &first);
+		ty_for_each_member(ty, t, p, ty_text_member, &first);
 		fputc('}', ty->out);
 		return;
 	}
@@ -334,36 +362,16 @@ void typed_print(struct typed *ty, __s32 id, const void *data, FILE *f)
 
 static void ty_json(struct typed *ty, const char *key, __u32 id, const __u8 *p, const char *member);
 
-static void ty_json_members(struct typed *ty, const struct btf_type *t, const __u8 *p)
+static void ty_json_member(struct typed *ty, const struct ty_member *m, void *ctx)
 {
-	const struct btf_member *m = btf_members(t);
-
-	for (__u32 i = 0; i < btf_vlen(t); i++, m++) {
-		const char *name = btf__name_by_offset(ty->btf, m->name_off);
-		__u32 off = btf_member_bit_offset(t, i), bits = btf_member_bitfield_size(t, i);
-		const struct btf_type *mt;
-
-		if (!strncmp(name, "__pad", 5))
-			continue;
-		mt = ty_resolved(ty->btf, m->type);
-		if (!*name && mt && (btf_is_struct(mt) || btf_is_union(mt))) {
-			ty_json_members(ty, mt, p + off / 8);	/* anonymous: inline */
-			continue;
-		}
-		if (bits) {
-			__u64 v = bitfield_value(ty->btf, m->type, p, off, bits);
-			const char *en = mt ? enum_name(ty->btf, mt, v) : NULL;
-
-			if (en)
-				jw_str(name, en);
-			else if (mt && is_signed(mt))
-				jw_s64(name, v);
-			else
-				jw_u64(name, v);
-			continue;
-		}
-		ty_json(ty, name, m->type, p + off / 8, name);
-	}
+	if (!m->bits)
+		ty_json(ty, m->name, m->type, m->p, m->name);
+	else if (m->enum_name)
+		jw_str(m->name, m->enum_name);
+	else if (m->mt && is_signed(m->mt))
+		jw_s64(m->name, m->value);
+	else
+		jw_u64(m->name, m->value);
 }
 
 static void ty_json(struct typed *ty, const char *key, __u32 id, const __u8 *p, const char *member)
@@ -379,7 +387,7 @@ static void ty_json(struct typed *ty, const char *key, __u32 id, const __u8 *p, 
 	}
 	if (btf_is_struct(t) || btf_is_union(t)) {
 		jw_open(key, '{');
-		ty_json_members(ty, t, p);
+		ty_for_each_member(ty, t, p, ty_json_member, NULL);
 		jw_close('}');
 		return;
 	}

@@ -7,7 +7,13 @@
  * the incremental variant at the same size (steady state, not growing) and
  * its cost against the fixed table, incr/hmap.  Needs hmap.ko loaded.
  *
- *   bench_kfunc [N...]      table sizes, powers of two (default 1024 1048576)
+ *   bench_kfunc [-p PASSES] [N...]   table sizes, powers of two (default
+ *                                    1024 1048576); PASSES: best of how many
+ *                                    (default 20 up to 4096 entries, else 2)
+ *
+ * Every operation must succeed: a failed insert, update or delete, a missed
+ * lookup or a hit miss ends the run with exit status 1, naming the side, the
+ * operation and the first errno.  Pins are removed on every exit (atexit).
  *
  * Figures under QEMU TCG are emulated time: compare the ratios, not the ns.
  */
@@ -21,11 +27,11 @@
 #include <bpf/libbpf.h>
 
 #include "libhmap.h"
-#include "hmap_test_util.h"
+#include "bench_util.h"
 #include "hmap_bench.skel.h"
 
 #define BATCH	64
-#define ROOT	"/sys/fs/bpf/hmap-bench"
+#define ROOT	BENCH_ROOT
 
 enum { B_LOOKUP, B_UPDATE, B_INSERT, B_DELETE };
 
@@ -40,12 +46,31 @@ static double run(struct hmap_bench *s, struct bpf_program *p, __u32 op, __u32 o
 	s->bss->key_offset = off;
 	s->bss->cursor = 0;
 	s->bss->errors = 0;
+	s->bss->first_err = 0;
 	s->bss->hits = 0;
 	if (bpf_prog_test_run_opts(bpf_program__fd(p), &o)) {
-		fprintf(stderr, "test run of %s failed: %s\n", bpf_program__name(p), strerror(errno));
+		fprintf(stderr, "bench_kfunc: test run of %s failed: %s\n", bpf_program__name(p),
+			strerror(errno));
 		exit(1);
 	}
 	return (double)o.duration / BATCH;
+}
+
+static const char *const side_name[] = { "hmap (fixed)", "htab (prealloc)", "hmap (incremental)" };
+
+/* Any failed operation in the last run ends the benchmark, with its reason. */
+static void check_errors(struct hmap_bench *s, int side, const char *op, __u32 n, __u32 vsz,
+			 __u64 ops)
+{
+	int err = s->bss->first_err;
+
+	if (!s->bss->errors)
+		return;
+	fprintf(stderr, "bench_kfunc: %s, %u entries, %u-byte values: %llu of %llu %s failed, "
+		"the first with %d (%s: %s)\n", side_name[side], n, vsz,
+		(unsigned long long)s->bss->errors, (unsigned long long)ops, op, err,
+		err < 0 ? strerror(-err) : "?", bench_err_why(err));
+	exit(1);
 }
 
 struct row {
@@ -81,29 +106,28 @@ static void bench(__u32 n, __u32 vsz, int passes)
 	bpf_map__set_max_entries(s->maps.htab64, n);
 	s->data->nkeys = n;
 	if (hmap_bench__load(s)) {
-		perror("load bench object");
+		perror("bench_kfunc: load bench object");
 		exit(1);
 	}
-	mkdir(ROOT, 0700);
 	snprintf(path, sizeof(path), ROOT "/t-%u-%u", n, vsz);
-	unlink(path);
-	if (test_create_pinned(path, &co, NULL)) {
-		fprintf(stderr, "cannot create a %u-entry table: is hmap.ko loaded?\n", n);
+	if (bench_create_pinned(path, &co))
+		exit(1);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &d)) {
+		perror("bench_kfunc: read the table's descriptor");
 		exit(1);
 	}
-	fd = bpf_obj_get(path);
-	bpf_map_lookup_elem(fd, &zero, &d);
 	close(fd);
 	/* Same shape, incremental variant: same buckets for n, so no growth here. */
 	snprintf(ipath, sizeof(ipath), ROOT "/i-%u-%u", n, vsz);
-	unlink(ipath);
 	if (have_incr) {
-		if (test_create_pinned(ipath, &ci, NULL)) {
-			fprintf(stderr, "cannot create an incremental table\n");
+		if (bench_create_pinned(ipath, &ci))
+			exit(1);
+		fd = bpf_obj_get(ipath);
+		if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &di)) {
+			perror("bench_kfunc: read the incremental table's descriptor");
 			exit(1);
 		}
-		fd = bpf_obj_get(ipath);
-		bpf_map_lookup_elem(fd, &zero, &di);
 		close(fd);
 	}
 	if (vsz == 8) {
@@ -132,27 +156,26 @@ static void bench(__u32 n, __u32 vsz, int passes)
 			for (int i = 0; i < nrows; i++)
 				col[i] = side == 0 ? &rows[i].hmap : side == 1 ? &rows[i].htab : &rows[i].incr;
 			BEST(*col[0], run(s, p, B_INSERT, 0, fill));
-			if (s->bss->errors) {
-				fprintf(stderr, "%s: %llu inserts failed\n", bpf_program__name(p),
-					(unsigned long long)s->bss->errors);
-				exit(1);
-			}
+			check_errors(s, side, "inserts", n, vsz, (__u64)fill * BATCH);
 			BEST(*col[1], run(s, p, B_LOOKUP, 0, reads));
 			if (s->bss->hits != (__u64)reads * BATCH) {
-				fprintf(stderr, "%s: lookups missed\n", bpf_program__name(p));
+				fprintf(stderr, "bench_kfunc: %s, %u entries, %u-byte values: %llu of %llu "
+					"lookups of present keys missed\n", side_name[side], n, vsz,
+					(unsigned long long)((__u64)reads * BATCH - s->bss->hits),
+					(unsigned long long)reads * BATCH);
 				exit(1);
 			}
 			BEST(*col[2], run(s, p, B_LOOKUP, n, reads));
 			if (s->bss->hits) {
-				fprintf(stderr, "%s: misses hit\n", bpf_program__name(p));
+				fprintf(stderr, "bench_kfunc: %s, %u entries, %u-byte values: %llu lookups "
+					"of absent keys hit\n", side_name[side], n, vsz,
+					(unsigned long long)s->bss->hits);
 				exit(1);
 			}
 			BEST(*col[3], run(s, p, B_UPDATE, 0, reads));
+			check_errors(s, side, "updates of present keys", n, vsz, (__u64)reads * BATCH);
 			BEST(*col[4], run(s, p, B_DELETE, 0, fill));
-			if (s->bss->errors) {
-				fprintf(stderr, "%s: deletes failed\n", bpf_program__name(p));
-				exit(1);
-			}
+			check_errors(s, side, "deletes", n, vsz, (__u64)fill * BATCH);
 		}
 	}
 	for (int i = 0; i < nrows; i++) {
@@ -163,19 +186,18 @@ static void bench(__u32 n, __u32 vsz, int passes)
 		putchar('\n');
 	}
 	fflush(stdout);
-	unlink(path);
-	unlink(ipath);
 	hmap_bench__destroy(s);
+	bench_cleanup();	/* this size's tables go before the next is made */
 }
 
 int main(int argc, char **argv)
 {
 	__u32 sizes[8] = { 1024, 1048576 };
-	int nsizes = 2;
+	int nsizes = 2, opt_passes, first = bench_opt_passes(argc, argv, &opt_passes);
 
-	if (argc > 1) {
+	if (argc > first) {
 		nsizes = 0;
-		for (int i = 1; i < argc && nsizes < 8; i++) {
+		for (int i = first; i < argc && nsizes < 8; i++) {
 			__u32 n = strtoul(argv[i], NULL, 0);
 
 			if (!n || (n & (n - 1))) {
@@ -194,11 +216,10 @@ int main(int argc, char **argv)
 		printf(" %12s %8s", "incr ns/op", "incr/hmap");
 	putchar('\n');
 	for (int i = 0; i < nsizes; i++) {
-		int passes = sizes[i] <= 4096 ? 20 : 2;
+		int passes = opt_passes ?: sizes[i] <= 4096 ? 20 : 2;
 
 		bench(sizes[i], 8, passes);
 		bench(sizes[i], 64, passes);
 	}
-	rmdir(ROOT);
 	return 0;
 }

@@ -29,7 +29,8 @@ static inline const char *bench_err_why(int err)
 	switch (err) {
 	case -ENOSPC:
 		return "no room: the table is at capacity, or a fixed table's overflow buckets "
-		       "or an incremental table's value pool ran out (its worker was late)";
+		       "or an incremental table's value pool ran out (its worker was late "
+		       "or could not allocate: memcg, max_table_bytes, fail_grow)";
 	case -E2BIG:
 		return "too big: the size or capacity is over a limit (max_table_bytes?)";
 	case -ENOMEM:

@@ -4,8 +4,10 @@
 # make check's bench smoke test (kselftest TAP, "# Totals:" last): build
 # make bench's tree for one kernel, run "make bench QUICK=1" (small sizes,
 # one pass) and check that it exited 0, that every benchmark printed every
-# row it should, and that nothing failed.  It never looks at a figure's
-# value: speed is make bench's to print, not CI's to judge.  Also checks,
+# row it should, and that nothing failed; in its failure drill, a benchmark
+# made to fail on purpose must report its errno and clean up.  It never
+# looks at a figure's value: speed is make bench's to print, not CI's to
+# judge.  Also checks,
 # without a VM, that vm.sh's guest script hands words with quotes, $(...),
 # parentheses and newlines to a POSIX sh unchanged.
 #
@@ -30,7 +32,7 @@ result() {	# result OK|FAIL description [detail lines]
 }
 
 echo "TAP version 13"
-echo "1..8"
+echo "1..9"
 
 # ---- vm.sh's quoting, on the host: the guest runs its script with dash
 # (the host root's /bin/sh) or busybox sh.
@@ -123,6 +125,9 @@ check_rows bench_dump "VM: reading 4096 entries" \
 check_rows bench_grow "VM: insert latency while growing" \
 	"incremental( +$F){7}" "stop-the-world( +$F){7}" \
 	"max insert latency, stop-the-world / incremental: ${F}x"
+
+check_rows "failure drill" "VM: failure drill" \
+	"failure drill: bench_kfunc exited 1 and reported the refused inserts with -28"
 
 echo "# Totals: pass:$pass fail:$fail xfail:0 xpass:0 skip:0 error:0"
 [ "$fail" = 0 ]

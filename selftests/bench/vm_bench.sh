@@ -5,7 +5,8 @@
 # run the in-VM benchmarks, then unload the modules whatever happened.  A
 # benchmark that fails does not stop the others.  Exit status 1 if any
 # failed, left a pin behind, or kept rmmod from succeeding.
-# HMAP_BENCH_QUICK=1: small sizes, one pass.
+# HMAP_BENCH_QUICK=1: small sizes, one pass, then a failure drill (a
+# benchmark made to fail must say why, exit 1 and leave nothing behind).
 B=${HMAP_BUILD:?}
 K=$B/kmod/$(uname -r)
 rc=0
@@ -35,6 +36,24 @@ if [ "${HMAP_BENCH_QUICK:-0}" = 1 ]; then
 	echo
 	echo "== VM: insert latency while growing, incremental vs stop-the-world (BPF)"
 	bench bench_grow 65536
+	# Failure drill: with fail_grow=1 an incremental table's pool cannot
+	# grow past its first chunk (4096 values), so bench_kfunc 8192 must
+	# refuse, say why (-ENOSPC) and exit 1; the pin and rmmod checks below
+	# then show it cleaned up.
+	echo "== VM: failure drill, bench_kfunc with hmap_rehash fail_grow=1"
+	FG=/sys/module/hmap_rehash/parameters/fail_grow
+	echo 1 > $FG
+	out=$("$B/selftests/bench_kfunc" -p 1 8192 2>&1)
+	r=$?
+	echo 0 > $FG
+	if [ $r = 1 ] && echo "$out" | grep -q 'inserts (warm-up) failed, the first with -28 '; then
+		echo "failure drill: bench_kfunc exited 1 and reported the refused inserts with -28"
+	else
+		echo "make bench: failure drill: bench_kfunc with fail_grow=1 exited $r" \
+			"without reporting the refused inserts with -28:" >&2
+		echo "$out" >&2
+		rc=1
+	fi
 else
 	bench bench_kfunc
 	echo

@@ -229,9 +229,9 @@ static __always_inline bool hmap_plat_writer_nested(struct hmap_locks *l, u32 id
 				    __ATOMIC_ACQUIRE);				\
 	__o;									\
 })
-static inline u32 hmap_cmpxchg(u32 *p, u32 old, u32 new)
+static inline u32 hmap_cmpxchg(u32 *p, u32 old, u32 nv)
 {
-	__atomic_compare_exchange_n(p, &old, new, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	__atomic_compare_exchange_n(p, &old, nv, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
 	return old;
 }
 #define hmap_deref(p)			__atomic_load_n(&(p), __ATOMIC_ACQUIRE)

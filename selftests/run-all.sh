@@ -5,7 +5,8 @@
 # libhmap.so's ABI, man pages, make install and a build against it;
 # module symbol checks), the in-VM suites on every kernel the modules were
 # built for (HMAP_KVERS: Debian 12's 6.1, and 6.12 and 6.12 PREEMPT_RT from
-# bookworm-backports), then the suites that reach kernel code again on a
+# bookworm-backports), a make bench QUICK=1 smoke run (every row printed,
+# nothing failed; no figure judged), then the suites that reach kernel code again on a
 # debug kernel (KASAN, lockdep, PROVE_RCU,
 # atomic-sleep, preempt and list debugging, kmemleak), built once per machine
 # (selftests/debug/debug-kernel.sh).
@@ -141,6 +142,17 @@ for k in $KVERS; do
 	vm_run "$(basename /boot/vmlinuz-"$k")" /boot/vmlinuz-"$k" "$k" \
 		"${HMAP_VM_TIMEOUT:-1500}" "${HMAP_MEM:-2G}" HMAP_KMOD="$BUILD/kmod/$k"
 done
+
+# The bench smoke: make bench QUICK=1 (make bench's own build of the
+# modules, for KVER only; small sizes, one pass) must print every row and
+# fail nothing.  It never judges a figure.
+echo "== bench smoke: make bench QUICK=1 prints every row and fails nothing"
+start=$(date +%s)
+out=$(HMAP_SRC=$SRC HMAP_BUILD=$BUILD KVER="${KVER:-${KVERS##* }}" "$SRC/selftests/bench/smoke.sh" 2>&1)
+echo "$out"
+add_totals "bench smoke" "$out"
+check_skips "$out"
+echo "== bench smoke took $(( $(date +%s) - start ))s"
 
 # Packages: make deb, lintian, hmap-dkms installed (DKMS builds the modules
 # with BTF for every kernel), the demo and the installed-library example on

@@ -5,7 +5,11 @@
  * the same contents, in the same run.  Prints both and the ratio; checks that
  * both saw every entry with the right values.  Needs hmap.ko loaded.
  *
- *   bench_dump [N]     entries, a power of two (default 1048576)
+ *   bench_dump [-p PASSES] [N]   entries, a power of two (default 1048576);
+ *                                best of PASSES reads (default 3)
+ *
+ * A failed insert while filling ends the run with exit status 1 and its
+ * errno; the pin is removed on every exit (atexit).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,13 +22,21 @@
 #include <bpf/libbpf.h>
 
 #include "libhmap.h"
-#include "hmap_test_util.h"
+#include "bench_util.h"
 #include "hmap_bench.skel.h"
 
 #define BATCH	64
-#define ROOT	"/sys/fs/bpf/hmap-bench"
+#define ROOT	BENCH_ROOT
 
 enum { B_LOOKUP, B_UPDATE, B_INSERT, B_DELETE };
+
+static struct hmap_table *t;	/* global: closed at exit before the pin goes */
+
+static void close_table(void)
+{
+	hmap_table__close(t);
+	t = NULL;
+}
 
 static double now(void)
 {
@@ -44,8 +56,19 @@ static int fill(struct hmap_bench *s, struct bpf_program *p, __u32 n)
 	s->bss->op = B_INSERT;
 	s->bss->cursor = 0;
 	s->bss->errors = 0;
-	if (bpf_prog_test_run_opts(bpf_program__fd(p), &o) || s->bss->errors) {
-		fprintf(stderr, "filling with %s failed\n", bpf_program__name(p));
+	s->bss->first_err = 0;
+	if (bpf_prog_test_run_opts(bpf_program__fd(p), &o)) {
+		fprintf(stderr, "bench_dump: test run of %s failed: %s\n", bpf_program__name(p),
+			strerror(errno));
+		return -1;
+	}
+	if (s->bss->errors) {
+		int err = s->bss->first_err;
+
+		fprintf(stderr, "bench_dump: filling with %s: %llu of %u inserts failed, the first "
+			"with %d (%s: %s)\n", bpf_program__name(p),
+			(unsigned long long)s->bss->errors, n, err, err < 0 ? strerror(-err) : "?",
+			bench_err_why(err));
 		return -1;
 	}
 	return 0;
@@ -68,49 +91,61 @@ static int sum_cb(const void *k, const void *v, void *ctx)
 
 int main(int argc, char **argv)
 {
-	__u32 n = argc > 1 ? strtoul(argv[1], NULL, 0) : 1048576, zero = 0, count;
+	int passes, first = bench_opt_passes(argc, argv, &passes);
+	__u32 n = argc > first ? strtoul(argv[first], NULL, 0) : 1048576, zero = 0, count;
 	struct hmap_table_create_opts co = { .key_size = 16, .value_size = 8, .capacity = n };
 	__u64 want = (__u64)n * (n - 1) / 2;
 	struct hmap_bench *s;
-	struct hmap_table *t;
 	struct hmap_desc d;
 	struct sum zs = {};
 	double t0, t_zc = 1e30, t_batch = 1e30;
 	char path[128];
-	int fd, mfd;
+	int fd, mfd, ret;
 
 	if (!n || (n & (n - 1)) || n < BATCH) {
 		fprintf(stderr, "bench_dump: N must be a power of two >= %d\n", BATCH);
 		return 2;
 	}
+	if (!passes)
+		passes = 3;
 	s = hmap_bench__open();
-	if (!s)
+	if (!s) {
+		perror("bench_dump: open bench object");
 		return 1;
+	}
 	bpf_map__set_max_entries(s->maps.htab8, n);
 	s->data->nkeys = n;
 	if (hmap_bench__load(s)) {
-		perror("load");
+		perror("bench_dump: load bench object");
 		return 1;
 	}
-	mkdir(ROOT, 0700);
 	snprintf(path, sizeof(path), ROOT "/dump-%u", n);
-	unlink(path);
-	if (test_create_pinned(path, &co, NULL) || hmap_table__open_pinned(path, NULL, &t)) {
-		fprintf(stderr, "cannot create the table: is hmap.ko loaded?\n");
+	bench_extra_cleanup = close_table;
+	if (bench_create_pinned(path, &co))
+		return 1;
+	ret = hmap_table__open_pinned(path, NULL, &t);
+	if (ret) {
+		fprintf(stderr, "bench_dump: cannot open %s: %s\n", path, strerror(-ret));
 		return 1;
 	}
 	fd = bpf_obj_get(path);
-	bpf_map_lookup_elem(fd, &zero, &d);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &d)) {
+		perror("bench_dump: read the table's descriptor");
+		return 1;
+	}
 	close(fd);
 	s->bss->handle8 = d.handle;
 	if (fill(s, s->progs.hmap_v8, n) || fill(s, s->progs.htab_v8, n))
 		return 1;
 
-	for (int pass = 0; pass < 3; pass++) {
+	for (int pass = 0; pass < passes; pass++) {
 		zs = (struct sum){};
 		t0 = now();
-		if (hmap_table__iterate(t, 0, sum_cb, &zs, NULL))
+		ret = hmap_table__iterate(t, 0, sum_cb, &zs, NULL);
+		if (ret) {
+			fprintf(stderr, "bench_dump: zero-copy dump failed: %s\n", strerror(-ret));
 			return 1;
+		}
 		t0 = now() - t0;
 		if (t0 < t_zc)
 			t_zc = t0;
@@ -123,7 +158,7 @@ int main(int argc, char **argv)
 		__u64 *vals = malloc(chunk * 8), seen = 0, keysum = 0;
 		LIBBPF_OPTS(bpf_map_batch_opts, bo);
 
-		for (int pass = 0; pass < 3; pass++) {
+		for (int pass = 0; pass < passes; pass++) {
 			__u64 in = 0, out;
 			bool first = true;
 			int ret;
@@ -148,22 +183,21 @@ int main(int argc, char **argv)
 			if (t0 < t_batch)
 				t_batch = t0;
 		}
-		printf("# %u entries, 16-byte keys, 8-byte values, best of 3\n", n);
+		printf("# %u entries, 16-byte keys, 8-byte values, best of %d\n", n, passes);
 		printf("zero-copy dump (libhmap)        %10.1f ms  %7.1f ns/entry  entries %llu\n",
 		       t_zc * 1e3, t_zc * 1e9 / n, (unsigned long long)zs.n);
 		printf("BPF_MAP_LOOKUP_BATCH (htab)     %10.1f ms  %7.1f ns/entry  entries %llu\n",
 		       t_batch * 1e3, t_batch * 1e9 / n, (unsigned long long)seen);
 		printf("speed-up: %.1fx\n", t_batch / t_zc);
 		if (zs.n != n || zs.keysum != want || seen != n || keysum != want) {
-			fprintf(stderr, "bench_dump: a reader missed entries\n");
+			fprintf(stderr, "bench_dump: a reader missed entries: zero-copy saw %llu, "
+				"BPF_MAP_LOOKUP_BATCH %llu, of %u\n", (unsigned long long)zs.n,
+				(unsigned long long)seen, n);
 			return 1;
 		}
 		free(keys);
 		free(vals);
 	}
-	hmap_table__close(t);
-	unlink(path);
-	rmdir(ROOT);
 	hmap_bench__destroy(s);
-	return 0;
+	return 0;	/* bench_cleanup() closes and unpins the table, at exit */
 }

@@ -11,7 +11,9 @@
  *   bench_grow [N]     default 4194304
  *
  * When inserts outrun growth (-ENOSPC), the program waits 1 ms and resumes;
- * those stalls are counted and printed, not timed as inserts.
+ * those stalls are counted and printed, not timed as inserts.  Any other
+ * failure ends the run with exit status 1 and its errno; at exit the pin is
+ * removed and stop_the_world is set back to 0, however the run ended.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -24,10 +26,10 @@
 #include <bpf/libbpf.h>
 
 #include "libhmap.h"
-#include "hmap_test_util.h"
+#include "bench_util.h"
 #include "hmap_bench.skel.h"
 
-#define ROOT		"/sys/fs/bpf/hmap-bench"
+#define ROOT		BENCH_ROOT
 #define LAT_BUCKETS	(64 * 16)
 
 static double bucket_ns(__u32 b)
@@ -61,12 +63,20 @@ static int set_stw(int on)
 	return fclose(f) ? -errno : 0;
 }
 
+static struct hmap_table *t;	/* global: closed at exit before the pin goes */
+
+static void grow_cleanup(void)
+{
+	hmap_table__close(t);
+	t = NULL;
+	set_stw(0);
+}
+
 static int run(const char *mode, __u32 n, double res[5])
 {
 	struct hmap_table_create_opts co = { .key_size = 8, .value_size = 8, .capacity = 52,
 				       .variant = HMAP_VARIANT_INCREMENTAL };
 	LIBBPF_OPTS(bpf_test_run_opts, o);
-	struct hmap_table *t;
 	struct hmap_info info;
 	struct hmap_bench *s;
 	struct hmap_desc d;
@@ -74,36 +84,56 @@ static int run(const char *mode, __u32 n, double res[5])
 	__u32 zero = 0, first = 0;
 	__u64 stalls = 0;
 	struct timespec t0, t1;
-	int fd;
+	int fd, ret;
 
-	if (set_stw(!strcmp(mode, "stop-the-world"))) {
-		fprintf(stderr, "bench_grow: is hmap_rehash.ko loaded?\n");
+	bench_extra_cleanup = grow_cleanup;
+	ret = set_stw(!strcmp(mode, "stop-the-world"));
+	if (ret) {
+		fprintf(stderr, "bench_grow: cannot set hmap_rehash's stop_the_world: %s (is "
+			"hmap_rehash.ko loaded, built by make bench with HMAP_BENCH?)\n", strerror(-ret));
 		return -1;
 	}
 	s = hmap_bench__open_and_load();
-	if (!s)
+	if (!s) {
+		perror("bench_grow: load bench object");
 		return -1;
-	mkdir(ROOT, 0700);
+	}
 	snprintf(path, sizeof(path), ROOT "/grow");
-	unlink(path);
-	if (test_create_pinned(path, &co, NULL) || hmap_table__open_pinned(path, NULL, &t))
+	if (bench_create_pinned(path, &co))
 		return -1;
+	ret = hmap_table__open_pinned(path, NULL, &t);
+	if (ret) {
+		fprintf(stderr, "bench_grow: cannot open %s: %s\n", path, strerror(-ret));
+		return -1;
+	}
 	fd = bpf_obj_get(path);
-	bpf_map_lookup_elem(fd, &zero, &d);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &d)) {
+		perror("bench_grow: read the table's descriptor");
+		return -1;
+	}
 	close(fd);
 	s->bss->lat_handle = d.handle;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (first < n) {
 		s->bss->lat_first = first;
 		s->bss->lat_n = n - first;
-		if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.lat_insert), &o))
+		if (bpf_prog_test_run_opts(bpf_program__fd(s->progs.lat_insert), &o)) {
+			perror("bench_grow: test run of lat_insert");
 			return -1;
+		}
 		first = s->bss->lat_stopped;
 		if (s->bss->lat_err == -ENOSPC || s->bss->lat_err == -EBUSY) {
-			stalls++;
+			/* growth behind: wait for the worker, but not forever */
+			if (++stalls > 100000) {
+				fprintf(stderr, "bench_grow: %s: insert %u still refused after %llu waits of "
+					"1 ms: %d (%s)\n", mode, first, (unsigned long long)stalls,
+					s->bss->lat_err, bench_err_why(s->bss->lat_err));
+				return -1;
+			}
 			usleep(1000);
 		} else if (s->bss->lat_err) {
-			fprintf(stderr, "insert %u failed: %d\n", first, s->bss->lat_err);
+			fprintf(stderr, "bench_grow: %s: insert %u failed: %d (%s: %s)\n", mode, first,
+				s->bss->lat_err, strerror(-s->bss->lat_err), bench_err_why(s->bss->lat_err));
 			return -1;
 		}
 	}
@@ -122,9 +152,9 @@ static int run(const char *mode, __u32 n, double res[5])
 			(unsigned long long)info.stats.entries, n);
 		return -1;
 	}
-	hmap_table__close(t);
-	unlink(path);
 	hmap_bench__destroy(s);
+	grow_cleanup();
+	bench_cleanup();	/* the next run's table starts alone */
 	return 0;
 }
 
@@ -133,14 +163,16 @@ int main(int argc, char **argv)
 	__u32 n = argc > 1 ? strtoul(argv[1], NULL, 0) : 1U << 22;
 	double inc[5], stw[5];
 
+	if (n < 64) {
+		fprintf(stderr, "bench_grow: N must be at least 64, not '%s'\n", argv[1]);
+		return 2;
+	}
 	printf("# per-insert latency while growing from 8 buckets to %u entries (8-byte keys and\n"
 	       "# values), one BPF insert at a time; ns (log-linear histogram, about 6%% resolution)\n", n);
 	printf("%-16s %10s %10s %10s %12s %8s %8s %9s\n", "variant", "p50", "p99", "p99.99", "max",
 	       "growths", "stalls", "seconds");
 	if (run("incremental", n, inc) || run("stop-the-world", n, stw))
-		return 1;
-	set_stw(0);
+		return 1;	/* bench_cleanup() at exit */
 	printf("max insert latency, stop-the-world / incremental: %.0fx\n", stw[3] / inc[3]);
-	rmdir(ROOT);
 	return 0;
 }

@@ -8,7 +8,11 @@
  * Prints p50, p99, p99.99 and max from every sample.
  *
  *   bench_grow_native [N]    default 4194304
+ *
+ * An insert refused for any reason but -ENOSPC (growth behind: wait and
+ * retry) ends the run with exit status 1 and its errno.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +53,11 @@ static void run(const char *mode, u32 count, int stw, double out[4])
 			stalls++;
 			usleep(100);
 		}
-		if (ret)
-			abort();
+		if (ret) {
+			fprintf(stderr, "bench_grow_native: %s: insert of key %llu failed: %d (%s)\n",
+				mode, (unsigned long long)k, ret, strerror(-ret));
+			exit(1);
+		}
 		t0 = (u64)a.tv_sec * 1000000000ULL + a.tv_nsec;
 		dt = (u64)b.tv_sec * 1000000000ULL + b.tv_nsec - t0;
 		lat[k] = dt > UINT32_MAX ? UINT32_MAX : dt;
@@ -58,8 +65,11 @@ static void run(const char *mode, u32 count, int stw, double out[4])
 	n->stop = 1;
 	pthread_join(w, NULL);
 	for (u64 k = 0; k < count; k += 997)
-		if (!hgr_lookup(&n->g, &k))
-			abort();
+		if (!hgr_lookup(&n->g, &k)) {
+			fprintf(stderr, "bench_grow_native: %s: key %llu missing after the inserts\n",
+				mode, (unsigned long long)k);
+			exit(1);
+		}
 	qsort(lat, count, sizeof(*lat), cmp_u32);
 	out[0] = lat[count / 2];
 	out[1] = lat[(u64)count * 99 / 100];
@@ -76,6 +86,10 @@ int main(int argc, char **argv)
 	u32 count = argc > 1 ? strtoul(argv[1], NULL, 0) : 1U << 22;
 	double inc[4], stw[4];
 
+	if (count < 64) {
+		fprintf(stderr, "bench_grow_native: N must be at least 64, not '%s'\n", argv[1]);
+		return 2;
+	}
 	printf("# per-insert latency, native, growing from 8 buckets to %u entries (8-byte keys\n"
 	       "# and values), one insert at a time, worker thread alongside; ns, every sample\n", count);
 	printf("%-16s %10s %10s %10s %12s %8s\n", "variant", "p50", "p99", "p99.99", "max", "stalls");

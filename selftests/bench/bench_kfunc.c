@@ -5,9 +5,16 @@
  * 64 operations a run, 16-byte keys).  Prints ns/op for both and the ratio
  * hmap/htab (below 1.0: hmap is faster).  With hmap_rehash.ko loaded, also
  * the incremental variant at the same size (steady state, not growing) and
- * its cost against the fixed table, incr/hmap.  Needs hmap.ko loaded.
+ * its cost against the fixed table, incr/hmap.  Every table is filled and
+ * emptied once, untimed, before the timed passes.  Needs hmap.ko loaded.
  *
- *   bench_kfunc [N...]      table sizes, powers of two (default 1024 1048576)
+ *   bench_kfunc [-p PASSES] [N...]   table sizes, powers of two (default
+ *                                    1024 1048576); PASSES: best of how many
+ *                                    (default 20 up to 4096 entries, else 2)
+ *
+ * Every operation must succeed: a failed insert, update or delete, a missed
+ * lookup or a hit miss ends the run with exit status 1, naming the side, the
+ * operation and the first errno.  Pins are removed on every exit (atexit).
  *
  * Figures under QEMU TCG are emulated time: compare the ratios, not the ns.
  */
@@ -21,11 +28,11 @@
 #include <bpf/libbpf.h>
 
 #include "libhmap.h"
-#include "hmap_test_util.h"
+#include "bench_util.h"
 #include "hmap_bench.skel.h"
 
 #define BATCH	64
-#define ROOT	"/sys/fs/bpf/hmap-bench"
+#define ROOT	BENCH_ROOT
 
 enum { B_LOOKUP, B_UPDATE, B_INSERT, B_DELETE };
 
@@ -40,12 +47,31 @@ static double run(struct hmap_bench *s, struct bpf_program *p, __u32 op, __u32 o
 	s->bss->key_offset = off;
 	s->bss->cursor = 0;
 	s->bss->errors = 0;
+	s->bss->first_err = 0;
 	s->bss->hits = 0;
 	if (bpf_prog_test_run_opts(bpf_program__fd(p), &o)) {
-		fprintf(stderr, "test run of %s failed: %s\n", bpf_program__name(p), strerror(errno));
+		fprintf(stderr, "bench_kfunc: test run of %s failed: %s\n", bpf_program__name(p),
+			strerror(errno));
 		exit(1);
 	}
 	return (double)o.duration / BATCH;
+}
+
+static const char *const side_name[] = { "hmap (fixed)", "htab (prealloc)", "hmap (incremental)" };
+
+/* Any failed operation in the last run ends the benchmark, with its reason. */
+static void check_errors(struct hmap_bench *s, int side, const char *op, __u32 n, __u32 vsz,
+			 __u64 ops)
+{
+	int err = s->bss->first_err;
+
+	if (!s->bss->errors)
+		return;
+	fprintf(stderr, "bench_kfunc: %s, %u entries, %u-byte values: %llu of %llu %s failed, "
+		"the first with %d (%s: %s)\n", side_name[side], n, vsz,
+		(unsigned long long)s->bss->errors, (unsigned long long)ops, op, err,
+		err < 0 ? strerror(-err) : "?", bench_err_why(err));
+	exit(1);
 }
 
 struct row {
@@ -54,6 +80,23 @@ struct row {
 };
 
 static bool have_incr;	/* hmap_rehash.ko loaded: also measure the incremental variant */
+
+/* A comment line after the rows: the tables' growths and memory. */
+static void print_shapes(const char *path, const char *ipath)
+{
+	struct hmap_table *t = NULL, *ti = NULL;
+	struct hmap_info a = {}, b = {};
+
+	if (hmap_table__open_pinned(path, NULL, &t) || hmap_table__open_pinned(ipath, NULL, &ti) ||
+	    hmap_table__info(t, &a) || hmap_table__info(ti, &b))
+		printf("#   (table info unavailable)\n");
+	else
+		printf("#   memory: fixed %llu bytes; incremental %llu bytes after %llu growths "
+		       "(in the warm-up)\n", (unsigned long long)a.bytes,
+		       (unsigned long long)b.bytes, (unsigned long long)b.stats.grows);
+	hmap_table__close(t);
+	hmap_table__close(ti);
+}
 
 static void bench(__u32 n, __u32 vsz, int passes)
 {
@@ -81,29 +124,28 @@ static void bench(__u32 n, __u32 vsz, int passes)
 	bpf_map__set_max_entries(s->maps.htab64, n);
 	s->data->nkeys = n;
 	if (hmap_bench__load(s)) {
-		perror("load bench object");
+		perror("bench_kfunc: load bench object");
 		exit(1);
 	}
-	mkdir(ROOT, 0700);
 	snprintf(path, sizeof(path), ROOT "/t-%u-%u", n, vsz);
-	unlink(path);
-	if (test_create_pinned(path, &co, NULL)) {
-		fprintf(stderr, "cannot create a %u-entry table: is hmap.ko loaded?\n", n);
+	if (bench_create_pinned(path, &co))
+		exit(1);
+	fd = bpf_obj_get(path);
+	if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &d)) {
+		perror("bench_kfunc: read the table's descriptor");
 		exit(1);
 	}
-	fd = bpf_obj_get(path);
-	bpf_map_lookup_elem(fd, &zero, &d);
 	close(fd);
-	/* Same shape, incremental variant: same buckets for n, so no growth here. */
+	/* Incremental variant created for n entries; it may grow in the warm-up. */
 	snprintf(ipath, sizeof(ipath), ROOT "/i-%u-%u", n, vsz);
-	unlink(ipath);
 	if (have_incr) {
-		if (test_create_pinned(ipath, &ci, NULL)) {
-			fprintf(stderr, "cannot create an incremental table\n");
+		if (bench_create_pinned(ipath, &ci))
+			exit(1);
+		fd = bpf_obj_get(ipath);
+		if (fd < 0 || bpf_map_lookup_elem(fd, &zero, &di)) {
+			perror("bench_kfunc: read the incremental table's descriptor");
 			exit(1);
 		}
-		fd = bpf_obj_get(ipath);
-		bpf_map_lookup_elem(fd, &zero, &di);
 		close(fd);
 	}
 	if (vsz == 8) {
@@ -117,6 +159,26 @@ static void bench(__u32 n, __u32 vsz, int passes)
 	}
 	for (int i = 0; i < nrows; i++)
 		rows[i].hmap = rows[i].htab = rows[i].incr = 1e30;
+
+	/*
+	 * Warm-up, untimed: fill and empty each table once.  An incremental
+	 * table created for n entries grows while it is filled past half of
+	 * Go's 6.5 entries a bucket (n = 1M: at 852K entries, to twice the
+	 * fixed table's buckets) and allocates its value pool as it goes; the
+	 * timed passes then see it in steady state, as the row says.
+	 */
+	for (int side = 0; side < (have_incr ? 3 : 2); side++) {
+		struct bpf_program *p = side == 1 ? pm : ph;
+
+		if (vsz == 8)
+			s->bss->handle8 = side == 2 ? di.handle : d.handle;
+		else
+			s->bss->handle64 = side == 2 ? di.handle : d.handle;
+		run(s, p, B_INSERT, 0, fill);
+		check_errors(s, side, "inserts (warm-up)", n, vsz, (__u64)fill * BATCH);
+		run(s, p, B_DELETE, 0, fill);
+		check_errors(s, side, "deletes (warm-up)", n, vsz, (__u64)fill * BATCH);
+	}
 
 #define BEST(r, v) do { double _v = (v); if (_v < (r)) (r) = _v; } while (0)
 	for (int pass = 0; pass < passes; pass++) {
@@ -132,27 +194,26 @@ static void bench(__u32 n, __u32 vsz, int passes)
 			for (int i = 0; i < nrows; i++)
 				col[i] = side == 0 ? &rows[i].hmap : side == 1 ? &rows[i].htab : &rows[i].incr;
 			BEST(*col[0], run(s, p, B_INSERT, 0, fill));
-			if (s->bss->errors) {
-				fprintf(stderr, "%s: %llu inserts failed\n", bpf_program__name(p),
-					(unsigned long long)s->bss->errors);
-				exit(1);
-			}
+			check_errors(s, side, "inserts", n, vsz, (__u64)fill * BATCH);
 			BEST(*col[1], run(s, p, B_LOOKUP, 0, reads));
 			if (s->bss->hits != (__u64)reads * BATCH) {
-				fprintf(stderr, "%s: lookups missed\n", bpf_program__name(p));
+				fprintf(stderr, "bench_kfunc: %s, %u entries, %u-byte values: %llu of %llu "
+					"lookups of present keys missed\n", side_name[side], n, vsz,
+					(unsigned long long)((__u64)reads * BATCH - s->bss->hits),
+					(unsigned long long)reads * BATCH);
 				exit(1);
 			}
 			BEST(*col[2], run(s, p, B_LOOKUP, n, reads));
 			if (s->bss->hits) {
-				fprintf(stderr, "%s: misses hit\n", bpf_program__name(p));
+				fprintf(stderr, "bench_kfunc: %s, %u entries, %u-byte values: %llu lookups "
+					"of absent keys hit\n", side_name[side], n, vsz,
+					(unsigned long long)s->bss->hits);
 				exit(1);
 			}
 			BEST(*col[3], run(s, p, B_UPDATE, 0, reads));
+			check_errors(s, side, "updates of present keys", n, vsz, (__u64)reads * BATCH);
 			BEST(*col[4], run(s, p, B_DELETE, 0, fill));
-			if (s->bss->errors) {
-				fprintf(stderr, "%s: deletes failed\n", bpf_program__name(p));
-				exit(1);
-			}
+			check_errors(s, side, "deletes", n, vsz, (__u64)fill * BATCH);
 		}
 	}
 	for (int i = 0; i < nrows; i++) {
@@ -162,20 +223,21 @@ static void bench(__u32 n, __u32 vsz, int passes)
 			printf(" %12.1f %8.2f", rows[i].incr, rows[i].incr / rows[i].hmap);
 		putchar('\n');
 	}
+	if (have_incr)
+		print_shapes(path, ipath);
 	fflush(stdout);
-	unlink(path);
-	unlink(ipath);
 	hmap_bench__destroy(s);
+	bench_cleanup();	/* this size's tables go before the next is made */
 }
 
 int main(int argc, char **argv)
 {
 	__u32 sizes[8] = { 1024, 1048576 };
-	int nsizes = 2;
+	int nsizes = 2, opt_passes, first = bench_opt_passes(argc, argv, &opt_passes);
 
-	if (argc > 1) {
+	if (argc > first) {
 		nsizes = 0;
-		for (int i = 1; i < argc && nsizes < 8; i++) {
+		for (int i = first; i < argc && nsizes < 8; i++) {
 			__u32 n = strtoul(argv[i], NULL, 0);
 
 			if (!n || (n & (n - 1))) {
@@ -194,11 +256,10 @@ int main(int argc, char **argv)
 		printf(" %12s %8s", "incr ns/op", "incr/hmap");
 	putchar('\n');
 	for (int i = 0; i < nsizes; i++) {
-		int passes = sizes[i] <= 4096 ? 20 : 2;
+		int passes = opt_passes ?: sizes[i] <= 4096 ? 20 : 2;
 
 		bench(sizes[i], 8, passes);
 		bench(sizes[i], 64, passes);
 	}
-	rmdir(ROOT);
 	return 0;
 }

@@ -7,7 +7,9 @@
  *
  * Keys: index i in [0, nkeys) is key {i * golden, i}; the index sequence is
  * (cursor + j) * odd & (nkeys - 1), a permutation when nkeys is a power of two.
- * key_offset = nkeys turns every lookup into a miss.
+ * key_offset = nkeys turns every lookup into a miss.  Failed updates and
+ * deletes are counted in errors, and the first one's return is kept in
+ * first_err, so a benchmark can say why.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -37,6 +39,7 @@ __u32 key_offset;
 __u32 op;
 __u32 cursor;
 __u64 hits, errors, vsum;
+__s32 first_err;		/* the first failed operation's return, for the report */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -66,12 +69,14 @@ SEC("xdp")								\
 int NAME_H(struct xdp_md *ctx)						\
 {									\
 	__u64 h = HANDLE, nh = 0, ne = 0, vs = 0;			\
+	__s32 fe = 0;							\
 	__u32 c = cursor, o = op;					\
 	struct VT v = {};						\
 	struct bkey k;							\
 									\
 	for (int j = 0; j < BATCH; j++) {				\
 		struct VT *p;						\
+		long r = 0;						\
 									\
 		mk(&k, c, j);						\
 		if (o == B_LOOKUP) {					\
@@ -82,18 +87,25 @@ int NAME_H(struct xdp_md *ctx)						\
 			}						\
 		} else if (o == B_UPDATE) {				\
 			v.v[0] = j;					\
-			ne += bpf_hmap_update(h | HMAP_UPDATE_FLAGS(BPF_EXIST), \
-					      &k, sizeof(k), &v, sizeof(v)) != 0; \
+			r = bpf_hmap_update(h | HMAP_UPDATE_FLAGS(BPF_EXIST), \
+					    &k, sizeof(k), &v, sizeof(v));	\
 		} else if (o == B_INSERT) {				\
-			ne += bpf_hmap_update(h | HMAP_UPDATE_FLAGS(BPF_NOEXIST), \
-					      &k, sizeof(k), &v, sizeof(v)) != 0; \
+			r = bpf_hmap_update(h | HMAP_UPDATE_FLAGS(BPF_NOEXIST), \
+					    &k, sizeof(k), &v, sizeof(v));	\
 		} else {						\
-			ne += bpf_hmap_delete(h, &k, sizeof(k)) != 0;	\
+			r = bpf_hmap_delete(h, &k, sizeof(k));		\
+		}							\
+		if (r) {						\
+			ne++;						\
+			if (!fe)					\
+				fe = r;					\
 		}							\
 	}								\
 	cursor = c + BATCH;						\
 	hits += nh;							\
 	errors += ne;							\
+	if (fe && !first_err)						\
+		first_err = fe;						\
 	vsum += vs;							\
 	return XDP_PASS;						\
 }									\
@@ -102,12 +114,14 @@ SEC("xdp")								\
 int NAME_M(struct xdp_md *ctx)						\
 {									\
 	__u64 nh = 0, ne = 0, vs = 0;					\
+	__s32 fe = 0;							\
 	__u32 c = cursor, o = op;					\
 	struct VT v = {};						\
 	struct bkey k;							\
 									\
 	for (int j = 0; j < BATCH; j++) {				\
 		struct VT *p;						\
+		long r = 0;						\
 									\
 		mk(&k, c, j);						\
 		if (o == B_LOOKUP) {					\
@@ -118,16 +132,23 @@ int NAME_M(struct xdp_md *ctx)						\
 			}						\
 		} else if (o == B_UPDATE) {				\
 			v.v[0] = j;					\
-			ne += bpf_map_update_elem(&MAP, &k, &v, BPF_EXIST) != 0; \
+			r = bpf_map_update_elem(&MAP, &k, &v, BPF_EXIST); \
 		} else if (o == B_INSERT) {				\
-			ne += bpf_map_update_elem(&MAP, &k, &v, BPF_NOEXIST) != 0; \
+			r = bpf_map_update_elem(&MAP, &k, &v, BPF_NOEXIST); \
 		} else {						\
-			ne += bpf_map_delete_elem(&MAP, &k) != 0;	\
+			r = bpf_map_delete_elem(&MAP, &k);		\
+		}							\
+		if (r) {						\
+			ne++;						\
+			if (!fe)					\
+				fe = r;					\
 		}							\
 	}								\
 	cursor = c + BATCH;						\
 	hits += nh;							\
 	errors += ne;							\
+	if (fe && !first_err)						\
+		first_err = fe;						\
 	vsum += vs;							\
 	return XDP_PASS;						\
 }

@@ -5,6 +5,7 @@
 # 9p, run one command inside, and exit with its status.
 #
 #   vm.sh [--smp N] [--mem SIZE] [--timeout SECONDS] [--interactive] -- CMD...
+#   vm.sh --print-cmd -- CMD...   print the script the guest would run; no VM
 #
 # Exit status: the command's; 124 if the VM timed out; 125 if the guest never
 # reported a status (it crashed or panicked); 126 if the kernel logged a
@@ -21,9 +22,10 @@ SMP=2
 MEM=2G
 TIMEOUT=600
 INTERACTIVE=0
+PRINT_CMD=0
 
 usage() {
-	sed -n '4,14p' "$0" | sed 's/^# \{0,1\}//'
+	sed -n '4,15p' "$0" | sed 's/^# \{0,1\}//'
 	exit "${1:-2}"
 }
 
@@ -33,6 +35,7 @@ while [ $# -gt 0 ]; do
 	--mem) MEM=$2; shift 2 ;;
 	--timeout) TIMEOUT=$2; shift 2 ;;
 	--interactive) INTERACTIVE=1; shift ;;
+	--print-cmd) PRINT_CMD=1; shift ;;
 	-h|--help) usage 0 ;;
 	--) shift; break ;;
 	*) echo "vm.sh: unknown option '$1' (see --help)" >&2; exit 2 ;;
@@ -40,6 +43,34 @@ while [ $# -gt 0 ]; do
 done
 case $SMP in [1-4]) ;; *) echo "vm.sh: --smp takes 1 to 4, not '$SMP'" >&2; exit 2 ;; esac
 [ $# -gt 0 ] || [ "$INTERACTIVE" = 1 ] || usage
+
+# The script guest.sh runs with the guest's sh (the host root's /bin/sh,
+# dash; busybox sh in the initramfs): POSIX only.  Each word of CMD is
+# single-quoted, an embedded ' written as '\'' (no $'...' as printf %q
+# would write, which neither parses).
+posix_quote() {
+	local a
+	for a in "$@"; do
+		printf "'%s' " "${a//\'/\'\\\'\'}"
+	done
+}
+
+guest_script() {
+	echo "export HMAP_SRC=$(posix_quote "$SRC")HMAP_BUILD=$(posix_quote "$BUILD")KVER=$(posix_quote "$KVER")HMAP_IN_VM=1"
+	echo "cd $(posix_quote "$SRC")"
+	if [ "$INTERACTIVE" = 1 ]; then
+		echo 'echo "hmap VM: host root is read-only, /tmp is tmpfs; exit to power off"'
+		echo 'setsid -c /bin/bash -l </dev/ttyS0 >/dev/ttyS0 2>&1'
+	else
+		posix_quote "$@"
+		echo
+	fi
+}
+
+if [ "$PRINT_CMD" = 1 ]; then
+	guest_script "$@"
+	exit 0
+fi
 
 command -v qemu-system-x86_64 >/dev/null ||
 	{ echo "vm.sh: qemu-system-x86_64 missing: run make deps" >&2; exit 2; }
@@ -114,20 +145,7 @@ CMDFILE=$(mktemp "$VMDIR/cmd.XXXXXX")
 LOG=${HMAP_VM_LOG:-$(mktemp "$VMDIR/log.XXXXXX")}
 cleanup() { rm -f "$CMDFILE"; [ -n "${HMAP_VM_LOG:-}" ] || rm -f "$LOG"; }
 trap cleanup EXIT
-{
-	echo "export HMAP_SRC='$SRC' HMAP_BUILD='$BUILD' KVER='$KVER' HMAP_IN_VM=1"
-	echo "cd '$SRC'"
-	if [ "$INTERACTIVE" = 1 ]; then
-		echo 'echo "hmap VM: host root is read-only, /tmp is tmpfs; exit to power off"'
-		echo 'setsid -c /bin/bash -l </dev/ttyS0 >/dev/ttyS0 2>&1'
-	else
-		# POSIX single quotes: the guest's sh has no $'...' (printf %q)
-		for a in "$@"; do
-			printf "'%s' " "${a//\'/\'\\\'\'}"
-		done
-		echo
-	fi
-} > "$CMDFILE"
+guest_script "$@" > "$CMDFILE"
 
 APPEND="console=ttyS0 panic=-1 oops=panic quiet loglevel=3 hmapguest=$SRC/selftests/vm/guest.sh hmapcmd=$CMDFILE hmapsrc=$SRC hmapbuild=$BUILD"
 QEMU=(qemu-system-x86_64 -accel tcg,thread=multi -cpu max -m "$MEM" -smp "$SMP"

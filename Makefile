@@ -236,7 +236,7 @@ $(BUILD)/selftests/reader_test: $(SRC)/selftests/unit/reader_test.c $(SRC)/user/
 		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(UNIT_CFLAGS) -I$(SRC)/selftests/unit -I$(SRC)/user $(filter %.c,$^) -lpthread -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_READER_MAX_MAPS=4 -I$(SRC)/selftests/unit -I$(SRC)/user $(filter %.c,$^) -lpthread -o $@
 
 $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS) \
 		$(wildcard $(SRC)/selftests/vm/*.h) $(HARNESS)

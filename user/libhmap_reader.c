@@ -72,6 +72,13 @@ static int hmap_map_array(struct hmap_reader *r, const struct hmap_shm_array *sa
 	}
 	if (!free_slot)
 		return -EMFILE;	/* every slot read by a walk: too many open on this handle */
+	/* The kernel's header, read-only to us; still, never index past what
+	 * is mapped: a power-of-two count (hash & (nbuckets - 1)) whose
+	 * buckets fit the mapping. */
+	if (!sa->nbuckets || (sa->nbuckets & (sa->nbuckets - 1)) ||
+	    sa->nbuckets > (1U << HMAP_MAX_BUCKETS_LOG2) ||
+	    ((__u64)sa->nbuckets + sa->noverflow) * r->shm->bucket_size > sa->mmap_size)
+		return -EPROTO;
 	ret = r->ops->map(r->ctx, sa->mmap_offset, sa->mmap_size, &p);
 	if (ret)
 		return ret;	/* e.g. freed since we read the layout: retry */
@@ -120,8 +127,8 @@ static int hmap_refresh(struct hmap_reader *r)
 
 	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
 		struct hmap_shm_array a[2];
-		__u32 seq = __atomic_load_n(&shm->layout_seq, __ATOMIC_ACQUIRE), n;
-		int ret = 0;
+		__u32 seq = __atomic_load_n(&shm->layout_seq, __ATOMIC_ACQUIRE), n, i;
+		int ret = 0, freed;
 
 		if (seq & 1) {
 			hmap_cpu_relax();
@@ -134,19 +141,22 @@ static int hmap_refresh(struct hmap_reader *r)
 		__atomic_thread_fence(__ATOMIC_ACQUIRE);
 		if (__atomic_load_n(&shm->layout_seq, __ATOMIC_RELAXED) != seq || n < 1 || n > 2)
 			continue;
-		r->narrays = n;
-		for (__u32 i = 0; i < n && !ret; i++)
+		for (i = 0; i < n && !ret; i++)
 			ret = hmap_map_array(r, &a[i], &r->arr[i]);
 		if (ret) {
+			/* Keep what this pass mapped (arrays of the new layout)
+			 * while slots are freed: else two arrays could take the
+			 * last slot from each other forever. */
+			r->narrays = i - 1;
+			freed = hmap_unmap_arrays(r, false);
 			r->narrays = 0;
-			if (ret == -EINVAL) {
-				hmap_unmap_arrays(r, false);
+			if (ret == -EINVAL)
 				continue;	/* moved under us */
-			}
-			if (ret == -EMFILE && hmap_unmap_arrays(r, false))
+			if (ret == -EMFILE && freed)
 				continue;	/* slots freed: map again */
-			return ret;
+			return ret;	/* -EMFILE: every slot read by an open walk */
 		}
+		r->narrays = n;
 		hmap_unmap_arrays(r, false);
 		r->layout_seq = seq;
 		return r->incr ? hmap_map_chunks(r) : 0;

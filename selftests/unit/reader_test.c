@@ -82,6 +82,7 @@ struct ttab {
 	void *mem;
 	u8 *locks;
 	int maps;			/* mappings readers hold (atomic) */
+	long map_calls;			/* map() calls, ever */
 };
 
 /* mmap() of the table fd, read-only: the engine's own memory. */
@@ -97,6 +98,7 @@ static int ttab_map(void *ctx, __u64 off, size_t len, const void **addr)
 	if (!p)
 		return -EINVAL;
 	__atomic_add_fetch(&t->maps, 1, __ATOMIC_RELAXED);
+	__atomic_add_fetch(&t->map_calls, 1, __ATOMIC_RELAXED);
 	*addr = p;
 	return 0;
 }
@@ -459,6 +461,68 @@ TEST(incremental_iteration_across_two_growths)
 	hmap_reader_release(&r);
 	EXPECT_EQ(0, t.maps);
 	model_free(&g.m);
+	ttab_destroy(&t);
+}
+
+/* Insert until the table has grown once more (the test is its worker). */
+static int grow_once(struct ttab *t, struct model *m, u64 *next)
+{
+	u32 before = t->n->ngrows;
+	int ret = 0;
+
+	while (t->n->ngrows == before && *next < m->nkeys && !ret) {
+		ret = model_set(t, m, *next, *next + 1);
+		if (!(++*next % 16))
+			native_service(t->n);
+	}
+	return ret ?: t->n->ngrows == before ? -ENOSPC : 0;
+}
+
+/*
+ * More open cursors, each on the array of its day, than the reader has
+ * mapping slots (this binary is built with HMAP_READER_MAX_MAPS 4): a
+ * growth half done then needs two more arrays.  The reader says -EMFILE at
+ * once (it used to hand the last slot back and forth between the layout's
+ * two arrays, a million times), and works again once a cursor is closed.
+ */
+TEST(more_cursors_than_mapping_slots)
+{
+	struct hmap_reader_walk w[HMAP_READER_MAX_MAPS - 1];
+	struct hmap_reader r;
+	struct model m = {};
+	struct ttab t;
+	struct tval v;
+	u64 next = 0, k = 0;
+	long calls;
+	int nw = 0;
+
+	ttab_incremental(&t, 1 << 20, false);
+	model_init(&m, 1 << 20);
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	for (; nw < HMAP_READER_MAX_MAPS - 1; nw++) {
+		ASSERT_EQ(0, hmap_reader_walk_begin(&r, &w[nw], HMAP_ITER_CONSISTENT));
+		ASSERT_EQ(0, grow_once(&t, &m, &next));
+	}
+	ASSERT_EQ(0, hmap_reader_lookup(&r, &k, &v));	/* maps the current array: slots full */
+	/* A growth half done: the layout is {new, current}. */
+	while (t.shm->narrays == 1 && next < m.nkeys) {
+		if (!(next % 16))
+			native_prepare_spare(t.n);	/* the worker's part, not completing */
+		ASSERT_EQ(0, model_set(&t, &m, next, next + 1));
+		next++;
+	}
+	ASSERT_EQ(2, t.shm->narrays);
+	calls = t.map_calls;
+	EXPECT_EQ(-EMFILE, hmap_reader_lookup(&r, &k, &v));
+	EXPECT_GE(4, t.map_calls - calls) TH_LOG("%ld map() calls for one lookup", t.map_calls - calls);
+	hmap_reader_walk_end(&r, &w[0]);
+	EXPECT_EQ(0, hmap_reader_lookup(&r, &k, &v));
+	EXPECT_EQ(m.version[k], v.version);
+	for (int i = 1; i < nw; i++)
+		hmap_reader_walk_end(&r, &w[i]);
+	hmap_reader_release(&r);
+	EXPECT_EQ(0, t.maps);
+	model_free(&m);
 	ttab_destroy(&t);
 }
 

@@ -301,6 +301,18 @@ TEST(refuses_unknown_headers)
 	t.shm->variant = HMAP_VARIANT_MAX;
 	EXPECT_EQ(-EOPNOTSUPP, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
 	t.shm->variant = HMAP_VARIANT_FIXED;
+	/* Arrays whose shape does not fit their mapping are never mapped. */
+	{
+		struct hmap_shm_array keep = t.shm->arrays[0];
+
+		t.shm->arrays[0].nbuckets = 0;
+		EXPECT_EQ(-EPROTO, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+		t.shm->arrays[0].nbuckets = keep.nbuckets + 1;	/* not a power of two */
+		EXPECT_EQ(-EPROTO, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+		t.shm->arrays[0].nbuckets = keep.nbuckets * 2;	/* past the mapping */
+		EXPECT_EQ(-EPROTO, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+		t.shm->arrays[0] = keep;
+	}
 	EXPECT_EQ(0, t.maps);
 	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
 	EXPECT_EQ(1, t.maps);

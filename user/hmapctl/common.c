@@ -423,29 +423,52 @@ int open_table_ref(const struct table_ref *r, bool rdwr, struct hmap_table **t)
 	}
 }
 
+/* The tables pinned under the pin root (anything else there is skipped). */
+void pins_read(struct pins *p)
+{
+	DIR *dir = opendir(g.pin_root);
+	struct dirent *de;
+
+	p->v = NULL;
+	p->n = 0;
+	while (dir && (de = readdir(dir))) {
+		struct hmap_desc d;
+		struct pin *v;
+
+		if (de->d_name[0] == '.' || get_desc(de->d_name, &d, true))
+			continue;	/* not a table: never read as one */
+		v = realloc(p->v, (p->n + 1) * sizeof(*v));
+		if (!v)
+			break;
+		p->v = v;
+		v[p->n].id = d.id;
+		v[p->n].handle = d.handle;
+		snprintf(v[p->n].name, sizeof(v[p->n].name), "%s", de->d_name);
+		p->n++;
+	}
+	if (dir)
+		closedir(dir);
+}
+
 /* The name --btf looks up in an object: the table's name, its pin's name,
  * or for a table given by id the name it is pinned under in the pin root. */
 int table_ref_btf_name(const struct table_ref *r, char *buf, size_t n)
 {
-	struct dirent *de;
-	DIR *dir;
+	struct pins pins;
+	size_t i;
 
 	if (r->kind != TABLE_BY_ID) {
 		snprintf(buf, n, "%s", r->label);
 		return 0;
 	}
-	dir = opendir(g.pin_root);
-	while (dir && (de = readdir(dir))) {
-		struct hmap_desc d;
-
-		if (de->d_name[0] != '.' && !get_desc(de->d_name, &d, true) && d.id == r->id) {
-			snprintf(buf, n, "%s", de->d_name);
-			closedir(dir);
-			return 0;
-		}
-	}
-	if (dir)
-		closedir(dir);
+	pins_read(&pins);
+	for (i = 0; i < pins.n && pins.v[i].id != r->id; i++)
+		;
+	if (i < pins.n)
+		snprintf(buf, n, "%s", pins.v[i].name);
+	free(pins.v);
+	if (i < pins.n)
+		return 0;
 	return fail("table id %u is not pinned under %s, so --btf cannot tell which of the "
 		    "object's tables it is: name it by its pin ('pinned PATH' or NAME)", r->id, g.pin_root);
 }

@@ -85,6 +85,18 @@ struct table_ref {
 	char label[PATH_MAX];	/* name, pin basename, or "id N": for messages and --btf */
 	char path[PATH_MAX];
 };
+/* The tables pinned under the pin root, for list, show and --btf by id. */
+struct pin {
+	__u64 id, handle;
+	char name[PATH_MAX];	/* under the pin root, or a whole path */
+};
+
+struct pins {
+	struct pin *v;
+	size_t n;
+};
+
+void pins_read(struct pins *p);
 int parse_table_ref(int argc, char **argv, struct table_ref *r);
 int open_table_ref(const struct table_ref *r, bool rdwr, struct hmap_table **t);
 void table_ref_path(const struct table_ref *r, char *buf, size_t n);

@@ -155,43 +155,6 @@ static void emit_stats(const struct hmap_stats *s)
 	}
 }
 
-/* The tables pinned under the pin root, for list and show id. */
-struct pin {
-	__u64 id, handle;
-	char name[PATH_MAX];	/* under the pin root, or a whole path */
-};
-
-struct pins {
-	struct pin *v;
-	size_t n;
-};
-
-static void pins_read(struct pins *p)
-{
-	DIR *dir = opendir(g.pin_root);
-	struct dirent *de;
-
-	p->v = NULL;
-	p->n = 0;
-	while (dir && (de = readdir(dir))) {
-		struct hmap_desc d;
-		struct pin *v;
-
-		if (de->d_name[0] == '.' || get_desc(de->d_name, &d, true))
-			continue;	/* not a table: never read as one */
-		v = realloc(p->v, (p->n + 1) * sizeof(*v));
-		if (!v)
-			break;
-		p->v = v;
-		v[p->n].id = d.id;
-		v[p->n].handle = d.handle;
-		snprintf(v[p->n].name, sizeof(v[p->n].name), "%s", de->d_name);
-		p->n++;
-	}
-	if (dir)
-		closedir(dir);
-}
-
 static bool pin_is(const struct pin *p, const struct hmap_info *info)
 {
 	return p->id == info->id && (!p->handle || !info->handle || p->handle == info->handle);

@@ -332,6 +332,11 @@ expect 2 "key has no field 'nosuch'" "typed key with an unknown field" "$CTL" lo
 expect 2 "'70000' is not a 2-byte number" "typed key with an out-of-range field" "$CTL" lookup flows key sport=70000 --btf "$B/bpf/xdp_flowcount.bpf.o"
 expect 2 "is not NAME=VALUE" "typed key without =" "$CTL" lookup flows key 10.99.0.1 --btf "$B/bpf/xdp_flowcount.bpf.o"
 expect 1 "declares no HMAP_TABLE(flows" "--btf with the wrong object" "$CTL" lookup flows key sport=1 --btf "$B/bpf/tc_budget.bpf.o"
+fid=$("$CTL" -j show flows | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+expect 0 "packets=50" "lookup id ID --btf: the types of the name it is pinned under" "$CTL" lookup id $fid key \
+	saddr=$IP_A daddr=$IP_B sport=$sport dport=5002 proto=17 family=4 --btf "$B/bpf/xdp_flowcount.bpf.o"
+expect 1 "is not pinned under /sys/fs/bpf, so --btf cannot tell" "--btf by id with no pin in the pin root" \
+	"$CTL" --pin-root /sys/fs/bpf lookup id $fid key sport=1 --btf "$B/bpf/xdp_flowcount.bpf.o"
 
 # ---- tc end to end: a byte budget drops what exceeds it --------------------------
 expect 0 "created table 'budget'" "create budget" "$CTL" create budget --key-size 16 --value-size 24 --capacity 64

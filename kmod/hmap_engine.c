@@ -21,6 +21,55 @@ static u64 hmap_roundup_pow2(u64 n)
 	return p;
 }
 
+/* floor(sqrt(n)), bit by bit; n < 2^32. */
+static u32 hmap_isqrt(u32 n)
+{
+	u32 r = 0, bit = 1U << 30;
+
+	while (bit > n)
+		bit >>= 2;
+	while (bit) {
+		if (n >= r + bit) {
+			n -= r + bit;
+			r = (r >> 1) + bit;
+		} else {
+			r >>= 1;
+		}
+		bit >>= 2;
+	}
+	return r;
+}
+
+/*
+ * Overflow buckets in use under steady churn (delete a live key, insert a
+ * new one, forever), as a fraction of main buckets in 1/1024, by load
+ * (capacity / nbuckets) in halves, rounded up: the highest count seen over
+ * 30 turnovers of 65536 buckets, 8-byte keys (engine_test's churn tests
+ * check the sizing).  Far above a fresh fill's (0.21 at 6.5, Poisson):
+ * emptied overflow buckets are recycled, but one stays linked while any
+ * entry in it lives, after its chain has shrunk to fit its head again.
+ */
+static const u16 hmap_churn_ovf_1024[14] = {
+	1, 1, 1, 1, 3, 8, 22, 50, 95, 157, 234, 322, 417, 509,
+};
+
+/*
+ * hmap_overflow_reserve - overflow buckets for @capacity entries in @nb
+ * main buckets: the churn figure above plus 10%, three standard deviations
+ * of a Poisson count, and 8 for tiny tables.  Running out is -ENOSPC, never
+ * harm.  Context: any; pure computation.
+ */
+u32 hmap_overflow_reserve(u32 nb, u64 capacity)
+{
+	u64 half_loads = (capacity * 2 + nb - 1) / nb;	/* ceil(2 * load) */
+	u64 need;
+
+	if (half_loads > 13)
+		half_loads = 13;
+	need = ((u64)nb * hmap_churn_ovf_1024[half_loads] + 1023) / 1024;
+	return (u32)(need + (need + 9) / 10 + 3 * hmap_isqrt((u32)need) + 8);
+}
+
 /*
  * Slot stride: 1, 2 or 4 bytes for sizes up to that, else a multiple of 8.
  * Every slot is then aligned to its size's natural alignment (so a __u32
@@ -64,12 +113,9 @@ int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
 		return -E2BIG;
 
 	nb = hmap_roundup_pow2((capacity * HMAP_LOAD_DEN + HMAP_LOAD_NUM - 1) / HMAP_LOAD_NUM);
-	/*
-	 * At 6.5 entries a bucket (Poisson), about 21% of buckets spill into
-	 * one overflow bucket and 0.1% into two; a quarter plus a little covers
-	 * a full table with a wide margin.  Running out is -ENOSPC, never harm.
-	 */
-	nov = nb / 4 + 4;
+	/* A fresh fill at 6.5 entries a bucket spills 21% of buckets; a full
+	 * table under churn keeps up to half linked (see above). */
+	nov = hmap_overflow_reserve(nb, capacity);
 
 	l->key_size = key_size;
 	l->value_size = value_size;
@@ -111,6 +157,8 @@ void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *bucket
 	t->l = *l;
 	t->mask = l->nbuckets - 1;
 	t->ovf_used = 0;
+	t->ovf_nfree = 0;
+	t->ovf_free = 0;
 	t->entries = entries;
 	t->seed = *seed;
 	t->locks = *locks;
@@ -129,6 +177,10 @@ static __always_inline void hmap_value_store(const struct hmap_tab *t, u8 *v, co
 
 #define HMAP_BYTES_01	0x0101010101010101ULL
 #define HMAP_BYTES_80	0x8080808080808080ULL
+/* The word tests below (a zero byte ends a chain; every byte 0 or 1 is an
+ * empty bucket) rely on these values. */
+_Static_assert(HMAP_TOPHASH_EMPTY_REST == 0 && HMAP_TOPHASH_EMPTY_ONE == 1 &&
+	       HMAP_TOPHASH_MIN == 2, "tophash markers");
 
 /* Slot keys are aligned to their stride (8 for 8 and 16 bytes); the caller's
  * key may not be aligned at all. */
@@ -149,9 +201,62 @@ static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len
 	}
 }
 
-/* One scan of @head's chain for @key; NULL if absent.  Bounded: overflow
- * buckets are linked once each and never unlinked, so a chain has at most
- * l.noverflow links, which the walk also enforces. */
+/*
+ * Overflow buckets: the free list first, then the bump allocator.  Both
+ * lock-free (see "free list" in hmap_engine.h); any context.  Returns a
+ * bucket index with every tophash EMPTY_REST and no link, or 0 if none is
+ * left.
+ */
+static u32 hmap_ovf_alloc(struct hmap_tab *t)
+{
+	u64 old = READ_ONCE(t->ovf_free), cur, nv;
+	u32 idx, next;
+
+	for (;;) {
+		idx = (u32)old;
+		if (!idx)
+			break;
+		/* @idx may be popped and reused under us: then the tag has
+		 * moved on and the cmpxchg fails, whatever @next we read. */
+		next = READ_ONCE(hmap_bucket_at(t, idx)->overflow);
+		nv = ((old >> 32) + 1) << 32 | next;
+		cur = hmap_cmpxchg64(&t->ovf_free, old, nv);
+		if (cur == old) {
+			hmap_atomic_dec(&t->ovf_nfree);
+			WRITE_ONCE(hmap_bucket_at(t, idx)->overflow, 0);
+			return idx;
+		}
+		old = cur;
+	}
+	idx = hmap_atomic_fetch_inc_below(&t->ovf_used, t->l.noverflow);
+	if (idx >= t->l.noverflow)
+		return 0;
+	return t->l.nbuckets + idx;	/* zeroed memory: all EMPTY_REST */
+}
+
+/* @idx is unlinked and every slot of it is empty; caller holds its former
+ * chain's stripe, inside the head's seq window.  Any context. */
+static void hmap_ovf_free(struct hmap_tab *t, u32 idx)
+{
+	struct hmap_bucket *b = hmap_bucket_at(t, idx);
+	u64 old = READ_ONCE(t->ovf_free), cur, nv;
+
+	/* EMPTY_REST in every slot: a walk still inside stops here. */
+	WRITE_ONCE(*(u64 *)b->tophash, 0);
+	for (;;) {
+		WRITE_ONCE(b->overflow, (u32)old);
+		nv = ((old >> 32) + 1) << 32 | idx;
+		cur = hmap_cmpxchg64(&t->ovf_free, old, nv);	/* full barrier */
+		if (cur == old)
+			break;
+		old = cur;
+	}
+	hmap_atomic_inc(&t->ovf_nfree);
+}
+
+/* One scan of @head's chain for @key; NULL if absent.  Bounded: a chain
+ * under its lock has at most l.noverflow links, and a walk torn by unlinks
+ * and reuse stops after as many hops. */
 static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hmap_bucket *head,
 					     const void *key, u8 top)
 {
@@ -364,13 +469,12 @@ absent:
 		return -ENOSPC;
 	}
 	if (!free_b) {
-		ovf = hmap_atomic_fetch_inc_below(&t->ovf_used, t->l.noverflow);
-		if (ovf >= t->l.noverflow) {
+		ovf = hmap_ovf_alloc(t);
+		if (!ovf) {
 			hmap_atomic64_dec(t->entries);
 			return -ENOSPC;
 		}
-		ovf += t->l.nbuckets;
-		free_b = hmap_bucket_at(t, ovf);	/* zeroed: all EMPTY_REST */
+		free_b = hmap_bucket_at(t, ovf);	/* all EMPTY_REST, no link */
 		free_i = 0;
 	}
 
@@ -451,8 +555,10 @@ int __hmap_tab_delete_locked(struct hmap_tab *t, const void *key, u32 hash, void
 {
 	u32 idx = hash & t->mask;
 	u8 top = hmap_tophash(hash);
-	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b = head, *c;
-	u32 i, next;
+	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b = head, *c, *found_b;
+	struct hmap_bucket *prev = NULL;
+	u32 i, next, found_idx = idx;
+	u64 word;
 
 	for (;;) {
 		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
@@ -466,12 +572,15 @@ int __hmap_tab_delete_locked(struct hmap_tab *t, const void *key, u32 hash, void
 		next = b->overflow;
 		if (!next)
 			return -ENOENT;
+		prev = b;
+		found_idx = next;
 		b = hmap_bucket_at(t, next);
 	}
 
 found:
 	if (oldval)
 		memcpy(oldval, hmap_slot_val(t, b, i), t->l.value_size);
+	found_b = b;
 	hmap_seq_begin(head);
 	WRITE_ONCE(b->tophash[i], HMAP_TOPHASH_EMPTY_ONE);
 	/* Is everything after this slot empty?  Then mark backwards. */
@@ -497,6 +606,18 @@ found:
 			break;
 	}
 marked:
+	/*
+	 * An overflow bucket with no live slot left leaves its chain: the
+	 * reserve is shared by every chain, and a fixed table never grows to
+	 * win it back.  Its slots are all EMPTY_ONE (entries follow it, so
+	 * nothing before it says EMPTY_REST) or all EMPTY_REST (the tail: the
+	 * marking above has run on into @prev already).
+	 */
+	word = READ_ONCE(*(const u64 *)found_b->tophash);
+	if (prev && !(word & ~HMAP_BYTES_01)) {	/* every byte 0 or 1: empty */
+		WRITE_ONCE(prev->overflow, found_b->overflow);
+		hmap_ovf_free(t, found_idx);
+	}
 	hmap_seq_end(head);
 	hmap_atomic64_dec(t->entries);
 	return 0;
@@ -527,6 +648,7 @@ int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
 
 #ifdef __KERNEL__
 EXPORT_SYMBOL_GPL(hmap_layout_init);
+EXPORT_SYMBOL_GPL(hmap_overflow_reserve);
 EXPORT_SYMBOL_GPL(hmap_tab_init);
 EXPORT_SYMBOL_GPL(hmap_tab_lookup);
 EXPORT_SYMBOL_GPL(__hmap_tab_lookup);

@@ -11,9 +11,15 @@
  *   per-table seed) to main bucket hash & mask; its tophash (top 8 bits,
  *   lifted above the HMAP_TOPHASH_* markers) filters slots before a full key
  *   compare.  A full bucket links an overflow bucket by index.  Overflow
- *   buckets come from a bump allocator and stay linked for the life of the
- *   array (as in Go); emptied slots are reused.  Nothing is allocated or freed
- *   on the data path, so no operation can sleep.
+ *   buckets come from the table's free list, else from a bump allocator over
+ *   the preallocated ones.  A delete that empties an overflow bucket unlinks
+ *   it and returns it to the free list (unlike Go, whose chains keep their
+ *   longest length until the map grows: a fixed table never grows, so under
+ *   churn its chains would use up the reserve below capacity).  Every
+ *   linked overflow bucket therefore holds a live entry.  Entries never move
+ *   while they live: a value pointer stays the key's until it is deleted.
+ *   Nothing is allocated from the system on the data path, so no operation
+ *   can sleep.
  *
  * Concurrency rules
  *   - Writers (update, delete, insert) hold the lock of the key's stripe:
@@ -39,6 +45,18 @@
  *   - Writers fill a slot's key and value before publishing its tophash, and
  *     fill an overflow bucket before linking it (smp_wmb), so a lock-free
  *     walk only ever follows links to initialised buckets.
+ *   - An emptied overflow bucket is unlinked inside its head's seq window,
+ *     its tophash cleared, and only then freed.  A lock-free walk that was
+ *     inside it may go on into the free list or into whatever chain reuses
+ *     it: its hops and indexes are bounded, and the head's seq has changed,
+ *     so the walk is retried (or, out of retries, taken unvalidated as any
+ *     torn walk is).
+ *   - The free list is a Treiber stack whose head carries a tag bumped by
+ *     every push and pop (cmpxchg64), so a pop that raced with a pop and a
+ *     push of the same bucket fails and retries (no ABA).  It takes no lock:
+ *     any context, NMI included, may allocate or free.  Its links are the
+ *     free buckets' overflow fields, in the array, which BPF programs cannot
+ *     write (they get value pointers only) and user space maps read-only.
  *   - A value pointer returned by lookup stays valid until the array is
  *     freed, which the owner defers past an RCU grace period (hmap_main.c).
  *     Its contents may change under the caller (in-place update or the slot
@@ -83,7 +101,9 @@ struct hmap_layout {
 struct hmap_tab {
 	u8 *buckets;
 	u32 mask;		/* l.nbuckets - 1 */
-	u32 ovf_used;		/* overflow buckets handed out (atomic, <= l.noverflow) */
+	u32 ovf_used;		/* overflow buckets bump-allocated (atomic, <= l.noverflow) */
+	u32 ovf_nfree;		/* of those, on the free list (atomic) */
+	u64 ovf_free;		/* free list: tag << 32 | top bucket index (0: empty) */
 	u64 *entries;		/* live count; lives in the shared header page */
 	hmap_seed_t seed;
 	struct hmap_locks locks;
@@ -92,6 +112,7 @@ struct hmap_tab {
 
 int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
 		     u64 capacity, u64 max_bytes);
+u32 hmap_overflow_reserve(u32 nb, u64 capacity);
 void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *buckets,
 		   u64 *entries, const hmap_seed_t *seed, const struct hmap_locks *locks);
 
@@ -146,17 +167,27 @@ static __always_inline void hmap_seq_begin(struct hmap_bucket *head)
 	smp_wmb();
 }
 
+#ifdef HMAP_SEQ_END_HOOK
+/* Unit tests only: check a chain the moment its change is published. */
+void HMAP_SEQ_END_HOOK(struct hmap_bucket *head);
+#endif
+
 static __always_inline void hmap_seq_end(struct hmap_bucket *head)
 {
+#ifdef HMAP_SEQ_END_HOOK
+	HMAP_SEQ_END_HOOK(head);
+#endif
 	smp_wmb();
 	WRITE_ONCE(head->seq, hmap_seq_next(head->seq));
 }
 
+/* Overflow buckets linked into chains now (racy by a few: for statistics). */
 static __always_inline u64 hmap_tab_overflow_used(const struct hmap_tab *t)
 {
-	u32 used = READ_ONCE(t->ovf_used);
+	u32 used = READ_ONCE(t->ovf_used), nfree = READ_ONCE(t->ovf_nfree);
 
-	return used < t->l.noverflow ? used : t->l.noverflow;
+	used = used < t->l.noverflow ? used : t->l.noverflow;
+	return used > nfree ? used - nfree : 0;
 }
 
 #endif /* _HMAP_ENGINE_H */

@@ -118,10 +118,13 @@ static __always_inline u32 hmap_load32u(const void *p)
 
 #define hmap_cmpxchg(p, o, n)		cmpxchg((p), (o), (n))
 #define hmap_cmpxchg_ptr(p, o, n)	cmpxchg((p), (o), (n))
+#define hmap_cmpxchg64(p, o, n)		cmpxchg64((p), (o), (n))
 #define hmap_xchg(p, v)			xchg((p), (v))
 #define hmap_atomic_add(p, v)		atomic_add((v), (atomic_t *)(p))
 #define hmap_atomic_sub(p, v)		atomic_sub((v), (atomic_t *)(p))
 #define hmap_atomic64_inc_return(p)	atomic64_inc_return((atomic64_t *)(p))
+#define hmap_atomic_inc(p)		atomic_inc((atomic_t *)(p))
+#define hmap_atomic_dec(p)		atomic_dec((atomic_t *)(p))
 #define hmap_atomic64_dec(p)		atomic64_dec((atomic64_t *)(p))
 #define hmap_atomic_fetch_inc_below(p, lim) atomic_fetch_add_unless((atomic_t *)(p), 1, (lim))
 
@@ -229,6 +232,13 @@ static __always_inline bool hmap_plat_writer_nested(struct hmap_locks *l, u32 id
 				    __ATOMIC_ACQUIRE);				\
 	__o;									\
 })
+static inline u64 hmap_cmpxchg64(u64 *p, u64 old, u64 nv)
+{
+	__atomic_compare_exchange_n(p, &old, nv, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+	return old;
+}
+#define hmap_atomic_inc(p)		__atomic_add_fetch((p), 1, __ATOMIC_RELAXED)
+#define hmap_atomic_dec(p)		__atomic_sub_fetch((p), 1, __ATOMIC_RELAXED)
 static inline u32 hmap_cmpxchg(u32 *p, u32 old, u32 nv)
 {
 	__atomic_compare_exchange_n(p, &old, nv, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);

@@ -143,9 +143,10 @@ static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets, int *err)
 		*err = ret ?: -E2BIG;
 		return NULL;
 	}
-	/* Twice the fixed layout's spare overflow buckets: headroom for inserts
-	 * while the next array is being allocated. */
-	l.noverflow = nbuckets / 2 + 16;
+	/* The layout's reserve is for a full array (6.5 entries a bucket)
+	 * under churn; never less than half the main buckets, headroom for
+	 * inserts while the next array is being allocated. */
+	l.noverflow = max_t(u32, l.noverflow, nbuckets / 2 + 16);
 	l.array_bytes = PAGE_ALIGN((u64)(l.nbuckets + l.noverflow) * l.bucket_size);
 	if (!hrh_reserve(h, l.array_bytes)) {
 		*err = -E2BIG;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "unit_harness.h"
 #include "hmap_engine.h"
@@ -35,6 +36,40 @@ struct utab {
 	u8 *locks;
 	u64 entries;
 };
+
+/*
+ * Called by hmap_seq_end() (HMAP_SEQ_END_HOOK): the chain a writer is about
+ * to publish must already be whole, with no empty overflow bucket still
+ * linked (a lock-free reader that starts now must not walk into one that is
+ * about to be freed and reused).  Counts violations for the single-threaded
+ * tests that set hooked_tab.
+ */
+static struct hmap_tab *hooked_tab;
+static long hook_violations;
+
+void engine_test_seq_end(struct hmap_bucket *head)
+{
+	struct hmap_tab *t = hooked_tab;
+	struct hmap_bucket *b = head;
+	u32 hops = 0;
+
+	if (!t || (u8 *)head < t->buckets ||
+	    (u8 *)head >= t->buckets + (size_t)t->l.nbuckets * t->l.bucket_size)
+		return;
+	while (b->overflow) {
+		u64 word;
+
+		if (b->overflow < t->l.nbuckets || b->overflow >= t->l.nbuckets + t->l.noverflow ||
+		    ++hops > t->l.noverflow) {
+			hook_violations++;
+			return;
+		}
+		b = hmap_bucket_at(t, b->overflow);
+		memcpy(&word, b->tophash, 8);
+		if (!(word & ~0x0101010101010101ULL))
+			hook_violations++;
+	}
+}
 
 static int utab_create(struct utab *u, u32 ksz, u32 vsz, u64 cap, u64 seed)
 {
@@ -374,6 +409,88 @@ TEST(fill_to_capacity_then_reinsert)
 	utab_destroy(&u);
 }
 
+/*
+ * Churn: a full table where live keys are deleted and new ones inserted
+ * must keep accepting inserts up to its capacity, forever.  @resident_pct
+ * of the first fill is never deleted (long-lived flows among short ones):
+ * an overflow bucket that holds one of them cannot be emptied.
+ */
+static int churn_run(struct __test_metadata *_metadata, u64 cap, u32 turns,
+		     u32 resident_pct)
+{
+	struct utab u;
+	u64 *live, next = 0, n, pairs = (u64)turns * cap, p, peak = 0;
+	u64 nresident = cap * resident_pct / 100;
+	int ret = 0;
+
+	ASSERT_EQ(0, utab_create(&u, 8, 8, cap, cap ^ resident_pct));
+	hooked_tab = &u.t;
+	hook_violations = 0;
+	live = malloc(cap * sizeof(*live));
+	ASSERT_NE(NULL, live);
+	for (n = 0; n < cap; n++, next++) {
+		live[n] = next;
+		ASSERT_EQ(0, hmap_tab_update(&u.t, &next, hmap_tab_hash(&u.t, &next), &next,
+					     HMAP_NOEXIST, NULL));
+	}
+	for (p = 0; p < pairs; p++) {
+		u64 at = nresident + rnd() % (cap - nresident), k = live[at];
+
+		ASSERT_EQ(0, hmap_tab_delete(&u.t, &k, hmap_tab_hash(&u.t, &k)));
+		k = next++;
+		ret = hmap_tab_update(&u.t, &k, hmap_tab_hash(&u.t, &k), &k, HMAP_NOEXIST, NULL);
+		if (ret) {
+			TH_LOG("capacity %llu, %u%% resident: insert %llu of %llu refused (%d) "
+			       "with %llu live; overflow buckets %llu of %u",
+			       (unsigned long long)cap, resident_pct, (unsigned long long)p,
+			       (unsigned long long)pairs, ret, (unsigned long long)u.entries,
+			       (unsigned long long)hmap_tab_overflow_used(&u.t), u.t.l.noverflow);
+			break;
+		}
+		live[at] = k;
+		if (hmap_tab_overflow_used(&u.t) > peak)
+			peak = hmap_tab_overflow_used(&u.t);
+	}
+	if (!ret) {
+		/* Every live key is found with its own value, nothing else is. */
+		for (n = 0; n < cap; n++) {
+			u64 *v = hmap_tab_lookup(&u.t, &live[n], hmap_tab_hash(&u.t, &live[n]));
+
+			ASSERT_NE(NULL, v);
+			ASSERT_EQ(live[n], *v);
+		}
+		EXPECT_EQ(cap, u.entries);
+		TH_LOG("capacity %llu, %u%% resident, %u turnovers: overflow buckets now %llu, "
+		       "peak %llu, of %u", (unsigned long long)cap, resident_pct, turns,
+		       (unsigned long long)hmap_tab_overflow_used(&u.t),
+		       (unsigned long long)peak, u.t.l.noverflow);
+	}
+	hooked_tab = NULL;
+	EXPECT_EQ(0, hook_violations);	/* published with an empty bucket linked */
+	free(live);
+	utab_destroy(&u);
+	return ret;
+}
+
+/* Capacities at both ends of a power-of-two bucket count's range, and small. */
+TEST(full_table_under_churn_keeps_its_capacity)
+{
+	static const u64 caps[] = { 1000, 6656, 100000, 106496 };
+
+	for (u32 i = 0; i < sizeof(caps) / sizeof(caps[0]); i++)
+		EXPECT_EQ(0, churn_run(_metadata, caps[i], 10, 0));
+}
+
+TEST(full_table_under_churn_with_resident_keys)
+{
+	static const u32 pct[] = { 50, 90 };
+
+	for (u32 i = 0; i < sizeof(pct) / sizeof(pct[0]); i++) {
+		EXPECT_EQ(0, churn_run(_metadata, 106496, 10, pct[i]));
+		EXPECT_EQ(0, churn_run(_metadata, 6656, 20, pct[i]));
+	}
+}
+
 /* ---- threads ------------------------------------------------------------ */
 #define NWRITERS	3
 #define KEYS_PER	4000
@@ -434,7 +551,10 @@ retry:
 			if (seq & 1)
 				goto retry;
 			nslots = 0;
-			for (b = head; b && nslots < 64;) {
+			/* Bounded as every lock-free reader is: a torn walk may
+			 * pass through recycled overflow buckets. */
+			b = head;
+			for (u32 hops = 0; b && nslots < 64 && hops <= t->l.noverflow; hops++) {
 				u32 next;
 
 				memcpy(copy, b, t->l.bucket_size);
@@ -492,6 +612,136 @@ TEST(threads_no_lost_updates_no_torn_reads)
 			ASSERT_EQ(k ^ ROUNDS, p->w[0]);
 		}
 	EXPECT_EQ((u64)NWRITERS * KEYS_PER, u.entries);
+	utab_destroy(&u);
+}
+
+/*
+ * Overflow buckets freed and reused under lock-free readers: keys that stay
+ * are always found with their own value, keys never inserted never are,
+ * and nothing reads outside the array (ASan), while two writers churn a
+ * full table of long chains (every insert must succeed).
+ */
+#define CHURN_NB	64
+#define CHURN_CAP	(CHURN_NB * 13 / 2)
+#define CHURN_STAY	(CHURN_CAP / 4)
+
+struct cctx {
+	struct utab *u;
+	int id;
+	volatile int *stop;
+	u64 pairs, refused, lost, phantom, reads;
+	u64 seed;
+};
+
+static u64 xs(u64 *s)
+{
+	*s ^= *s << 13;
+	*s ^= *s >> 7;
+	*s ^= *s << 17;
+	return *s;
+}
+
+#define CHURN_PER	((CHURN_CAP - CHURN_STAY) / 2)
+
+/* Each writer's first keys go in before the resident ones, so that those
+ * sit behind overflow buckets that empty and leave their chains. */
+static int churn_prefill(struct hmap_tab *t, int id)
+{
+	for (u64 i = 0; i < CHURN_PER; i++) {
+		u64 k = (u64)id << 40 | i;
+
+		if (hmap_tab_update(t, &k, hmap_tab_hash(t, &k), &k, HMAP_NOEXIST, NULL))
+			return -1;
+	}
+	return 0;
+}
+
+static void *churn_writer(void *arg)
+{
+	struct cctx *c = arg;
+	struct hmap_tab *t = &c->u->t;
+	u64 n = CHURN_PER, live[CHURN_PER], next = 0;
+
+	for (u64 i = 0; i < n; i++)
+		live[i] = (u64)c->id << 40 | next++;
+	while (!*c->stop) {
+		u64 at = xs(&c->seed) % n, k = live[at];
+
+		if (hmap_tab_delete(t, &k, hmap_tab_hash(t, &k)))
+			c->lost++;
+		k = (u64)c->id << 40 | next++;
+		if (hmap_tab_update(t, &k, hmap_tab_hash(t, &k), &k, HMAP_NOEXIST, NULL))
+			c->refused++;
+		live[at] = k;
+		c->pairs++;
+	}
+	return NULL;
+}
+
+static void *churn_reader(void *arg)
+{
+	struct cctx *c = arg;
+	struct hmap_tab *t = &c->u->t;
+
+	while (!*c->stop) {
+		u64 k = xs(&c->seed) % CHURN_STAY, *v;
+
+		v = hmap_tab_lookup(t, &k, hmap_tab_hash(t, &k));
+		if (!v || *v != k * 3)
+			c->lost++;
+		k |= 7ULL << 40;	/* no writer's key space */
+		if (hmap_tab_lookup(t, &k, hmap_tab_hash(t, &k)))
+			c->phantom++;
+		c->reads++;
+	}
+	return NULL;
+}
+
+TEST(threads_recycled_overflow_buckets)
+{
+	struct cctx cw[2], cr;
+	pthread_t tw[2], tr;
+	volatile int stop = 0;
+	struct utab u;
+	u64 k, v;
+
+	ASSERT_EQ(0, utab_create(&u, 8, 8, CHURN_CAP, 11));
+	ASSERT_EQ(CHURN_NB, u.l.nbuckets);
+	ASSERT_EQ(0, churn_prefill(&u.t, 1));
+	ASSERT_EQ(0, churn_prefill(&u.t, 2));
+	for (k = 0; k < CHURN_STAY; k++) {
+		v = k * 3;
+		ASSERT_EQ(0, hmap_tab_update(&u.t, &k, hmap_tab_hash(&u.t, &k), &v, HMAP_NOEXIST, NULL));
+	}
+	cr = (struct cctx){ .u = &u, .stop = &stop, .seed = 99 };
+	for (int i = 0; i < 2; i++) {
+		cw[i] = (struct cctx){ .u = &u, .id = i + 1, .stop = &stop, .seed = 1234 + i };
+		ASSERT_EQ(0, pthread_create(&tw[i], NULL, churn_writer, &cw[i]));
+	}
+	ASSERT_EQ(0, pthread_create(&tr, NULL, churn_reader, &cr));
+	usleep(700 * 1000);
+	stop = 1;
+	pthread_join(tr, NULL);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(tw[i], NULL);
+		EXPECT_EQ(0, cw[i].refused);
+		EXPECT_EQ(0, cw[i].lost);
+		EXPECT_LT(10000, cw[i].pairs);
+	}
+	EXPECT_EQ(0, cr.lost);
+	EXPECT_EQ(0, cr.phantom);
+	EXPECT_LT(10000, cr.reads);
+	TH_LOG("%llu + %llu pairs, %llu reads; overflow buckets %llu of %u, %u on the free list",
+	       (unsigned long long)cw[0].pairs, (unsigned long long)cw[1].pairs,
+	       (unsigned long long)cr.reads, (unsigned long long)hmap_tab_overflow_used(&u.t),
+	       u.t.l.noverflow, u.t.ovf_nfree);
+	/* Quiescent: every resident key and every linked bucket is consistent. */
+	for (k = 0; k < CHURN_STAY; k++) {
+		u64 *p = hmap_tab_lookup(&u.t, &k, hmap_tab_hash(&u.t, &k));
+
+		ASSERT_NE(NULL, p);
+		ASSERT_EQ(k * 3, *p);
+	}
 	utab_destroy(&u);
 }
 

@@ -221,7 +221,7 @@ $(BUILD)/selftests/engine_test: $(SRC)/selftests/unit/engine_test.c $(SRC)/kmod/
 		$(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/unit_harness.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_SEQ_END_HOOK=engine_test_seq_end $(filter %.c,$^) -lpthread -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_SEQ_END_HOOK=engine_test_seq_end $(filter %.c,$^) -lpthread -lm -o $@
 
 $(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap_grow.c \
 		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/grow_user.h \

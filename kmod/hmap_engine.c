@@ -85,22 +85,8 @@ static u32 hmap_stride(u32 n)
 	return (n + 7) & ~7U;
 }
 
-/**
- * hmap_layout_init - compute the shape of a table
- * @l: filled on success
- * @key_size: 1..HMAP_KEY_SIZE_MAX
- * @value_size: 1..HMAP_VALUE_SIZE_MAX
- * @capacity: most entries the table must hold, >= 1
- * @max_bytes: cap on the bucket array's size
- *
- * Context: any; pure computation.
- * Return: 0; -EINVAL for a zero size or zero capacity; -E2BIG for a size over
- * its maximum, a capacity needing more than 2^24 main buckets, or an array
- * larger than @max_bytes.  No size computation can overflow: every product
- * is bounded before it is formed.
- */
-int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
-		     u64 capacity, u64 max_bytes)
+static int __hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
+			      u64 capacity, u64 max_bytes, bool exact)
 {
 	u64 nb, nov, bytes;
 
@@ -112,7 +98,9 @@ int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
 	if (capacity > ((u64)HMAP_LOAD_NUM << HMAP_MAX_BUCKETS_LOG2) / HMAP_LOAD_DEN)
 		return -E2BIG;
 
-	nb = hmap_roundup_pow2((capacity * HMAP_LOAD_DEN + HMAP_LOAD_NUM - 1) / HMAP_LOAD_NUM);
+	nb = (capacity * HMAP_LOAD_DEN + HMAP_LOAD_NUM - 1) / HMAP_LOAD_NUM;
+	if (!exact)
+		nb = hmap_roundup_pow2(nb);
 	/* A fresh fill at 6.5 entries a bucket spills 21% of buckets; a full
 	 * table under churn keeps up to half linked (see above). */
 	nov = hmap_overflow_reserve(nb, capacity);
@@ -127,7 +115,10 @@ int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
 	l->bucket_size = (l->values_off + HMAP_BUCKET_SLOTS * l->value_stride + 7) & ~7U;
 	l->nbuckets = nb;
 	l->noverflow = nov;
-	l->nlocks = nb < HMAP_MAX_LOCKS ? nb : HMAP_MAX_LOCKS;
+	/* Stripes: a power of two (stripe = bucket & mask), at most one a bucket. */
+	l->nlocks = hmap_roundup_pow2(nb) == nb ? nb : hmap_roundup_pow2(nb) / 2;
+	if (l->nlocks > HMAP_MAX_LOCKS)
+		l->nlocks = HMAP_MAX_LOCKS;
 	l->capacity = capacity;
 
 	/* < 2^25 buckets of < 2^16 bytes: no overflow in u64. */
@@ -137,6 +128,49 @@ int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
 		return -E2BIG;
 	l->array_bytes = bytes;
 	return 0;
+}
+
+/**
+ * hmap_layout_init - compute the shape of a table of power-of-two arrays
+ * @l: filled on success
+ * @key_size: 1..HMAP_KEY_SIZE_MAX
+ * @value_size: 1..HMAP_VALUE_SIZE_MAX
+ * @capacity: most entries the table must hold, >= 1
+ * @max_bytes: cap on the bucket array's size
+ *
+ * The main bucket count is the power of two at or above capacity / 6.5:
+ * what the incremental variant's arrays need (growth splits each bucket in
+ * two).
+ * Context: any; pure computation.
+ * Return: 0; -EINVAL for a zero size or zero capacity; -E2BIG for a size over
+ * its maximum, a capacity needing more than 2^24 main buckets, or an array
+ * larger than @max_bytes.  No size computation can overflow: every product
+ * is bounded before it is formed.
+ */
+int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
+		     u64 capacity, u64 max_bytes)
+{
+	return __hmap_layout_init(l, key_size, value_size, capacity, max_bytes, false);
+}
+
+/**
+ * hmap_layout_init_exact - the shape of a fixed table: capacity / 6.5 buckets
+ * @l: filled on success
+ * @key_size: 1..HMAP_KEY_SIZE_MAX
+ * @value_size: 1..HMAP_VALUE_SIZE_MAX
+ * @capacity: most entries the table must hold, >= 1
+ * @max_bytes: cap on the bucket array's size
+ *
+ * For fixed tables, which never grow: no rounding up to a power of two,
+ * which left up to half the main buckets unused.  Keys find their bucket
+ * with hmap_bucket_index(), as readers of the mapping do.
+ * Context: any; pure computation.
+ * Return: as hmap_layout_init().
+ */
+int hmap_layout_init_exact(struct hmap_layout *l, u32 key_size, u32 value_size,
+			   u64 capacity, u64 max_bytes)
+{
+	return __hmap_layout_init(l, key_size, value_size, capacity, max_bytes, true);
 }
 
 /**
@@ -306,7 +340,7 @@ static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hm
 static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *key, u32 hash,
 					      bool *moved, u32 *val32)
 {
-	u32 idx = hash & t->mask;
+	u32 idx = hmap_tab_index(t, hash);
 	u8 top = hmap_tophash(hash);
 	struct hmap_bucket *head = hmap_bucket_at(t, idx);
 	u32 seq, tries;
@@ -399,7 +433,7 @@ void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash)
  */
 int hmap_tab_lookup_copy(struct hmap_tab *t, const void *key, u32 hash, void *value)
 {
-	u32 lidx = hash & t->mask & t->locks.mask;
+	u32 lidx = hmap_tab_index(t, hash) & t->locks.mask;
 	unsigned long irqflags;
 	void *v;
 	int ret;
@@ -407,7 +441,7 @@ int hmap_tab_lookup_copy(struct hmap_tab *t, const void *key, u32 hash, void *va
 	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
 	if (ret)
 		return ret;
-	v = hmap_chain_find(t, hmap_bucket_at(t, hash & t->mask), key, hmap_tophash(hash));
+	v = hmap_chain_find(t, hmap_bucket_at(t, hmap_tab_index(t, hash)), key, hmap_tophash(hash));
 	if (v)
 		memcpy(value, v, t->l.value_size);
 	hmap_plat_unlock(&t->locks, lidx, irqflags);
@@ -431,7 +465,7 @@ int hmap_tab_lookup_copy(struct hmap_tab *t, const void *key, u32 hash, void *va
 int __hmap_tab_update_locked(struct hmap_tab *t, const void *key, u32 hash,
 			     const void *value, u32 flags, void **valp)
 {
-	u32 idx = hash & t->mask;
+	u32 idx = hmap_tab_index(t, hash);
 	u8 top = hmap_tophash(hash);
 	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b = head, *last = head;
 	struct hmap_bucket *free_b = NULL;
@@ -527,7 +561,7 @@ done:
 int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
 		    const void *value, u32 flags, void **valp)
 {
-	u32 lidx = hash & t->mask & t->locks.mask;
+	u32 lidx = hmap_tab_index(t, hash) & t->locks.mask;
 	unsigned long irqflags;
 	int ret;
 
@@ -553,7 +587,7 @@ int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
  */
 int __hmap_tab_delete_locked(struct hmap_tab *t, const void *key, u32 hash, void *oldval)
 {
-	u32 idx = hash & t->mask;
+	u32 idx = hmap_tab_index(t, hash);
 	u8 top = hmap_tophash(hash);
 	struct hmap_bucket *head = hmap_bucket_at(t, idx), *b = head, *c, *found_b;
 	struct hmap_bucket *prev = NULL;
@@ -634,7 +668,7 @@ marked:
  */
 int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
 {
-	u32 lidx = hash & t->mask & t->locks.mask;
+	u32 lidx = hmap_tab_index(t, hash) & t->locks.mask;
 	unsigned long irqflags;
 	int ret;
 
@@ -648,6 +682,7 @@ int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
 
 #ifdef __KERNEL__
 EXPORT_SYMBOL_GPL(hmap_layout_init);
+EXPORT_SYMBOL_GPL(hmap_layout_init_exact);
 EXPORT_SYMBOL_GPL(hmap_overflow_reserve);
 EXPORT_SYMBOL_GPL(hmap_tab_init);
 EXPORT_SYMBOL_GPL(hmap_tab_lookup);

@@ -6,9 +6,10 @@
  * through hmap_platform.h.
  *
  * Layout
- *   The array holds @nbuckets main buckets (a power of two) followed by
+ *   The array holds @nbuckets main buckets (capacity / 6.5 for a fixed
+ *   table, a power of two for the incremental variant's arrays) followed by
  *   @noverflow preallocated overflow buckets.  A key hashes (keyed hsiphash,
- *   per-table seed) to main bucket hash & mask; its tophash (top 8 bits,
+ *   per-table seed) to main bucket hmap_bucket_index(); its tophash (top 8 bits,
  *   lifted above the HMAP_TOPHASH_* markers) filters slots before a full key
  *   compare.  A full bucket links an overflow bucket by index.  Overflow
  *   buckets come from the table's free list, else from a bump allocator over
@@ -100,7 +101,7 @@ struct hmap_layout {
 /* One bucket array and its rules; embedded in the owner's table object. */
 struct hmap_tab {
 	u8 *buckets;
-	u32 mask;		/* l.nbuckets - 1 */
+	u32 mask;		/* l.nbuckets - 1 (power-of-two arrays: the incremental variant) */
 	u32 ovf_used;		/* overflow buckets bump-allocated (atomic, <= l.noverflow) */
 	u32 ovf_nfree;		/* of those, on the free list (atomic) */
 	u64 ovf_free;		/* free list: tag << 32 | top bucket index (0: empty) */
@@ -112,6 +113,8 @@ struct hmap_tab {
 
 int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
 		     u64 capacity, u64 max_bytes);
+int hmap_layout_init_exact(struct hmap_layout *l, u32 key_size, u32 value_size,
+			   u64 capacity, u64 max_bytes);
 u32 hmap_overflow_reserve(u32 nb, u64 capacity);
 void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *buckets,
 		   u64 *entries, const hmap_seed_t *seed, const struct hmap_locks *locks);
@@ -135,6 +138,12 @@ static __always_inline u32 hmap_tab_hash(const struct hmap_tab *t, const void *k
 }
 
 /* hmap_tophash(): uapi/hmap.h, shared with user-space readers. */
+
+/* The main bucket of @hash: hmap_bucket_index() in uapi/hmap.h, as readers. */
+static __always_inline u32 hmap_tab_index(const struct hmap_tab *t, u32 hash)
+{
+	return hmap_bucket_index(hash, t->l.nbuckets);
+}
 
 static __always_inline struct hmap_bucket *hmap_bucket_at(const struct hmap_tab *t, u32 idx)
 {

@@ -284,8 +284,9 @@ static struct hmap *hmap_create(const struct hmap_create_attr *attr)
 		}
 	}
 	/* A variant sizes its own arrays (hrh_init()); here only the sizes. */
-	ret = hmap_layout_init(l, attr->key_size, attr->value_size, t->ops ? 1 : attr->capacity,
-			       max_table_bytes);
+	ret = t->ops ? hmap_layout_init(l, attr->key_size, attr->value_size, 1, max_table_bytes)
+		     : hmap_layout_init_exact(l, attr->key_size, attr->value_size, attr->capacity,
+					      max_table_bytes);
 	if (ret)
 		goto err_free;
 

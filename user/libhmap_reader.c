@@ -73,9 +73,9 @@ static int hmap_map_array(struct hmap_reader *r, const struct hmap_shm_array *sa
 	if (!free_slot)
 		return -EMFILE;	/* every slot read by a walk: too many open on this handle */
 	/* The kernel's header, read-only to us; still, never index past what
-	 * is mapped: a power-of-two count (hash & (nbuckets - 1)) whose
-	 * buckets fit the mapping. */
-	if (!sa->nbuckets || (sa->nbuckets & (sa->nbuckets - 1)) ||
+	 * is mapped: a count whose buckets fit the mapping, a power of two for
+	 * an incremental table's arrays (growth splits buckets in two). */
+	if (!sa->nbuckets || (r->incr && (sa->nbuckets & (sa->nbuckets - 1))) ||
 	    sa->nbuckets > (1U << HMAP_MAX_BUCKETS_LOG2) ||
 	    ((__u64)sa->nbuckets + sa->noverflow) * r->shm->bucket_size > sa->mmap_size)
 		return -EPROTO;
@@ -280,14 +280,14 @@ full:
 	return -E2BIG;
 }
 
-/* Find @key in chain hash & (nbuckets - 1) of @a; 0, -ENOENT, -EAGAIN (torn),
+/* Find @key in chain hmap_bucket_index(hash, nbuckets) of @a; 0, -ENOENT, -EAGAIN (torn),
  * or -EXDEV (the chain moved to a newer array: a change of the seq, evacuated
  * bit included, during the scan is -EAGAIN, and the retry sees -EXDEV). */
 static int hmap_find(const struct hmap_reader *r, const struct hmap_uarray *a, const void *key,
 		     __u32 hash, void *value)
 {
 	const struct hmap_shm_header *shm = r->shm;
-	const struct hmap_bucket *head = hmap_ubucket(r, a, hash & (a->nbuckets - 1)), *b = head;
+	const struct hmap_bucket *head = hmap_ubucket(r, a, hmap_bucket_index(hash, a->nbuckets)), *b = head;
 	__u32 seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE), next, hops = 0;
 	__u8 top = hmap_tophash(hash);
 	int found = -ENOENT;

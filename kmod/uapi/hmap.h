@@ -35,7 +35,7 @@
 #include <linux/ioctl.h>
 #endif
 
-#define HMAP_ABI_VERSION	1
+#define HMAP_ABI_VERSION	2	/* 2: fixed tables' bucket counts need not be powers of two */
 #define HMAP_SHM_MAGIC		0x50414d48	/* "HMAP" little-endian */
 #define HMAP_DEV_NAME		"hmap"
 #define HMAP_DEV_PATH		"/dev/hmap"
@@ -142,7 +142,7 @@ struct hmap_desc {
 struct hmap_shm_array {
 	__u64 mmap_offset;	/* pass to mmap(); page aligned */
 	__u64 mmap_size;	/* bytes to map */
-	__u32 nbuckets;		/* main buckets, a power of two */
+	__u32 nbuckets;		/* main buckets (a power of two in an incremental table) */
 	__u32 noverflow;	/* overflow buckets after the main ones */
 	__u32 evacuated;	/* old array during growth: main buckets moved so far
 				 * (progress only: which ones, each bucket's
@@ -273,9 +273,26 @@ struct hmap_ioc_elem {
  * the table's seed (struct hmap_shm_header.seed).  On 64-bit kernels that is
  * SipHash-1-3 with a 32-bit result; hmap_key_hash() below is a bit-exact
  * copy for user space (little-endian 64-bit hosts, as the kernel's).  The
- * key's main bucket is hash & (nbuckets - 1) and its slot filter byte is
- * hmap_tophash(hash).
+ * key's main bucket is hmap_bucket_index(hash, nbuckets) and its slot filter
+ * byte is hmap_tophash(hash).
  */
+/*
+ * A key's main bucket.  A power-of-two count (every incremental array, whose
+ * growth splits bucket i into i and i + nbuckets) takes the hash's low bits.
+ * Any other count (a fixed table sized to its capacity: capacity / 6.5
+ * buckets, not rounded up) maps the hash, rotated so that the tophash's 8
+ * bits come last, onto 0..nbuckets-1 by multiply-shift: each bucket gets
+ * 2^32 / nbuckets consecutive rotated hashes (at least 256, since nbuckets
+ * <= 2^24), so buckets are even to 1/256 and every tophash value is as
+ * likely in every bucket.
+ */
+static inline __u32 hmap_bucket_index(__u32 hash, __u32 nbuckets)
+{
+	if (!(nbuckets & (nbuckets - 1)))
+		return hash & (nbuckets - 1);
+	return (__u32)(((__u64)((hash << 8) | (hash >> 24)) * nbuckets) >> 32);
+}
+
 static inline __u8 hmap_tophash(__u32 hash)
 {
 	__u8 top = hash >> 24;

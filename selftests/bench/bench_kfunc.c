@@ -230,6 +230,62 @@ static void bench(__u32 n, __u32 vsz, int passes)
 	bench_cleanup();	/* this size's tables go before the next is made */
 }
 
+/* The kernel's own figure for a BPF map: fdinfo's memlock, which 6.4 and
+ * later compute with the map's map_mem_usage() (htab: buckets, elements
+ * preallocated for max_entries plus one per CPU, per-CPU extras). */
+static long long map_memlock(int fd)
+{
+	char path[64], line[128];
+	long long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %lld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Bytes an entry of a full table: a fixed hmap table (its arrays and header,
+ * all allocated at creation) against a preallocated htab of the same
+ * max_entries (all its elements allocated at creation too), so neither needs
+ * filling to be measured.
+ */
+static void memory_row(__u32 n, __u32 ksz, __u32 vsz)
+{
+	struct hmap_table_create_opts co = { .key_size = ksz, .value_size = vsz, .capacity = n };
+	struct hmap_table *t = NULL;
+	struct hmap_info info = {};
+	char path[128];
+	long long htab;
+	int fd;
+
+	snprintf(path, sizeof(path), ROOT "/m-%u-%u-%u", n, ksz, vsz);
+	if (bench_create_pinned(path, &co) || hmap_table__open_pinned(path, NULL, &t) ||
+	    hmap_table__info(t, &info)) {
+		fprintf(stderr, "bench_kfunc: memory, %u entries of %u+%u bytes: cannot create "
+			"or read the hmap table\n", n, ksz, vsz);
+		exit(1);
+	}
+	hmap_table__close(t);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "bench_mem", ksz, vsz, n, NULL);
+	htab = fd < 0 ? -1 : map_memlock(fd);
+	if (htab <= 0) {
+		fprintf(stderr, "bench_kfunc: memory, %u entries of %u+%u bytes: cannot create "
+			"the htab or read its memlock (%d)\n", n, ksz, vsz, fd < 0 ? fd : 0);
+		exit(1);
+	}
+	close(fd);
+	printf("%-16s %8u %3u+%-3u %12.1f %12.1f %8.2f\n", "bytes/entry", n, ksz, vsz,
+	       (double)info.bytes / n, (double)htab / n, (double)info.bytes / htab);
+	bench_cleanup();
+}
+
 int main(int argc, char **argv)
 {
 	__u32 sizes[8] = { 1024, 1048576 };
@@ -260,6 +316,14 @@ int main(int argc, char **argv)
 
 		bench(sizes[i], 8, passes);
 		bench(sizes[i], 64, passes);
+	}
+	printf("\n# memory when full: fixed hmap table vs BPF_MAP_TYPE_HASH (prealloc, the "
+	       "kernel's memlock), same max_entries\n");
+	printf("%-16s %8s %7s %12s %12s %8s\n", "what", "entries", "k+v", "hmap B", "htab B",
+	       "hmap/htab");
+	for (int i = 0; i < nsizes; i++) {
+		memory_row(sizes[i], 16, 8);
+		memory_row(sizes[i], 40, 16);
 	}
 	return 0;
 }

@@ -65,9 +65,9 @@ template <size_t V> static void bench(uint32_t n, int passes)
 		keys[j] = Key{ i * 0x9e3779b97f4a7c15ULL, i };
 	}
 	struct hmap_layout l;
-	int ret = hmap_layout_init(&l, sizeof(Key), V, n, ~0ULL);
+	int ret = hmap_layout_init_exact(&l, sizeof(Key), V, n, ~0ULL);	/* as hmap.ko */
 	if (ret)
-		fail("hmap_layout_init", n, V, 0, ret);
+		fail("hmap_layout_init_exact", n, V, 0, ret);
 	void *mem = aligned_alloc(4096, l.array_bytes);
 	if (!mem)
 		fail("aligned_alloc", n, V, 0, -ENOMEM);

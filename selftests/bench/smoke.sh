@@ -115,6 +115,7 @@ for v in 8 64; do
 		rows+=("$op +1024 +$v( +$F){5}")	# hmap, htab, ratio, incr, ratio
 	done
 done
+rows+=("bytes/entry +1024 +16\+8( +$F){3}" "bytes/entry +1024 +40\+16( +$F){3}")
 check_rows bench_kfunc "VM (QEMU TCG, 2 vCPUs): kfuncs vs BPF_MAP_TYPE_HASH" "${rows[@]}"
 
 check_rows bench_dump "VM: reading 4096 entries" \

@@ -12,6 +12,7 @@
  *  - threads:  writers that own disjoint keys and a seq-validated reader:
  *              no lost updates, no torn chains.
  */
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,7 +79,7 @@ static int utab_create(struct utab *u, u32 ksz, u32 vsz, u64 cap, u64 seed)
 	int ret;
 
 	memset(u, 0, sizeof(*u));
-	ret = hmap_layout_init(&u->l, ksz, vsz, cap, 1ULL << 32);
+	ret = hmap_layout_init_exact(&u->l, ksz, vsz, cap, 1ULL << 32);	/* as hmap.ko */
 	if (ret)
 		return ret;
 	if (posix_memalign(&u->mem, PAGE_SIZE, u->l.array_bytes))
@@ -237,6 +238,134 @@ TEST(layout_rejects_bad_shapes)
 	ASSERT_EQ(0, hmap_layout_init(&l, 5, 12, 100, ~0ULL));
 	EXPECT_EQ(8U, l.key_stride);
 	EXPECT_EQ(16U, l.value_stride);
+}
+
+/*
+ * Fixed tables get capacity / 6.5 main buckets, not the next power of two.
+ * The stripes stay a power of two no larger than the bucket count.
+ */
+TEST(exact_layout_fits_the_capacity)
+{
+	static const u32 caps[] = { 1, 7, 100, 1000, 5000, 1 << 20, 1000003 };
+	struct hmap_layout l, p2;
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		u64 want = ((u64)caps[i] * 2 + 12) / 13;
+
+		ASSERT_EQ(0, hmap_layout_init_exact(&l, 16, 8, caps[i], ~0ULL));
+		EXPECT_EQ(want, l.nbuckets) TH_LOG("capacity %u", caps[i]);
+		EXPECT_GE(l.nbuckets, l.nlocks);
+		EXPECT_EQ(0U, l.nlocks & (l.nlocks - 1));
+		EXPECT_GE((u32)HMAP_MAX_LOCKS, l.nlocks);
+		EXPECT_GE(l.nlocks * 2, l.nbuckets < HMAP_MAX_LOCKS ? l.nbuckets : 1);
+	}
+	ASSERT_EQ(0, hmap_layout_init_exact(&l, 16, 8, 1 << 20, ~0ULL));
+	ASSERT_EQ(0, hmap_layout_init(&p2, 16, 8, 1 << 20, ~0ULL));
+	TH_LOG("2^20 entries of 16+8 bytes: %.1f bytes an entry (%u + %u buckets); "
+	       "a power of two: %.1f (%u + %u)",
+	       (double)l.array_bytes / (1 << 20), l.nbuckets, l.noverflow,
+	       (double)p2.array_bytes / (1 << 20), p2.nbuckets, p2.noverflow);
+	EXPECT_GT(p2.array_bytes, l.array_bytes);
+	ASSERT_EQ(0, hmap_layout_init_exact(&l, 8, 8, (13ULL << 23), ~0ULL));
+	EXPECT_EQ(1U << 24, l.nbuckets);
+	EXPECT_EQ(-E2BIG, hmap_layout_init_exact(&l, 8, 8, (13ULL << 23) + 1, ~0ULL));
+}
+
+/*
+ * hmap_bucket_index() for counts that are not powers of two: in range, even
+ * over the buckets (chi-square), even near the 2^24 limit, and independent
+ * of the tophash (the top 8 bits): within a bucket, two keys share a tophash
+ * about once in 254 pairs, as they would at random.  Powers of two take the
+ * low bits.
+ */
+static void index_spread(struct __test_metadata *_metadata, u32 nb, u32 per)
+{
+	u32 *cnt = calloc(nb, sizeof(*cnt));
+	u32 ntop = nb < 4096 ? nb : 4096;	/* buckets whose tophashes are counted */
+	u16 *tops = calloc((size_t)ntop * 256, sizeof(*tops));
+	double chi = 0, mean = per, sd = sqrt(2.0 * nb), same = 0, pairs = 0;
+	u64 x = nb;
+
+	ASSERT_NE(NULL, cnt);
+	ASSERT_NE(NULL, tops);
+	for (u64 i = 0; i < (u64)nb * per; i++) {
+		u32 h, b;
+
+		x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+		h = x >> 32;
+		b = hmap_bucket_index(h, nb);
+		ASSERT_GT(nb, b);
+		cnt[b]++;
+		if (b < ntop)
+			tops[(size_t)b * 256 + (h >> 24)]++;
+	}
+	for (u32 b = 0; b < nb; b++) {
+		chi += (cnt[b] - mean) * (cnt[b] - mean) / mean;
+		if (b >= ntop)
+			continue;
+		pairs += (double)cnt[b] * (cnt[b] - 1) / 2;
+		for (u32 k = 0; k < 256; k++)
+			same += (double)tops[(size_t)b * 256 + k] * (tops[(size_t)b * 256 + k] - 1) / 2;
+	}
+	/* nb - 1 degrees of freedom: mean about nb, sd sqrt(2 nb) */
+	EXPECT_GT(nb + 6 * sd, chi) TH_LOG("%u buckets: chi-square %.0f", nb, chi);
+	EXPECT_LT(nb - 6 * sd, chi) TH_LOG("%u buckets: chi-square %.0f", nb, chi);
+	EXPECT_GT(1.2 / 256, same / pairs) TH_LOG("%u buckets: %.4f of pairs share a tophash",
+						  nb, same / pairs);
+	EXPECT_LT(0.8 / 256, same / pairs);
+	free(cnt);
+	free(tops);
+}
+
+TEST(bucket_index_spreads_evenly)
+{
+	index_spread(_metadata, 153847, 16);	/* 2^20 / 6.5, odd */
+	index_spread(_metadata, (1U << 24) - 3, 2);	/* near the limit */
+	index_spread(_metadata, 7, 20000);
+	EXPECT_EQ(5U, hmap_bucket_index(0xab000005U, 8));	/* powers of two: low bits */
+}
+
+/*
+ * An exact layout is full at 6.5 entries a bucket, so overflow buckets are
+ * what let it reach its capacity: every size, many seeds, filled to the
+ * last entry, never -ENOSPC before it (and -ENOSPC one after).
+ */
+TEST(exact_tables_fill_to_capacity)
+{
+	static const u32 caps[] = { 1, 2, 7, 13, 14, 50, 100, 333, 1000, 4099, 20000, 200000 };
+	long refused = 0, runs = 0;
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		int seeds = caps[i] >= 20000 ? 3 : 40;
+
+		for (int sd = 1; sd <= seeds; sd++, runs++) {
+			struct utab u;
+			u64 k, v = 0;
+			int ret = 0;
+
+			ASSERT_EQ(0, utab_create(&u, 8, 8, caps[i], sd * 7919 + i));
+			for (k = 0; k < caps[i] && !ret; k++) {
+				u64 key = k * 0x9e3779b97f4a7c15ULL + sd;
+
+				ret = hmap_tab_update(&u.t, &key, hmap_tab_hash(&u.t, &key), &v,
+						      HMAP_NOEXIST, NULL);
+			}
+			if (ret) {
+				refused++;
+				TH_LOG("capacity %u seed %d: entry %llu refused (%d), %llu of %u overflow buckets used",
+				       caps[i], sd, (unsigned long long)k, ret,
+				       (unsigned long long)hmap_tab_overflow_used(&u.t), u.l.noverflow);
+			} else {
+				u64 key = ~0ULL;
+
+				EXPECT_EQ(-ENOSPC, hmap_tab_update(&u.t, &key, hmap_tab_hash(&u.t, &key),
+								   &v, HMAP_NOEXIST, NULL));
+			}
+			utab_destroy(&u);
+		}
+	}
+	EXPECT_EQ(0, refused);
+	TH_LOG("%ld tables filled to capacity", runs);
 }
 
 /* Random ops against the model.  Returns the number of mismatches. */

@@ -48,7 +48,8 @@ static inline struct hgr_array *array_new(struct native *n, u32 nbuckets)
 
 	if (hmap_layout_init(&l, n->g.key_size, 4, (u64)nbuckets * 13 / 2, ~0ULL))
 		abort();
-	l.noverflow = nbuckets / 2 + 16;	/* as hmap_rehash.ko */
+	if (l.noverflow < nbuckets / 2 + 16)	/* as hmap_rehash.ko */
+		l.noverflow = nbuckets / 2 + 16;
 	l.array_bytes = ((u64)(l.nbuckets + l.noverflow) * l.bucket_size + 4095) & ~4095ULL;
 	a->mem = calloc(1, l.array_bytes);	/* large: fresh zero pages, like __GFP_ZERO */
 	hmap_tab_init(&a->tab, &l, a->mem, &a->count, &n->g.seed, &n->g.locks);

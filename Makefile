@@ -218,20 +218,20 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-Wno-unused-parameter -I$(dir $(HARNESS)) -I$(SRC)/kmod
 
 $(BUILD)/selftests/engine_test: $(SRC)/selftests/unit/engine_test.c $(SRC)/kmod/hmap_engine.c \
-		$(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/unit_harness.h $(HARNESS)
+		$(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/unit_harness.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_SEQ_END_HOOK=engine_test_seq_end $(filter %.c,$^) -lpthread -lm -o $@
 
 $(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap_grow.c \
-		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/grow_user.h \
+		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/grow_user.h \
 		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
 
 $(BUILD)/selftests/reader_test: $(SRC)/selftests/unit/reader_test.c $(SRC)/user/libhmap_reader.c \
-		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h) \
+		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) \
 		$(SRC)/user/libhmap_reader.h $(SRC)/user/libhmap.h $(SRC)/selftests/unit/grow_user.h \
 		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
@@ -253,13 +253,13 @@ $(BUILD)/selftests/bench_%: $(SRC)/selftests/bench/bench_%.c $(BUILD)/user/libhm
 		$(BUILD)/user/libhmap.a $(USER_LIBS) -lpthread -lm -o $@
 
 $(BUILD)/selftests/bench_grow_native: $(SRC)/selftests/bench/bench_grow_native.c \
-		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h) $(SRC)/selftests/unit/grow_user.h
+		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/grow_user.h
 	$(call msg,CC,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -fno-strict-aliasing -I$(SRC)/kmod -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
 
 $(BUILD)/selftests/bench_native: $(SRC)/selftests/bench/bench_native.cc $(SRC)/kmod/hmap_engine.c \
-		$(wildcard $(SRC)/kmod/*.h)
+		$(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h)
 	$(call msg,CXX,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O3 -g -fno-strict-aliasing -I$(SRC)/kmod -c $(SRC)/kmod/hmap_engine.c -o $@-engine.o

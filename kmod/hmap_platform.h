@@ -40,9 +40,31 @@ struct hmap_locks {
 	int __percpu *map_locked[HMAP_LOCK_DEPTH_SLOTS];
 };
 
+/*
+ * Keys of 4, 8, 12 and 16 bytes go through the fixed-size entry points,
+ * which hash the same bytes to the same value as hsiphash() (SipHash takes
+ * little-endian 64-bit words; lib/test_siphash.c checks them against each
+ * other), without its word loop and tail switch.  User-space readers keep
+ * the byte-wise twin in uapi/hmap.h.
+ */
 static __always_inline u32 hmap_plat_hash(const void *key, u32 len, const hmap_seed_t *seed)
 {
-	return hsiphash(key, len, seed);
+	const u32 *w = key;
+
+	switch (len) {
+	case 4:
+		return hsiphash_1u32(get_unaligned_le32(w), seed);
+	case 8:
+		return hsiphash_2u32(get_unaligned_le32(w), get_unaligned_le32(w + 1), seed);
+	case 12:
+		return hsiphash_3u32(get_unaligned_le32(w), get_unaligned_le32(w + 1),
+				     get_unaligned_le32(w + 2), seed);
+	case 16:
+		return hsiphash_4u32(get_unaligned_le32(w), get_unaligned_le32(w + 1),
+				     get_unaligned_le32(w + 2), get_unaligned_le32(w + 3), seed);
+	default:
+		return hsiphash(key, len, seed);
+	}
 }
 
 /* hmap locks this CPU holds, over every table of both modules (hmap_main.c). */

@@ -367,7 +367,7 @@ FIXTURE_TEARDOWN(skel)
 TEST_F(skel, model_every_flag_and_size)
 {
 	static const __u32 shapes[][2] = {
-		{ 1, 1 }, { 2, 2 }, { 4, 8 }, { 16, 8 }, { 16, 64 }, { 3, 12 },
+		{ 1, 1 }, { 2, 2 }, { 4, 8 }, { 16, 8 }, { 16, 64 }, { 3, 12 }, { 12, 8 },
 		{ 17, 100 }, { HMAP_KEY_SIZE_MAX, 16 }, { 8, HMAP_VALUE_SIZE_MAX },
 		{ HMAP_KEY_SIZE_MAX, HMAP_VALUE_SIZE_MAX },
 	};

@@ -1074,4 +1074,206 @@ TEST(a_chain_longer_than_the_buffer_is_read_whole)
 	ttab_destroy(&t);
 }
 
+/* ---- in-place iteration while overflow buckets are recycled (review) ------- */
+
+/* Keys from @from up whose chain is @chain, @n of them, into @out. */
+static u64 keys_of_chain(struct hmap_tab *tab, u32 chain, u64 from, u64 *out, int n)
+{
+	for (int i = 0; i < n; from++)
+		if ((hmap_tab_hash(tab, &from) & tab->mask) == chain)
+			out[i++] = from;
+	return from;
+}
+
+struct recycle_cb {
+	struct ttab *t;
+	u64 trigger, *mkeys, *gkeys, stable;
+	u32 *emitted;		/* by key index: 0..7 M, 8..23 G, 24 stable */
+	u64 all[25];
+	bool fired;
+};
+
+/* Emit counter; at the first key of the middle bucket M, act as a writer on
+ * another CPU would at that moment: empty M (it leaves chain 0 and is
+ * freed), then grow chain 1 past its head (M is popped and reused there). */
+static int recycle_cb(const void *key, const void *value, void *ctx)
+{
+	struct recycle_cb *c = ctx;
+	struct tval v;
+	u64 k;
+
+	memcpy(&k, key, sizeof(k));
+	for (int i = 0; i < 25; i++)
+		c->emitted[i] += c->all[i] == k;
+	if (k == c->trigger && !c->fired) {
+		c->fired = true;
+		for (int i = 0; i < 8; i++)
+			if (ttab_delete(c->t, c->mkeys[i]))
+				return -1;
+		for (int i = 8; i < 16; i++) {
+			tval_make(&v, c->gkeys[i], 1);
+			if (ttab_update(c->t, c->gkeys[i], &v, HMAP_NOEXIST))
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Review of a01efd9: an in-place (not HMAP_ITER_CONSISTENT) iteration of a
+ * fixed table, which hmap_table__count() uses, used to emit every key that
+ * lives throughout the walk exactly once (a bucket never left its chain).
+ * Now a walk that is inside a middle overflow bucket when it is emptied,
+ * freed and reused by another chain follows it there: the keys after it in
+ * its old chain are missed, and the other chain's keys are emitted twice.
+ */
+TEST(in_place_iteration_across_a_recycled_bucket)
+{
+	struct recycle_cb c = {};
+	u64 hkeys[8], mkeys[8], gkeys[16], from = 1;
+	struct hmap_reader r;
+	struct tval v;
+	struct ttab t;
+	u32 emitted[25] = {};
+	int dups = 0;
+
+	ttab_fixed(&t, 4096);
+	from = keys_of_chain(&t.tab, 0, from, hkeys, 8);	/* chain 0: head */
+	from = keys_of_chain(&t.tab, 0, from, mkeys, 8);	/* chain 0: M */
+	from = keys_of_chain(&t.tab, 0, from, &c.stable, 1);	/* chain 0: T */
+	from = keys_of_chain(&t.tab, 1, from, gkeys, 16);	/* chain 1 */
+	for (int i = 0; i < 8; i++) {
+		tval_make(&v, hkeys[i], 1);
+		ASSERT_EQ(0, ttab_update(&t, hkeys[i], &v, HMAP_NOEXIST));
+	}
+	for (int i = 0; i < 8; i++) {
+		tval_make(&v, mkeys[i], 1);
+		ASSERT_EQ(0, ttab_update(&t, mkeys[i], &v, HMAP_NOEXIST));
+	}
+	tval_make(&v, c.stable, 1);
+	ASSERT_EQ(0, ttab_update(&t, c.stable, &v, HMAP_NOEXIST));
+	for (int i = 0; i < 8; i++) {
+		tval_make(&v, gkeys[i], 1);
+		ASSERT_EQ(0, ttab_update(&t, gkeys[i], &v, HMAP_NOEXIST));
+	}
+	c.t = &t;
+	c.trigger = mkeys[0];
+	c.mkeys = mkeys;
+	c.gkeys = gkeys;
+	c.emitted = emitted;
+	memcpy(c.all, mkeys, sizeof(mkeys));
+	memcpy(c.all + 8, gkeys, sizeof(gkeys));
+	c.all[24] = c.stable;
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	EXPECT_EQ(0, hmap_reader_iterate(&r, 0, recycle_cb, &c, NULL));
+	ASSERT_TRUE(c.fired);
+	for (int i = 8; i < 24; i++)
+		dups += emitted[i] > 1;
+	TH_LOG("stable key behind the recycled bucket emitted %u times; "
+	       "%d keys of the other chain emitted twice", emitted[24], dups);
+	EXPECT_EQ(1, emitted[24]);	/* lived throughout the walk */
+	EXPECT_EQ(0, dups);
+	/* The same seen by a lookup: validated, right. */
+	EXPECT_EQ(0, hmap_reader_lookup(&r, &c.stable, &v));
+	hmap_reader_release(&r);
+	ttab_destroy(&t);
+}
+
+/*
+ * The same with a real concurrent writer.  Chain 0 holds a head of 8 keys
+ * and RC_GROUPS overflow buckets of 8 keys each; the writer deletes the
+ * oldest group (a middle bucket: it leaves the chain and is freed) and
+ * inserts it again (the bucket is popped and linked at the tail of the same
+ * chain), forever.  Each key carries a generation (odd while deleted); a
+ * key whose generation is even and unchanged across an in-place pass lived
+ * throughout it, and must be emitted exactly once.
+ */
+#define RC_GROUPS	4
+#define RC_NKEYS	(8 * (RC_GROUPS + 1))
+
+struct rc_shared {
+	struct ttab *t;
+	volatile int stop;
+	u64 keys[RC_NKEYS];	/* [0..7] the head, then one group a bucket */
+	u64 gen[RC_NKEYS];	/* writer: odd while a key is deleted */
+	u32 emitted[RC_NKEYS];
+	long missing, dups, passes, rounds;
+};
+
+static void *rc_writer(void *arg)
+{
+	struct rc_shared *s = arg;
+	struct tval v;
+
+	for (u32 g = 0; !s->stop; g = (g + 1) % RC_GROUPS, s->rounds++) {
+		u64 *k = s->keys + 8 * (g + 1), *gen = s->gen + 8 * (g + 1);
+
+		for (int i = 0; i < 8; i++) {
+			__atomic_add_fetch(&gen[i], 1, __ATOMIC_SEQ_CST);
+			if (ttab_delete(s->t, k[i]))
+				abort();
+		}
+		for (int i = 0; i < 8; i++) {
+			tval_make(&v, k[i], 1);
+			if (ttab_update(s->t, k[i], &v, HMAP_NOEXIST))
+				abort();
+			__atomic_add_fetch(&gen[i], 1, __ATOMIC_SEQ_CST);
+		}
+	}
+	return NULL;
+}
+
+static int rc_cb(const void *key, const void *value, void *ctx)
+{
+	struct rc_shared *s = ctx;
+	u64 k;
+
+	memcpy(&k, key, sizeof(k));
+	for (int i = 0; i < RC_NKEYS; i++)
+		s->emitted[i] += s->keys[i] == k;
+	return 0;
+}
+
+TEST(in_place_iteration_stable_keys_under_churn)
+{
+	struct rc_shared s = {};
+	u64 g0[RC_NKEYS], g1;
+	struct hmap_reader r;
+	pthread_t tw;
+	struct tval v;
+	struct ttab t;
+
+	ttab_fixed(&t, 4096);
+	keys_of_chain(&t.tab, 0, 1, s.keys, RC_NKEYS);
+	for (int i = 0; i < RC_NKEYS; i++) {
+		tval_make(&v, s.keys[i], 1);
+		ASSERT_EQ(0, ttab_update(&t, s.keys[i], &v, HMAP_NOEXIST));
+	}
+	s.t = &t;
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	ASSERT_EQ(0, pthread_create(&tw, NULL, rc_writer, &s));
+	for (u64 t0 = hgr_now_ns(); hgr_now_ns() - t0 < 700000000ULL;) {
+		for (int i = 0; i < RC_NKEYS; i++)
+			g0[i] = __atomic_load_n(&s.gen[i], __ATOMIC_SEQ_CST);
+		memset(s.emitted, 0, sizeof(s.emitted));
+		ASSERT_EQ(0, hmap_reader_iterate(&r, 0, rc_cb, &s, NULL));
+		for (int i = 0; i < RC_NKEYS; i++) {
+			g1 = __atomic_load_n(&s.gen[i], __ATOMIC_SEQ_CST);
+			if (g1 != g0[i] || (g1 & 1))
+				continue;	/* changed during the pass */
+			s.missing += s.emitted[i] == 0;
+			s.dups += s.emitted[i] > 1;
+		}
+		s.passes++;
+	}
+	s.stop = 1;
+	pthread_join(tw, NULL);
+	TH_LOG("%ld in-place passes, %ld writer rounds: keys live throughout a pass "
+	       "missed %ld times, emitted twice %ld times", s.passes, s.rounds, s.missing, s.dups);
+	EXPECT_EQ(0, s.missing);
+	EXPECT_EQ(0, s.dups);
+	hmap_reader_release(&r);
+	ttab_destroy(&t);
+}
+
 TEST_HARNESS_MAIN

@@ -221,7 +221,7 @@ $(BUILD)/selftests/engine_test: $(SRC)/selftests/unit/engine_test.c $(SRC)/kmod/
 		$(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/unit_harness.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_SEQ_END_HOOK=engine_test_seq_end $(filter %.c,$^) -lpthread -lm -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_SEQ_END_HOOK=engine_test_seq_end -DHMAP_LOOKUP_RETRIES=1 $(filter %.c,$^) -lpthread -lm -o $@
 
 $(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap_grow.c \
 		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/grow_user.h \
@@ -236,7 +236,7 @@ $(BUILD)/selftests/reader_test: $(SRC)/selftests/unit/reader_test.c $(SRC)/user/
 		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_READER_MAX_MAPS=4 -I$(SRC)/selftests/unit -I$(SRC)/user $(filter %.c,$^) -lpthread -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_READER_MAX_MAPS=4 -DHMAP_READER_ENTER_HOOK=reader_test_enter_hook -I$(SRC)/selftests/unit -I$(SRC)/user $(filter %.c,$^) -lpthread -o $@
 
 $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.c $(BUILD)/user/libhmap.a $(BPF_SKELS) \
 		$(wildcard $(SRC)/selftests/vm/*.h) $(HARNESS)

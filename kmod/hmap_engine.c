@@ -55,8 +55,9 @@ static const u16 hmap_churn_ovf_1024[14] = {
 
 /*
  * hmap_overflow_reserve - overflow buckets for @capacity entries in @nb
- * main buckets: the churn figure above plus 10%, three standard deviations
- * of a Poisson count, and 8 for tiny tables.  Running out is -ENOSPC, never
+ * main buckets: the churn figure above plus 20% (long-lived keys that arrive
+ * during churn pin their buckets: a review measured 11% above the figure),
+ * three standard deviations of a Poisson count, and 8 for tiny tables.  Running out is -ENOSPC, never
  * harm.  Context: any; pure computation.
  */
 u32 hmap_overflow_reserve(u32 nb, u64 capacity)
@@ -67,7 +68,7 @@ u32 hmap_overflow_reserve(u32 nb, u64 capacity)
 	if (half_loads > 13)
 		half_loads = 13;
 	need = ((u64)nb * hmap_churn_ovf_1024[half_loads] + 1023) / 1024;
-	return (u32)(need + (need + 9) / 10 + 3 * hmap_isqrt((u32)need) + 8);
+	return (u32)(need + (need + 4) / 5 + 3 * hmap_isqrt((u32)need) + 8);
 }
 
 /*
@@ -337,6 +338,28 @@ static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hm
  * The caller keeps the array alive (RCU read side, or a reference).
  * Return: pointer to the value in place, or NULL if absent (or moved).
  */
+static noinline void *hmap_lookup_locked(struct hmap_tab *t, struct hmap_bucket *head,
+					 const void *key, u32 idx, u8 top, bool *moved, u32 *val32,
+					 void *unvalidated)
+{
+	u32 lidx = idx & t->locks.mask;
+	unsigned long irqflags;
+	void *val;
+
+	if (hmap_plat_lock(&t->locks, lidx, &irqflags))
+		return val32 ? NULL : unvalidated;
+	if (unlikely(READ_ONCE(head->seq) & HMAP_SEQ_EVACUATED)) {
+		*moved = true;	/* moved meanwhile: look in the newer array */
+		val = NULL;
+	} else {
+		val = hmap_chain_find(t, head, key, top);
+		if (val32 && val)
+			*val32 = READ_ONCE(*(u32 *)val);
+	}
+	hmap_plat_unlock(&t->locks, lidx, irqflags);
+	return val;
+}
+
 static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *key, u32 hash,
 					      bool *moved, u32 *val32)
 {
@@ -365,19 +388,27 @@ static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *ke
 		if (val32 && val)	/* the value itself, in the same snapshot */
 			*val32 = READ_ONCE(*(u32 *)val);
 		smp_rmb();
+		/* Unchanged across the scan, even if odd: a writer stopped
+		 * under us (nested) leaves a state in which every key that is
+		 * not its own is where a walk finds it. */
 		if (likely(READ_ONCE(head->seq) == seq))
 			return val;	/* validated */
-		if (nested)
-			return val;	/* the writer is stopped under us: its slot
-					 * order (key, value, then tophash) holds */
 		if (tries >= HMAP_LOOKUP_RETRIES)
-			/* Out of retries with a writer on another CPU: as
-			 * upstream htab, take the scan as it is, but never an
-			 * index (it could be another key's, reused meanwhile):
-			 * "absent" instead, which the caller settles under
-			 * the lock if it inserts. */
-			return val32 ? NULL : val;
+			break;
+		/* Changed: a writer on another CPU (a nested reader only
+		 * shares a re-entry slot with it); scan again, never wait. */
 	}
+	/*
+	 * Out of retries, the chain rewritten under every scan.  An
+	 * unvalidated scan could miss a key that stayed, behind an overflow
+	 * bucket emptied and reused meanwhile, or return an index reused by
+	 * another key: take the stripe lock if this context may (never when
+	 * this CPU holds an hmap lock or is in NMI: it only tries), else say
+	 * "absent" for an index, which the caller settles under the lock if
+	 * it inserts, and take the scan as it is for a value, as upstream
+	 * htab always does.
+	 */
+	return hmap_lookup_locked(t, head, key, idx, top, moved, val32, val);
 }
 
 void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash, bool *moved)

@@ -80,7 +80,9 @@
 /* Lock-free lookups re-read a chain that changed under them at most this
  * often, then take the last scan as it is (as upstream htab, which never
  * waits): a reader must not spin on a writer it cannot see finish. */
+#ifndef HMAP_LOOKUP_RETRIES	/* engine_test sets 1: its readers reach the locked look */
 #define HMAP_LOOKUP_RETRIES	64
+#endif
 
 /* Sizes of a table, computed once by hmap_layout_init(). */
 struct hmap_layout {
@@ -193,10 +195,15 @@ static __always_inline void hmap_seq_end(struct hmap_bucket *head)
 /* Overflow buckets linked into chains now (racy by a few: for statistics). */
 static __always_inline u64 hmap_tab_overflow_used(const struct hmap_tab *t)
 {
-	u32 used = READ_ONCE(t->ovf_used), nfree = READ_ONCE(t->ovf_nfree);
+	u32 used = READ_ONCE(t->ovf_used);
+	/* Counted after the push and after the pop: briefly -1 when a pop
+	 * comes between a push and its count. */
+	s32 nfree = (s32)READ_ONCE(t->ovf_nfree);
 
 	used = used < t->l.noverflow ? used : t->l.noverflow;
-	return used > nfree ? used - nfree : 0;
+	if (nfree < 0)
+		nfree = 0;
+	return used > (u32)nfree ? used - nfree : 0;
 }
 
 #endif /* _HMAP_ENGINE_H */

@@ -174,6 +174,9 @@ typedef int64_t s64;
 #ifndef __always_inline
 #define __always_inline	inline __attribute__((always_inline))
 #endif
+#ifndef noinline
+#define noinline	__attribute__((noinline))
+#endif
 #define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
 #define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)

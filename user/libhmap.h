@@ -145,10 +145,14 @@ LIBHMAP_API int hmap_table__delete_batch(const struct hmap_table *t, const void 
  * between two equal reads of its sequence counter, so every entry handed out
  * is one consistent key/value pair and each chain a consistent snapshot;
  * @retries, if not NULL, counts chains re-read because a writer was inside.
- * Without it, chains are read once, in place (fastest: the pointers point
+ * Without it, entries are handed out in place (fastest: the pointers point
  * into the mapping, valid until hmap_table__close(); an entry being written
- * at that moment may be torn).  @cb returns 0 to go on, anything else to
- * stop (and hmap_table__iterate returns it).
+ * meanwhile may be torn, and the slot of a key deleted meanwhile may show a
+ * key inserted meanwhile, which can then be handed out twice).  Either way
+ * each chain's entries are found between two equal reads of its sequence
+ * counter, so every key that lives throughout the walk is handed out
+ * exactly once.  @cb returns 0 to go on, anything else to stop (and
+ * hmap_table__iterate returns it).
  */
 #define HMAP_ITER_CONSISTENT	(1U << 0)
 

@@ -24,6 +24,15 @@ static inline void hmap_cpu_relax(void)
 
 #define HMAP_READ_RETRIES	1000000
 
+/* Unit tests only (reader_test): called as a walk enters an overflow
+ * bucket, to act as a writer would at that moment. */
+#ifdef HMAP_READER_ENTER_HOOK
+void HMAP_READER_ENTER_HOOK(const struct hmap_bucket *b);
+#define hmap_enter_hook(b)	HMAP_READER_ENTER_HOOK(b)
+#else
+#define hmap_enter_hook(b)	do { } while (0)
+#endif
+
 /* Unmap the arrays nobody reads: not in the layout's view, not held by a
  * walk (all: every one).  Returns how many were unmapped. */
 static int hmap_unmap_arrays(struct hmap_reader *r, bool all)
@@ -221,8 +230,8 @@ static const __u8 *hmap_uvalue(const struct hmap_reader *r, const struct hmap_bu
 
 /*
  * Copy chain @b of array @a as packed key/value pairs into @buf (room for
- * @max pairs), between two equal even reads of its head seq (ignoring the
- * chain is read once when @consistent is false).  Returns the number of
+ * @max pairs), between two equal even reads of its head seq (not checked
+ * when @consistent is false: the last resort).  Returns the number of
  * pairs, -EAGAIN (torn: retry), -EXDEV (the chain has moved to a newer array,
  * seen in the same snapshot as the chain), or -E2BIG (more than @max pairs,
  * the seq unchanged: a long chain, not a torn walk).
@@ -265,6 +274,7 @@ static int hmap_collect_chain(const struct hmap_reader *r, const struct hmap_uar
 		if (next < a->nbuckets || next >= a->ntotal || ++hops >= a->ntotal)
 			return -EAGAIN;
 		bk = hmap_ubucket(r, a, next);
+		hmap_enter_hook(bk);
 	}
 out:
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);
@@ -357,39 +367,103 @@ int hmap_reader_lookup(struct hmap_reader *r, const void *key, void *value)
 	return -EAGAIN;
 }
 
-/* One read of every chain, in place: entries point into the mapping. */
-static int hmap_iterate_once(const struct hmap_reader *r, hmap_iter_cb cb, void *ctx)
+/*
+ * The live slots of chain @b of fixed array @a, as key/value pointers into
+ * the mapping, found between two equal even reads of the head seq (unless
+ * @validate is false: the last resort after HMAP_READ_RETRIES).  Returns
+ * their number, -EAGAIN (torn: retry) or -E2BIG (more than @max).  The
+ * chain's shape must be validated even though the entries are not copied:
+ * a delete can unlink an emptied overflow bucket and a writer of another
+ * chain reuse it, so an unchecked walk could skip keys that live throughout
+ * it or follow another chain.
+ */
+static int hmap_chain_slots(const struct hmap_reader *r, const struct hmap_uarray *a, __u32 b,
+			    const void **ptrs, __u32 max, bool validate)
 {
 	const struct hmap_shm_header *shm = r->shm;
-	const struct hmap_uarray *a = &r->arr[0];
-	__u32 koff = shm->keys_offset, voff = shm->values_offset;
-	__u32 ks = shm->key_stride, vs = shm->value_stride;
-	int ret;
+	const struct hmap_bucket *head = hmap_ubucket(r, a, b), *bk = head;
+	__u32 seq = __atomic_load_n(&head->seq, __ATOMIC_ACQUIRE), n = 0, hops = 0, next;
 
-	for (__u32 bi = 0; bi < a->nbuckets; bi++) {
-		const struct hmap_bucket *b = hmap_ubucket(r, a, bi);
+	if ((seq & 1) && validate)
+		return -EAGAIN;
+	for (;;) {
+		for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
+			__u8 th = bk->tophash[i];
 
-		for (__u32 hops = 0;; hops++) {
-			for (int i = 0; i < HMAP_BUCKET_SLOTS; i++) {
-				__u8 th = b->tophash[i];
-
-				if (th == HMAP_TOPHASH_EMPTY_REST)
-					goto next_chain;
-				if (th < HMAP_TOPHASH_MIN)
-					continue;
-				ret = cb((const __u8 *)b + koff + i * ks, (const __u8 *)b + voff + i * vs, ctx);
-				if (ret)
-					return ret;
-			}
-			__u32 next = __atomic_load_n(&b->overflow, __ATOMIC_RELAXED);
-
-			if (!next || next < a->nbuckets || next >= a->ntotal || hops >= a->ntotal)
-				break;
-			b = hmap_ubucket(r, a, next);
+			if (th == HMAP_TOPHASH_EMPTY_REST)
+				goto out;
+			if (th < HMAP_TOPHASH_MIN)
+				continue;
+			if (n == max)
+				goto full;
+			ptrs[2 * n] = (const __u8 *)bk + shm->keys_offset + i * shm->key_stride;
+			ptrs[2 * n + 1] = (const __u8 *)bk + shm->values_offset + i * shm->value_stride;
+			n++;
 		}
-next_chain:;
+		next = __atomic_load_n(&bk->overflow, __ATOMIC_RELAXED);
+		if (!next)
+			break;
+		if (next < a->nbuckets || next >= a->ntotal || ++hops >= a->ntotal)
+			return validate ? -EAGAIN : (int)n;
+		bk = hmap_ubucket(r, a, next);
+		hmap_enter_hook(bk);
 	}
-	return 0;
+out:
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (validate && __atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
+		return -EAGAIN;
+	return n;
+full:
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (validate && __atomic_load_n(&head->seq, __ATOMIC_RELAXED) != seq)
+		return -EAGAIN;
+	return -E2BIG;
+}
+
+/* Every chain of a fixed table, in place: entries point into the mapping. */
+static int hmap_iterate_in_place(const struct hmap_reader *r, hmap_iter_cb cb, void *ctx,
+				 __u64 *retries)
+{
+	const struct hmap_uarray *a = &r->arr[0];
+	__u32 max = 8 * 64;
+	const void **ptrs = malloc(sizeof(*ptrs) * 2 * max);
+	int ret = 0;
+
+	if (!ptrs)
+		return -ENOMEM;
+	for (__u32 bi = 0; bi < a->nbuckets && !ret; bi++) {
+		int n = -EAGAIN;
+
+		for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
+			n = hmap_chain_slots(r, a, bi, ptrs, max, tries < HMAP_READ_RETRIES - 1);
+			if (n == -E2BIG) {
+				/* A long chain: room for twice as many, up to
+				 * every slot of the array. */
+				const void **np;
+
+				if (max >= (__u32)a->ntotal * HMAP_BUCKET_SLOTS) {
+					n = -EAGAIN;
+					continue;
+				}
+				max *= 2;
+				np = realloc(ptrs, sizeof(*ptrs) * 2 * max);
+				if (!np) {
+					ret = -ENOMEM;
+					break;
+				}
+				ptrs = np;
+				continue;
+			}
+			if (n != -EAGAIN)
+				break;
+			if (retries)
+				(*retries)++;
+		}
+		for (int j = 0; j < n && !ret; j++)
+			ret = cb(ptrs[2 * j], ptrs[2 * j + 1], ctx);
+	}
+	free(ptrs);
+	return ret;
 }
 
 /* Emit chain @b of @a; retried until consistent when @consistent. */
@@ -401,7 +475,11 @@ static int hmap_emit_chain(struct hmap_reader *r, struct hmap_reader_walk *w,
 	int n = -EAGAIN, ret = 0;
 
 	for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
-		n = hmap_collect_chain(r, a, b, w->buf, w->max, consistent);
+		/* Without @consistent, too, the chain's shape is read between
+		 * two equal seqs (see hmap_chain_slots()); only the last try
+		 * takes it as it is. */
+		n = hmap_collect_chain(r, a, b, w->buf, w->max,
+				       consistent || tries < HMAP_READ_RETRIES - 1);
 		if (n == -E2BIG) {
 			/* A long chain, read whole: room for twice as many.
 			 * Bounded: a chain has at most ntotal buckets. */
@@ -527,7 +605,7 @@ int hmap_reader_iterate(struct hmap_reader *r, unsigned int flags, hmap_iter_cb 
 	int ret;
 
 	if (!r->incr && !(flags & HMAP_ITER_CONSISTENT))
-		return hmap_iterate_once(r, cb, ctx);
+		return hmap_iterate_in_place(r, cb, ctx, retries);
 	ret = hmap_reader_walk_begin(r, &w, flags);
 	for (__u32 b = 0; !ret && b < w.a.nbuckets; b++)
 		ret = hmap_reader_walk_bucket(r, &w, b, cb, ctx);

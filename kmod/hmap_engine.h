@@ -172,22 +172,23 @@ static __always_inline u32 hmap_seq_next(u32 seq)
 	return (seq & HMAP_SEQ_EVACUATED) | ((seq + 1) & ~HMAP_SEQ_EVACUATED);
 }
 
+#ifdef HMAP_SEQ_END_HOOK
+/* Unit tests only: check a chain the moment its change is published. */
+void HMAP_SEQ_END_HOOK(struct hmap_bucket *head);
+#define hmap_seq_end_hook(head)	HMAP_SEQ_END_HOOK(head)
+#else
+#define hmap_seq_end_hook(head)	do { } while (0)
+#endif
+
 static __always_inline void hmap_seq_begin(struct hmap_bucket *head)
 {
 	WRITE_ONCE(head->seq, hmap_seq_next(head->seq));
 	smp_wmb();
 }
 
-#ifdef HMAP_SEQ_END_HOOK
-/* Unit tests only: check a chain the moment its change is published. */
-void HMAP_SEQ_END_HOOK(struct hmap_bucket *head);
-#endif
-
 static __always_inline void hmap_seq_end(struct hmap_bucket *head)
 {
-#ifdef HMAP_SEQ_END_HOOK
-	HMAP_SEQ_END_HOOK(head);
-#endif
+	hmap_seq_end_hook(head);
 	smp_wmb();
 	WRITE_ONCE(head->seq, hmap_seq_next(head->seq));
 }

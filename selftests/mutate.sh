@@ -28,8 +28,8 @@ mutant() { NAMES+=("$1") FILES+=("$2") CATCHERS+=("$3") OLDS+=("$4") NEWS+=("$5"
 
 mutant seq-increments-removed kmod/hmap_engine.h \
 	"host:engine_test host:reader_test vm:test_hmap vm:test_stress" \
-	'\tWRITE_ONCE(head->seq, hmap_seq_next(head->seq));\n\tsmp_wmb();\n}\n\nstatic __always_inline void hmap_seq_end(struct hmap_bucket *head)\n{\n\tsmp_wmb();\n\tWRITE_ONCE(head->seq, hmap_seq_next(head->seq));\n}' \
-	'\tsmp_wmb();\n}\n\nstatic __always_inline void hmap_seq_end(struct hmap_bucket *head)\n{\n\tsmp_wmb();\n}'
+	'\tWRITE_ONCE(head->seq, hmap_seq_next(head->seq));\n\tsmp_wmb();\n}\n\nstatic __always_inline void hmap_seq_end(struct hmap_bucket *head)\n{\n\thmap_seq_end_hook(head);\n\tsmp_wmb();\n\tWRITE_ONCE(head->seq, hmap_seq_next(head->seq));\n}' \
+	'\tsmp_wmb();\n}\n\nstatic __always_inline void hmap_seq_end(struct hmap_bucket *head)\n{\n\thmap_seq_end_hook(head);\n\tsmp_wmb();\n}'
 mutant lookup-or-init-never-inserts kmod/hmap_engine.c \
 	"host:engine_test vm:test_hmap vm:test_stress" \
 	'\tif (flags == HMAP_EXIST)\n\t\treturn -ENOENT;' \
@@ -60,8 +60,20 @@ mutant nested-lock-waits kmod/hmap_platform.h \
 	'\tif (unlikely(in_nmi())) {'
 mutant overflow-link-off-by-one kmod/hmap_engine.c \
 	"host:engine_test vm:test_hmap" \
-	'\t\tovf += t->l.nbuckets;' \
-	'\t\tovf += t->l.nbuckets - 1;'
+	'\treturn t->l.nbuckets + idx;\t/* zeroed memory: all EMPTY_REST */' \
+	'\treturn t->l.nbuckets + idx - 1;\t/* zeroed memory: all EMPTY_REST */'
+mutant overflow-never-recycled kmod/hmap_engine.c \
+	"host:engine_test" \
+	'\tif (prev && !(word & ~HMAP_BYTES_01)) {' \
+	'\tif (0 && prev && !(word & ~HMAP_BYTES_01)) {'
+mutant overflow-unlinked-after-seq-end kmod/hmap_engine.c \
+	"host:engine_test" \
+	'\t\tWRITE_ONCE(prev->overflow, found_b->overflow);\n\t\thmap_ovf_free(t, found_idx);\n\t}\n\thmap_seq_end(head);' \
+	'\t\thmap_seq_end(head);\n\t\tWRITE_ONCE(prev->overflow, found_b->overflow);\n\t\thmap_ovf_free(t, found_idx);\n\t\thmap_atomic64_dec(t->entries);\n\t\treturn 0;\n\t}\n\thmap_seq_end(head);'
+mutant in-place-walk-unvalidated user/libhmap_reader.c \
+	"host:reader_test" \
+	'\t\t\tn = hmap_chain_slots(r, a, bi, ptrs, max, tries < HMAP_READ_RETRIES - 1);' \
+	'\t\t\tn = hmap_chain_slots(r, a, bi, ptrs, max, false);'
 mutant no-fmode-write-check kmod/hmap_main.c \
 	"vm:test_rehash vm:test_fuzz" \
 	'\tif (cmd != HMAP_IOC_LOOKUP && !(file->f_mode & FMODE_WRITE))' \

@@ -223,6 +223,13 @@ $(BUILD)/selftests/engine_test: $(SRC)/selftests/unit/engine_test.c $(SRC)/kmod/
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_SEQ_END_HOOK=engine_test_seq_end -DHMAP_LOOKUP_RETRIES=1 $(filter %.c,$^) -lpthread -lm -o $@
 
+# Threads stopped at exact instructions (a PROT_NONE page, the seq-end hook).
+$(BUILD)/selftests/lookup_race_test: $(SRC)/selftests/unit/lookup_race_test.c $(SRC)/kmod/hmap_engine.c \
+		$(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/unit_harness.h $(HARNESS)
+	$(call msg,CC-ASAN,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_SEQ_END_HOOK=lookup_race_seq_end $(filter %.c,$^) -lpthread -o $@
+
 $(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap_grow.c \
 		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/grow_user.h \
 		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
@@ -273,7 +280,7 @@ $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.sh
 
 VM_TESTS += $(patsubst $(SRC)/selftests/vm/%.sh,$(BUILD)/selftests/%,$(wildcard $(SRC)/selftests/vm/test_*.sh))
 
-selftests: $(BUILD)/selftests/engine_test $(BUILD)/selftests/grow_test $(BUILD)/selftests/reader_test $(VM_TESTS) $(BUILD)/selftests/bench_dump $(BUILD)/hmapctl
+selftests: $(BUILD)/selftests/engine_test $(BUILD)/selftests/lookup_race_test $(BUILD)/selftests/grow_test $(BUILD)/selftests/reader_test $(VM_TESTS) $(BUILD)/selftests/bench_dump $(BUILD)/hmapctl
 
 # ---- the debug kernel --------------------------------------------------------
 # KASAN, lockdep, PROVE_RCU, atomic-sleep, preempt and list debugging and

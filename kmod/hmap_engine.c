@@ -333,10 +333,21 @@ static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hm
  *         read in the same snapshot as the chain, so a chain that moves
  *         during the scan is reported as moved, never as a stale answer
  *
- * Context: any, including NMI; never waits: at most HMAP_LOOKUP_RETRIES
- * re-reads, none while this CPU is itself inside a writer of the stripe.
+ * Context: any, including NMI; bounded: at most HMAP_LOOKUP_RETRIES
+ * re-reads, then the stripe lock where the context may wait for it (only a
+ * try in NMI or when this CPU holds an hmap lock; see hmap_engine.h).
  * The caller keeps the array alive (RCU read side, or a reference).
  * Return: pointer to the value in place, or NULL if absent (or moved).
+ */
+/* hmap_lookup_locked()'s @unvalidated when no scan was taken. */
+#define HMAP_NOT_SCANNED	((void *)1)
+
+/*
+ * The last resort of a lock-free lookup: the same look under the stripe
+ * lock, where this context may take it (hmap_plat_lock() only tries in NMI
+ * or when this CPU holds an hmap lock); else @unvalidated, the last scan
+ * taken without a valid seq (or one taken now), as upstream htab always
+ * does, or "absent" for an index (@val32), which could be another key's.
  */
 static noinline void *hmap_lookup_locked(struct hmap_tab *t, struct hmap_bucket *head,
 					 const void *key, u32 idx, u8 top, bool *moved, u32 *val32,
@@ -346,8 +357,12 @@ static noinline void *hmap_lookup_locked(struct hmap_tab *t, struct hmap_bucket 
 	unsigned long irqflags;
 	void *val;
 
-	if (hmap_plat_lock(&t->locks, lidx, &irqflags))
-		return val32 ? NULL : unvalidated;
+	if (hmap_plat_lock(&t->locks, lidx, &irqflags)) {
+		if (val32)
+			return NULL;
+		return unvalidated != HMAP_NOT_SCANNED ? unvalidated :
+		       hmap_chain_find(t, head, key, top);
+	}
 	if (unlikely(READ_ONCE(head->seq) & HMAP_SEQ_EVACUATED)) {
 		*moved = true;	/* moved meanwhile: look in the newer array */
 		val = NULL;
@@ -379,18 +394,25 @@ static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *ke
 		}
 		nested = unlikely(seq & 1) &&
 			 hmap_plat_writer_nested(&t->locks, idx & t->locks.mask);
-		if (unlikely(seq & 1) && tries < HMAP_LOOKUP_RETRIES && !nested) {
-			cpu_relax();
-			continue;
+		if (unlikely(seq & 1) && !nested) {
+			/* A writer on another CPU is inside: wait a little,
+			 * then ask the lock.  An odd seq is never taken as a
+			 * snapshot here: that writer runs during the scan. */
+			if (tries < HMAP_LOOKUP_RETRIES) {
+				cpu_relax();
+				continue;
+			}
+			val = HMAP_NOT_SCANNED;
+			break;
 		}
 		smp_rmb();
 		val = hmap_chain_find(t, head, key, top);
 		if (val32 && val)	/* the value itself, in the same snapshot */
 			*val32 = READ_ONCE(*(u32 *)val);
 		smp_rmb();
-		/* Unchanged across the scan, even if odd: a writer stopped
-		 * under us (nested) leaves a state in which every key that is
-		 * not its own is where a walk finds it. */
+		/* Unchanged across the scan: even, or odd with the writer
+		 * stopped under us (nested), whose every state leaves each key
+		 * that is not its own where a walk finds it. */
 		if (likely(READ_ONCE(head->seq) == seq))
 			return val;	/* validated */
 		if (tries >= HMAP_LOOKUP_RETRIES)
@@ -399,7 +421,8 @@ static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *ke
 		 * shares a re-entry slot with it); scan again, never wait. */
 	}
 	/*
-	 * Out of retries, the chain rewritten under every scan.  An
+	 * Out of retries: the chain rewritten under every scan, or a writer
+	 * on another CPU inside it all along.  An
 	 * unvalidated scan could miss a key that stayed, behind an overflow
 	 * bucket emptied and reused meanwhile, or return an index reused by
 	 * another key: take the stripe lock if this context may (never when
@@ -425,7 +448,7 @@ void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash, bool *mov
  * @val: receives the value, read inside the validated snapshot (an index
  *       read after it could belong to a key that replaced this one)
  *
- * Context: any, including NMI; never waits.
+ * Context: any, including NMI; bounded, as __hmap_tab_lookup().
  * Return: true if found.
  */
 bool __hmap_tab_lookup_u32(struct hmap_tab *t, const void *key, u32 hash, bool *moved, u32 *val)
@@ -439,7 +462,7 @@ bool __hmap_tab_lookup_u32(struct hmap_tab *t, const void *key, u32 hash, bool *
  * @key: t->l.key_size bytes
  * @hash: hmap_tab_hash(t, key)
  *
- * Context: any, including NMI; never waits (see __hmap_tab_lookup()).
+ * Context: any, including NMI; bounded (see __hmap_tab_lookup()).
  * Return: pointer to the value in place, or NULL if absent.
  */
 void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash)

@@ -31,16 +31,22 @@
  *   - Every change to a chain happens between hmap_seq_begin() and
  *     hmap_seq_end() on the chain's head bucket: head->seq is odd while the
  *     chain may be inconsistent.
- *   - Readers take no lock.  A lookup reads head->seq (even), scans, and
- *     retries if head->seq changed, so a match is normally never made on a
- *     torn key.  Retries are bounded (HMAP_LOOKUP_RETRIES): a writer may be
- *     an interrupted program on another CPU, or on this one (the re-entry
- *     counter says so, and then the reader does not wait at all), so after
- *     the bound the reader takes one unvalidated scan, as upstream htab
- *     always does (the incremental variant's index lookups return
- *     "absent" instead: an index read unvalidated could be another key's).
- *     No reader ever waits for a writer.
- *     User-space readers of the mmap follow the same protocol, read-only.
+ *   - Readers normally take no lock.  A lookup reads head->seq (even),
+ *     scans, and retries if head->seq changed.  A writer may be an
+ *     interrupted program on this CPU (the re-entry counter says so): then
+ *     the reader does not wait for it, and takes a scan during which the
+ *     odd seq did not change (the writer is stopped; each of its states
+ *     leaves every other key where a walk finds it).  A writer on another
+ *     CPU is waited for at most HMAP_LOOKUP_RETRIES times; after that the
+ *     lookup looks again under the stripe lock, through hmap_plat_lock(),
+ *     which only tries in NMI or when this CPU holds an hmap lock.  Only
+ *     when that fails is a scan taken unvalidated, as upstream htab always
+ *     does (the incremental variant's index lookups return "absent"
+ *     instead: an index read unvalidated could be another key's).  An
+ *     unvalidated scan can be wrong about more than the key being written:
+ *     a bucket emptied and reused meanwhile can hide the keys behind it.
+ *     User-space readers of the mmap follow the same protocol, read-only,
+ *     and retry instead of locking.
  *   - Bit 31 of seq (HMAP_SEQ_EVACUATED) is a state, not part of the count:
  *     hmap_seq_next() never carries into it.
  *   - Writers fill a slot's key and value before publishing its tophash, and

@@ -586,7 +586,7 @@ static __always_inline bool hgr_find(struct hgr *g, const void *key, u32 hash, u
  * @g: the table
  * @key: g->key_size bytes
  *
- * Context: any, including NMI; never waits.  The caller keeps the arrays
+ * Context: any, including NMI; bounded (hmap_engine.h).  The caller keeps the arrays
  * and the pool alive (RCU read side).
  * Return: the value in the pool, or NULL.  The slot stays the key's while
  * it exists, and nobody else's until a grace period after its delete.

@@ -50,8 +50,8 @@
  *     section.
  *
  * Contexts
- *   - Lookups: any context, NMI included; no lock, never wait (bounded
- *     retries, hmap_engine.h).  While growing, a lookup reads the old
+ *   - Lookups: any context, NMI included; lock-free, bounded (retries,
+ *     then the stripe lock where the context may take it: hmap_engine.h).  While growing, a lookup reads the old
  *     chain's seq: HMAP_SEQ_EVACUATED means "moved", seen in the same
  *     snapshot as the scan, and the lookup goes on in cur.
  *   - Updates and deletes: any context; one stripe and, before or after it,

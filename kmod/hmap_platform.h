@@ -92,14 +92,21 @@ static __always_inline int hmap_plat_lock(struct hmap_locks *l, u32 idx, unsigne
 	preempt_disable();
 	if (unlikely(__this_cpu_inc_return(*l->map_locked[slot]) != 1))
 		goto busy;
-	if (unlikely(in_nmi() || this_cpu_read(hmap_locks_held))) {
+	/*
+	 * Counted from before the lock is taken until after it is released:
+	 * a program that runs in between (fexit on the lock function, fentry
+	 * on the unlock, tp_btf/contention_begin while spinning) must see this
+	 * CPU as holding it, and only try.
+	 */
+	if (unlikely(this_cpu_inc_return(hmap_locks_held) != 1 || in_nmi())) {
 		if (!raw_spin_trylock_irqsave(&l->lock[idx], *flags))
-			goto busy;
+			goto busy_held;
 	} else {
 		raw_spin_lock_irqsave(&l->lock[idx], *flags);
 	}
-	this_cpu_inc(hmap_locks_held);
 	return 0;
+busy_held:
+	this_cpu_dec(hmap_locks_held);
 busy:
 	__this_cpu_dec(*l->map_locked[slot]);
 	preempt_enable();
@@ -110,8 +117,8 @@ static __always_inline void hmap_plat_unlock(struct hmap_locks *l, u32 idx, unsi
 {
 	u32 slot = idx & (HMAP_LOCK_DEPTH_SLOTS - 1);
 
-	this_cpu_dec(hmap_locks_held);
 	raw_spin_unlock_irqrestore(&l->lock[idx], flags);
+	this_cpu_dec(hmap_locks_held);
 	__this_cpu_dec(*l->map_locked[slot]);
 	preempt_enable();
 }

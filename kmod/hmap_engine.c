@@ -323,22 +323,6 @@ static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hm
 	}
 }
 
-/**
- * __hmap_tab_lookup - find a key without locks, or learn its chain has moved
- * @t: the engine
- * @key: t->l.key_size bytes
- * @hash: hmap_tab_hash(t, key)
- * @moved: set to true, with NULL returned, if the chain's head carries
- *         HMAP_SEQ_EVACUATED (incremental variant: look in the newer array);
- *         read in the same snapshot as the chain, so a chain that moves
- *         during the scan is reported as moved, never as a stale answer
- *
- * Context: any, including NMI; bounded: at most HMAP_LOOKUP_RETRIES
- * re-reads, then the stripe lock where the context may wait for it (only a
- * try in NMI or when this CPU holds an hmap lock; see hmap_engine.h).
- * The caller keeps the array alive (RCU read side, or a reference).
- * Return: pointer to the value in place, or NULL if absent (or moved).
- */
 /* hmap_lookup_locked()'s @unvalidated when no scan was taken. */
 #define HMAP_NOT_SCANNED	((void *)1)
 
@@ -375,6 +359,22 @@ static noinline void *hmap_lookup_locked(struct hmap_tab *t, struct hmap_bucket 
 	return val;
 }
 
+/**
+ * __hmap_tab_lookup - find a key lock-free (mostly), or learn its chain has moved
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @moved: set to true, with NULL returned, if the chain's head carries
+ *         HMAP_SEQ_EVACUATED (incremental variant: look in the newer array);
+ *         read in the same snapshot as the chain, so a chain that moves
+ *         during the scan is reported as moved, never as a stale answer
+ *
+ * Context: any, including NMI; bounded: at most HMAP_LOOKUP_RETRIES
+ * re-reads, then the stripe lock where the context may wait for it (only a
+ * try in NMI or when this CPU holds an hmap lock; see hmap_engine.h).
+ * The caller keeps the array alive (RCU read side, or a reference).
+ * Return: pointer to the value in place, or NULL if absent (or moved).
+ */
 static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *key, u32 hash,
 					      bool *moved, u32 *val32)
 {
@@ -457,7 +457,7 @@ bool __hmap_tab_lookup_u32(struct hmap_tab *t, const void *key, u32 hash, bool *
 }
 
 /**
- * hmap_tab_lookup - find a key without locks
+ * hmap_tab_lookup - find a key, lock-free unless a writer keeps the chain busy
  * @t: the engine
  * @key: t->l.key_size bytes
  * @hash: hmap_tab_hash(t, key)

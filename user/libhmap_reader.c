@@ -459,6 +459,8 @@ static int hmap_iterate_in_place(const struct hmap_reader *r, hmap_iter_cb cb, v
 			if (retries)
 				(*retries)++;
 		}
+		if (n < 0 && !ret)
+			ret = n;	/* never a chain skipped in silence */
 		for (int j = 0; j < n && !ret; j++)
 			ret = cb(ptrs[2 * j], ptrs[2 * j + 1], ctx);
 	}

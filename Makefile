@@ -218,21 +218,21 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
 	-Wno-unused-parameter -I$(dir $(HARNESS)) -I$(SRC)/kmod
 
 $(BUILD)/selftests/engine_test: $(SRC)/selftests/unit/engine_test.c $(SRC)/kmod/hmap_engine.c \
-		$(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/unit_harness.h $(HARNESS)
+		$(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/unit_harness.h $(SRC)/selftests/unit/utab.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_SEQ_END_HOOK=engine_test_seq_end -DHMAP_LOOKUP_RETRIES=1 $(filter %.c,$^) -lpthread -lm -o $@
 
 # Threads stopped at exact instructions (a PROT_NONE page, the seq-end hook).
 $(BUILD)/selftests/lookup_race_test: $(SRC)/selftests/unit/lookup_race_test.c $(SRC)/kmod/hmap_engine.c \
-		$(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/unit_harness.h $(HARNESS)
+		$(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/unit_harness.h $(SRC)/selftests/unit/utab.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_SEQ_END_HOOK=lookup_race_seq_end $(filter %.c,$^) -lpthread -o $@
 
 $(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap_grow.c \
 		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/grow_user.h \
-		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
+		$(SRC)/selftests/unit/unit_harness.h $(SRC)/selftests/unit/utab.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
@@ -240,7 +240,7 @@ $(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap
 $(BUILD)/selftests/reader_test: $(SRC)/selftests/unit/reader_test.c $(SRC)/user/libhmap_reader.c \
 		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) \
 		$(SRC)/user/libhmap_reader.h $(SRC)/user/libhmap.h $(SRC)/selftests/unit/grow_user.h \
-		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
+		$(SRC)/selftests/unit/unit_harness.h $(SRC)/selftests/unit/utab.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) -DHMAP_READER_MAX_MAPS=4 -DHMAP_READER_ENTER_HOOK=reader_test_enter_hook -I$(SRC)/selftests/unit -I$(SRC)/user $(filter %.c,$^) -lpthread -o $@

@@ -21,6 +21,7 @@
 
 #include "unit_harness.h"
 #include "hmap_engine.h"
+#include "utab.h"
 
 /* lib/test_siphash.c, BITS_PER_LONG == 64: key 00..0f, input 00..len-1 */
 static const u32 kernel_hsiphash_vectors[16] = {
@@ -30,13 +31,6 @@ static const u32 kernel_hsiphash_vectors[16] = {
 	0x57b4d9a2U, 0x1229ffa7U, 0xc0f95d34U, 0x2a519956U,
 };
 
-struct utab {
-	struct hmap_layout l;
-	struct hmap_tab t;
-	void *mem;
-	u8 *locks;
-	u64 entries;
-};
 
 /*
  * Called by hmap_seq_end() (HMAP_SEQ_END_HOOK): the chain a writer is about
@@ -72,34 +66,6 @@ void engine_test_seq_end(struct hmap_bucket *head)
 	}
 }
 
-static int utab_create(struct utab *u, u32 ksz, u32 vsz, u64 cap, u64 seed)
-{
-	hmap_seed_t s = { { seed * 0x9e3779b97f4a7c15ULL, ~seed } };
-	struct hmap_locks locks;
-	int ret;
-
-	memset(u, 0, sizeof(*u));
-	ret = hmap_layout_init_exact(&u->l, ksz, vsz, cap, 1ULL << 32);	/* as hmap.ko */
-	if (ret)
-		return ret;
-	if (posix_memalign(&u->mem, PAGE_SIZE, u->l.array_bytes))
-		return -ENOMEM;
-	memset(u->mem, 0, u->l.array_bytes);
-	u->locks = calloc(u->l.nlocks, 1);
-	if (!u->locks) {
-		free(u->mem);
-		return -ENOMEM;
-	}
-	locks.lock = u->locks;
-	hmap_tab_init(&u->t, &u->l, u->mem, &u->entries, &s, &locks);
-	return 0;
-}
-
-static void utab_destroy(struct utab *u)
-{
-	free(u->mem);
-	free(u->locks);
-}
 
 /* ---- reference model: open hashing on a different hash ---------------- */
 struct ref {

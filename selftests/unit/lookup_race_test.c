@@ -35,37 +35,7 @@
 
 #include "unit_harness.h"
 #include "hmap_engine.h"
-
-struct utab {
-	struct hmap_layout l;
-	struct hmap_tab t;
-	void *mem;
-	u8 *locks;
-	u64 entries;
-};
-
-static int utab_create(struct utab *u, u32 ksz, u32 vsz, u64 cap, u64 seed)
-{
-	hmap_seed_t s = { { seed * 0x9e3779b97f4a7c15ULL, ~seed } };
-	struct hmap_locks locks;
-	int ret;
-
-	memset(u, 0, sizeof(*u));
-	ret = hmap_layout_init_exact(&u->l, ksz, vsz, cap, 1ULL << 32);	/* as hmap.ko */
-	if (ret)
-		return ret;
-	if (posix_memalign(&u->mem, PAGE_SIZE, u->l.array_bytes))
-		return -ENOMEM;
-	memset(u->mem, 0, u->l.array_bytes);
-	u->locks = calloc(u->l.nlocks, 1);
-	if (!u->locks) {
-		free(u->mem);
-		return -ENOMEM;
-	}
-	locks.lock = u->locks;
-	hmap_tab_init(&u->t, &u->l, u->mem, &u->entries, &s, &locks);
-	return 0;
-}
+#include "utab.h"
 
 /* ---- the interleaving --------------------------------------------------- */
 

@@ -15,6 +15,7 @@
 #define __GROW_USER_H
 
 #include <pthread.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -184,10 +185,21 @@ static inline void native_grow(struct native *n)
 	if (!n->prepared)
 		abort();
 	r = hmap_deref(n->g.regime);
-	/* started by us, or by an insert meanwhile (then it is published) */
-	if (r != n->prepared && r != n->prepared->stable && !hgr_try_start_growth(&n->g) &&
-	    hmap_deref(n->g.regime) != n->prepared && hmap_deref(n->g.regime) != n->prepared->stable)
-		abort();
+	/*
+	 * Started by us, or by an insert meanwhile.  An insert that took the
+	 * spare publishes the growth only after telling user space
+	 * (grow_starting), so it may not be published yet: wait for it, as
+	 * the kernel's worker, which the insert wakes after publishing, does.
+	 */
+	if (r != n->prepared && r != n->prepared->stable && !hgr_try_start_growth(&n->g)) {
+		u64 t0 = hgr_now_ns();
+
+		while ((r = hmap_deref(n->g.regime)) != n->prepared && r != n->prepared->stable) {
+			if (hgr_now_ns() - t0 > 10ULL * 1000 * 1000 * 1000)
+				abort();	/* the spare was taken and never published */
+			sched_yield();
+		}
+	}
 	native_complete(n);
 }
 

@@ -127,9 +127,6 @@ u32 hmap_overflow_reserve(u32 nb, u64 capacity);
 void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *buckets,
 		   u64 *entries, const hmap_seed_t *seed, const struct hmap_locks *locks);
 
-void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash, bool *moved);
-bool __hmap_tab_lookup_u32(struct hmap_tab *t, const void *key, u32 hash, bool *moved, u32 *val);
-void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash);
 int hmap_tab_lookup_copy(struct hmap_tab *t, const void *key, u32 hash, void *value);
 int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
 		    const void *value, u32 flags, void **valp);
@@ -211,6 +208,197 @@ static __always_inline u64 hmap_tab_overflow_used(const struct hmap_tab *t)
 	if (nfree < 0)
 		nfree = 0;
 	return used > (u32)nfree ? used - nfree : 0;
+}
+
+/* ---- lookups, inlined into their callers (the kfuncs, the variant) ---- */
+
+#define HMAP_BYTES_01	0x0101010101010101ULL
+#define HMAP_BYTES_80	0x8080808080808080ULL
+/* The word tests below (a zero byte ends a chain; every byte 0 or 1 is an
+ * empty bucket) rely on these values. */
+_Static_assert(HMAP_TOPHASH_EMPTY_REST == 0 && HMAP_TOPHASH_EMPTY_ONE == 1 &&
+	       HMAP_TOPHASH_MIN == 2, "tophash markers");
+
+/* Slot keys are aligned to their stride (8 for 8 and 16 bytes); the caller's
+ * key may not be aligned at all. */
+static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len)
+{
+	const u8 *k = key;
+
+	switch (len) {
+	case 4:
+		return *(const u32 *)slot == hmap_load32u(k);
+	case 8:
+		return *(const u64 *)slot == hmap_load64u(k);
+	case 16:
+		return ((*(const u64 *)slot ^ hmap_load64u(k)) |
+			(*(const u64 *)(slot + 8) ^ hmap_load64u(k + 8))) == 0;
+	default:
+		return memcmp(slot, key, len) == 0;
+	}
+}
+
+/* hmap_lookup_locked()'s @unvalidated when no scan was taken, and its
+ * answer when the chain has moved (HMAP_SEQ_EVACUATED) meanwhile.  A result
+ * rather than a bool *, so that no local of the inlined lookup escapes. */
+#define HMAP_NOT_SCANNED	((void *)1)
+#define HMAP_MOVED		((void *)2)
+
+void *hmap_lookup_locked(struct hmap_tab *t, struct hmap_bucket *head, const void *key,
+			 u32 idx, u8 top, u32 *val32, void *unvalidated);
+
+/* One scan of @head's chain for @key; NULL if absent.  Bounded: a chain
+ * under its lock has at most l.noverflow links, and a walk torn by unlinks
+ * and reuse stops after as many hops. */
+static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hmap_bucket *head,
+					     const void *key, u8 top)
+{
+	struct hmap_bucket *b = head;
+	u32 i, next, hops = 0;
+
+	for (;;) {
+		/* All 8 tophash bytes at once (little-endian: slot i is byte i).
+		 * Candidates may include a false positive above a real match or
+		 * zero byte; the key compare settles it. */
+		u64 word = READ_ONCE(*(const u64 *)b->tophash);
+		u64 x = word ^ (HMAP_BYTES_01 * top);
+		u64 m = (x - HMAP_BYTES_01) & ~x & HMAP_BYTES_80;
+
+		while (m) {
+			i = __builtin_ctzll(m) >> 3;
+			if (hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size))
+				return hmap_slot_val(t, b, i);
+			m &= m - 1;
+		}
+		/* A zero byte is EMPTY_REST: nothing after it in the chain. */
+		if ((word - HMAP_BYTES_01) & ~word & HMAP_BYTES_80)
+			return NULL;
+		next = READ_ONCE(b->overflow);
+		if (!next || next < t->l.nbuckets || next >= t->l.nbuckets + t->l.noverflow ||
+		    ++hops > t->l.noverflow)
+			return NULL;
+		b = hmap_bucket_at(t, next);
+	}
+}
+
+/**
+ * __hmap_tab_lookup - find a key lock-free (mostly), or learn its chain has moved
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @moved: set to true, with NULL returned, if the chain's head carries
+ *         HMAP_SEQ_EVACUATED (incremental variant: look in the newer array);
+ *         read in the same snapshot as the chain, so a chain that moves
+ *         during the scan is reported as moved, never as a stale answer
+ *
+ * Context: any, including NMI; bounded: at most HMAP_LOOKUP_RETRIES
+ * re-reads, then the stripe lock where the context may wait for it (only a
+ * try in NMI or when this CPU holds an hmap lock; see hmap_engine.h).
+ * The caller keeps the array alive (RCU read side, or a reference).
+ * Return: pointer to the value in place, or NULL if absent (or moved).
+ */
+static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *key, u32 hash,
+					      bool *moved, u32 *val32)
+{
+	u32 idx = hmap_tab_index(t, hash);
+	u8 top = hmap_tophash(hash);
+	struct hmap_bucket *head = hmap_bucket_at(t, idx);
+	u32 seq, tries;
+	void *val;
+
+	for (tries = 0;; tries++) {
+		bool nested;
+
+		seq = READ_ONCE(head->seq);
+		if (unlikely(seq & HMAP_SEQ_EVACUATED)) {
+			*moved = true;
+			return NULL;
+		}
+		nested = unlikely(seq & 1) &&
+			 hmap_plat_writer_nested(&t->locks, idx & t->locks.mask);
+		if (unlikely(seq & 1) && !nested) {
+			/* A writer on another CPU is inside: wait a little,
+			 * then ask the lock.  An odd seq is never taken as a
+			 * snapshot here: that writer runs during the scan. */
+			if (tries < HMAP_LOOKUP_RETRIES) {
+				cpu_relax();
+				continue;
+			}
+			val = HMAP_NOT_SCANNED;
+			break;
+		}
+		smp_rmb();
+		val = hmap_chain_find(t, head, key, top);
+		if (val32 && val)	/* the value itself, in the same snapshot */
+			*val32 = READ_ONCE(*(u32 *)val);
+		smp_rmb();
+		/* Unchanged across the scan: even, or odd with the writer
+		 * stopped under us (nested), whose every state leaves each key
+		 * that is not its own where a walk finds it. */
+		if (likely(READ_ONCE(head->seq) == seq))
+			return val;	/* validated */
+		if (tries >= HMAP_LOOKUP_RETRIES)
+			break;
+		/* Changed: a writer on another CPU (a nested reader only
+		 * shares a re-entry slot with it); scan again, never wait. */
+	}
+	/*
+	 * Out of retries: the chain rewritten under every scan, or a writer
+	 * on another CPU inside it all along.  An
+	 * unvalidated scan could miss a key that stayed, behind an overflow
+	 * bucket emptied and reused meanwhile, or return an index reused by
+	 * another key: take the stripe lock if this context may (never when
+	 * this CPU holds an hmap lock or is in NMI: it only tries), else say
+	 * "absent" for an index, which the caller settles under the lock if
+	 * it inserts, and take the scan as it is for a value, as upstream
+	 * htab always does.
+	 */
+	val = hmap_lookup_locked(t, head, key, idx, top, val32, val);
+	if (unlikely(val == HMAP_MOVED)) {
+		*moved = true;
+		return NULL;
+	}
+	return val;
+}
+
+static __always_inline void *__hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash,
+					       bool *moved)
+{
+	return hmap_lookup_snap(t, key, hash, moved, NULL);
+}
+
+/**
+ * __hmap_tab_lookup_u32 - as __hmap_tab_lookup(), for 4-byte values
+ * @t: the engine (value_size 4)
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @moved: as for __hmap_tab_lookup()
+ * @val: receives the value, read inside the validated snapshot (an index
+ *       read after it could belong to a key that replaced this one)
+ *
+ * Context: any, including NMI; bounded, as __hmap_tab_lookup().
+ * Return: true if found.
+ */
+static __always_inline bool __hmap_tab_lookup_u32(struct hmap_tab *t, const void *key, u32 hash,
+						  bool *moved, u32 *val)
+{
+	return hmap_lookup_snap(t, key, hash, moved, val) != NULL;
+}
+
+/**
+ * hmap_tab_lookup - find a key, lock-free unless a writer keeps the chain busy
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ *
+ * Context: any, including NMI; bounded (see __hmap_tab_lookup()).
+ * Return: pointer to the value in place, or NULL if absent.
+ */
+static __always_inline void *hmap_tab_lookup(struct hmap_tab *t, const void *key, u32 hash)
+{
+	bool moved = false;
+
+	return __hmap_tab_lookup(t, key, hash, &moved);
 }
 
 #endif /* _HMAP_ENGINE_H */

@@ -40,32 +40,23 @@ struct hmap_locks {
 	int __percpu *map_locked[HMAP_LOCK_DEPTH_SLOTS];
 };
 
-/*
- * Keys of 4, 8, 12 and 16 bytes go through the fixed-size entry points,
- * which hash the same bytes to the same value as hsiphash() (SipHash takes
- * little-endian 64-bit words; lib/test_siphash.c checks them against each
- * other), without its word loop and tail switch.  User-space readers keep
- * the byte-wise twin in uapi/hmap.h.
- */
-static __always_inline u32 hmap_plat_hash(const void *key, u32 len, const hmap_seed_t *seed)
+/* The byte-wise hash (any key size): the kernel's own hsiphash(). */
+static __always_inline u32 hmap_plat_hash_bytes(const void *key, u32 len, const hmap_seed_t *seed)
 {
-	const u32 *w = key;
-
-	switch (len) {
-	case 4:
-		return hsiphash_1u32(get_unaligned_le32(w), seed);
-	case 8:
-		return hsiphash_2u32(get_unaligned_le32(w), get_unaligned_le32(w + 1), seed);
-	case 12:
-		return hsiphash_3u32(get_unaligned_le32(w), get_unaligned_le32(w + 1),
-				     get_unaligned_le32(w + 2), seed);
-	case 16:
-		return hsiphash_4u32(get_unaligned_le32(w), get_unaligned_le32(w + 1),
-				     get_unaligned_le32(w + 2), get_unaligned_le32(w + 3), seed);
-	default:
-		return hsiphash(key, len, seed);
-	}
+	return hsiphash(key, len, seed);
 }
+
+static __always_inline u64 hmap_load_le64(const void *p)
+{
+	return get_unaligned_le64(p);
+}
+
+static __always_inline u32 hmap_load_le32(const void *p)
+{
+	return get_unaligned_le32(p);
+}
+
+#define HMAP_HASH_INLINE	(BITS_PER_LONG == 64)	/* hsiphash is SipHash-1-3 there */
 
 /* hmap locks this CPU holds, over every table of both modules (hmap_main.c). */
 DECLARE_PER_CPU(int, hmap_locks_held);
@@ -222,12 +213,26 @@ static __always_inline u32 hmap_load32u(const void *p)
 	return v;
 }
 
-/* The user-space twin of the kernel's hsiphash: uapi/hmap.h, which every
- * user-space reader of a table's mapping shares. */
-static inline u32 hmap_plat_hash(const void *data, u32 len, const hmap_seed_t *key)
+/* The byte-wise hash (any key size): the user-space twin of the kernel's
+ * hsiphash in uapi/hmap.h, which every user-space reader of a table's
+ * mapping shares. */
+static inline u32 hmap_plat_hash_bytes(const void *data, u32 len, const hmap_seed_t *key)
 {
 	return hmap_key_hash(data, len, key->key);
 }
+
+/* uapi/hmap.h's hash is for little-endian 64-bit hosts, as the kernel's. */
+static __always_inline u64 hmap_load_le64(const void *p)
+{
+	return hmap_load64u(p);
+}
+
+static __always_inline u32 hmap_load_le32(const void *p)
+{
+	return hmap_load32u(p);
+}
+
+#define HMAP_HASH_INLINE	1
 
 static __always_inline int hmap_plat_lock(struct hmap_locks *l, u32 idx, unsigned long *flags)
 {
@@ -291,5 +296,80 @@ static inline u32 hmap_atomic_fetch_inc_below(u32 *p, u32 lim)
 }
 
 #endif /* __KERNEL__ */
+
+/* ---- the key hash, both builds --------------------------------------------- */
+/*
+ * A key's hash is the kernel's hsiphash() of its bytes under the table's
+ * seed: SipHash-1-3 with a 32-bit result on 64-bit kernels.  Keys of 4, 8,
+ * 12 and 16 bytes hash inline, without a call, a word loop or a tail
+ * switch: hmap_hsip13() is lib/siphash.c's hsiphash_1u32()..hsiphash_4u32()
+ * (BITS_PER_LONG == 64), which hash the same bytes to the same value as
+ * hsiphash() (SipHash takes little-endian 64-bit words).  The host tests
+ * check it against lib/test_siphash.c's vectors and the byte-wise hash; in
+ * the VM every zero-copy lookup checks it against uapi/hmap.h's.
+ */
+#define HMAP_SIPROUND(v0, v1, v2, v3) do {					\
+	v0 += v1; v1 = hmap_rol64(v1, 13); v1 ^= v0; v0 = hmap_rol64(v0, 32);	\
+	v2 += v3; v3 = hmap_rol64(v3, 16); v3 ^= v2;				\
+	v0 += v3; v3 = hmap_rol64(v3, 21); v3 ^= v0;				\
+	v2 += v1; v1 = hmap_rol64(v1, 17); v1 ^= v2; v2 = hmap_rol64(v2, 32);	\
+} while (0)
+
+static __always_inline u64 hmap_rol64(u64 w, unsigned int s)
+{
+	return (w << s) | (w >> (64 - s));
+}
+
+/* @nwords whole 64-bit words @m0, @m1, then the last block @b (the length
+ * in the top byte, the tail's bytes below). */
+static __always_inline u32 hmap_hsip13(const hmap_seed_t *seed, int nwords, u64 m0, u64 m1, u64 b)
+{
+	u64 v0 = 0x736f6d6570736575ULL ^ seed->key[0];
+	u64 v1 = 0x646f72616e646f6dULL ^ seed->key[1];
+	u64 v2 = 0x6c7967656e657261ULL ^ seed->key[0];
+	u64 v3 = 0x7465646279746573ULL ^ seed->key[1];
+
+	if (nwords > 0) {
+		v3 ^= m0;
+		HMAP_SIPROUND(v0, v1, v2, v3);
+		v0 ^= m0;
+	}
+	if (nwords > 1) {
+		v3 ^= m1;
+		HMAP_SIPROUND(v0, v1, v2, v3);
+		v0 ^= m1;
+	}
+	v3 ^= b;
+	HMAP_SIPROUND(v0, v1, v2, v3);
+	v0 ^= b;
+	v2 ^= 0xff;
+	HMAP_SIPROUND(v0, v1, v2, v3);
+	HMAP_SIPROUND(v0, v1, v2, v3);
+	HMAP_SIPROUND(v0, v1, v2, v3);
+	return (u32)((v0 ^ v1) ^ (v2 ^ v3));
+}
+#undef HMAP_SIPROUND
+
+static __always_inline u32 hmap_plat_hash(const void *key, u32 len, const hmap_seed_t *seed)
+{
+	const u8 *k = key;
+
+	if (!HMAP_HASH_INLINE)
+		return hmap_plat_hash_bytes(key, len, seed);
+	switch (len) {
+	case 4:
+		return hmap_hsip13(seed, 0, 0, 0, (u64)4 << 56 | hmap_load_le32(k));
+	case 8:
+		return hmap_hsip13(seed, 1, hmap_load_le64(k), 0, (u64)8 << 56);
+	case 12:
+		return hmap_hsip13(seed, 1, hmap_load_le64(k), 0,
+				   (u64)12 << 56 | hmap_load_le32(k + 8));
+	case 16:
+		return hmap_hsip13(seed, 2, hmap_load_le64(k), hmap_load_le64(k + 8),
+				   (u64)16 << 56);
+	default:
+		return hmap_plat_hash_bytes(key, len, seed);
+	}
+}
 
 #endif /* _HMAP_PLATFORM_H */

@@ -12,10 +12,11 @@
  *    never reached.  Deterministic: both threads are stopped at the exact
  *    instructions with a PROT_NONE page (A's seq/overflow word lies on it,
  *    its tophash on the next page) and the HMAP_SEQ_END_HOOK.
- *  - hash_fixed_size_entry_points_match: a port of lib/siphash.c's 64-bit
- *    hsiphash_1u32..4u32, fed as hmap_plat_hash() feeds them
- *    (get_unaligned_le32 of each word), equals hmap_key_hash() over the
- *    same bytes at every alignment.
+ *  - hash_fixed_size_entry_points_match: hmap_plat_hash(), the inline
+ *    hash of 4-, 8-, 12- and 16-byte keys that the kernel build uses too,
+ *    equals a port of lib/siphash.c's 64-bit hsiphash_1u32..4u32 fed each
+ *    word's get_unaligned_le32(), and hmap_key_hash() (uapi/hmap.h, the
+ *    readers' byte-wise hash) over the same bytes at every alignment.
  *  - bucket_index_and_stripes: hmap_bucket_index() stays below nbuckets at
  *    the edges (1, 2, 3, 2^24 - 1, 2^24, hashes 0, 2^31, 2^32 - 1, ...),
  *    nlocks is a power of two <= nbuckets for nb = 1..3 and beyond.
@@ -249,7 +250,7 @@ static u32 le32(const u8 *p)
 	return p[0] | p[1] << 8 | p[2] << 16 | (u32)p[3] << 24;
 }
 
-/* hmap_platform.h's kernel hmap_plat_hash(), with the port above */
+/* The kernel's fixed-size entry points, fed a key's little-endian words */
 static u32 kernel_plat_hash(const u8 *w, u32 len, const hmap_seed_t *s)
 {
 	switch (len) {
@@ -275,7 +276,10 @@ TEST(hash_fixed_size_entry_points_match)
 			buf[j] = x;
 		}
 		s.key[0] = x * 3; s.key[1] = x ^ 0x5555;
-		ASSERT_EQ(hmap_key_hash(buf + off, len, s.key), kernel_plat_hash(buf + off, len, &s));
+		/* the inline hash that kernel and host builds both use */
+		ASSERT_EQ(kernel_plat_hash(buf + off, len, &s), hmap_plat_hash(buf + off, len, &s));
+		/* uapi/hmap.h's byte-wise hash, which user-space readers use */
+		ASSERT_EQ(hmap_key_hash(buf + off, len, s.key), hmap_plat_hash(buf + off, len, &s));
 	}
 }
 

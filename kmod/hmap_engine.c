@@ -202,12 +202,27 @@ void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *bucket
 
 /* A 4-byte value (the incremental variant's pool index) in one store, so
  * no reader ever sees half of it; larger values are guarded by the seq. */
+_Static_assert(HMAP_TOPHASH_EMPTY_REST == 0 && HMAP_TOPHASH_EMPTY_ONE == 1 &&
+	       HMAP_TOPHASH_MIN == 2, "tophash markers (hmap_bytes_zero() users)");
+
 static __always_inline void hmap_value_store(const struct hmap_tab *t, u8 *v, const void *value)
 {
-	if (t->l.value_size == 4)
+	switch (t->l.value_size) {
+	case 4:
 		WRITE_ONCE(*(u32 *)v, hmap_load32u(value));
-	else
+		break;
+	case 8:		/* common sizes: inline moves, not a call */
+		memcpy(v, value, 8);
+		break;
+	case 16:
+		memcpy(v, value, 16);
+		break;
+	case 64:
+		memcpy(v, value, 64);
+		break;
+	default:
 		memcpy(v, value, t->l.value_size);
+	}
 }
 
 /*
@@ -326,22 +341,9 @@ int hmap_tab_lookup_copy(struct hmap_tab *t, const void *key, u32 hash, void *va
 	return v ? 0 : -ENOENT;
 }
 
-/**
- * __hmap_tab_update_locked - insert or replace; the caller holds the stripe
- * @t: the engine
- * @key: t->l.key_size bytes
- * @hash: hmap_tab_hash(t, key)
- * @value: t->l.value_size bytes; NULL inserts zeroes
- * @flags: HMAP_ANY, HMAP_NOEXIST, HMAP_EXIST, or HMAP_INIT (return the
- *         existing value untouched, or insert zeroes)
- * @valp: if not NULL, set to the value slot on success
- *
- * For variants that lock for themselves (hmap_rehash.ko); see
- * hmap_tab_update() for the rest.
- * Context: any; never sleeps.  The lock of @hash's stripe is held.
- */
-int __hmap_tab_update_locked(struct hmap_tab *t, const void *key, u32 hash,
-			     const void *value, u32 flags, void **valp)
+/* __hmap_tab_update_locked(), inlined into hmap_tab_update() too. */
+static __always_inline int hmap_update_locked(struct hmap_tab *t, const void *key, u32 hash,
+					      const void *value, u32 flags, void **valp)
 {
 	u32 idx = hmap_tab_index(t, hash);
 	u8 top = hmap_tophash(hash);
@@ -351,21 +353,27 @@ int __hmap_tab_update_locked(struct hmap_tab *t, const void *key, u32 hash,
 	u8 *v;
 
 	for (;;) {
-		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
-			u8 th = b->tophash[i];
+		u64 word = *(const u64 *)b->tophash;
+		u64 m = hmap_bytes_eq(word, top);
 
-			if (th < HMAP_TOPHASH_MIN) {
-				if (!free_b) {
-					free_b = b;
-					free_i = i;
-				}
-				if (th == HMAP_TOPHASH_EMPTY_REST)
-					goto absent;
-				continue;
-			}
-			if (th == top && hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size))
+		while (m) {
+			i = __builtin_ctzll(m) >> 3;
+			if (hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size))
 				goto present;
+			m &= m - 1;
 		}
+		if (!free_b) {
+			/* The first slot below HMAP_TOPHASH_MIN: its byte is 0
+			 * once bit 0 is cleared (the lowest flag is exact). */
+			u64 f = hmap_bytes_zero(word & ~HMAP_BYTES_01);
+
+			if (f) {
+				free_b = b;
+				free_i = __builtin_ctzll(f) >> 3;
+			}
+		}
+		if (hmap_bytes_zero(word))	/* EMPTY_REST: the chain ends here */
+			goto absent;
 		last = b;
 		next = b->overflow;
 		if (!next)
@@ -391,7 +399,7 @@ absent:
 	}
 
 	hmap_seq_begin(head);
-	memcpy(hmap_slot_key(t, free_b, free_i), key, t->l.key_size);
+	hmap_key_copy(hmap_slot_key(t, free_b, free_i), key, t->l.key_size);
 	v = hmap_slot_val(t, free_b, free_i);
 	if (value)
 		hmap_value_store(t, v, value);
@@ -422,6 +430,26 @@ done:
 }
 
 /**
+ * __hmap_tab_update_locked - insert or replace; the caller holds the stripe
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @value: t->l.value_size bytes; NULL inserts zeroes
+ * @flags: HMAP_ANY, HMAP_NOEXIST, HMAP_EXIST, or HMAP_INIT (return the
+ *         existing value untouched, or insert zeroes)
+ * @valp: if not NULL, set to the value slot on success
+ *
+ * For variants that lock for themselves (hmap_rehash.ko); see
+ * hmap_tab_update() for the rest.
+ * Context: any; never sleeps.  The lock of @hash's stripe is held.
+ */
+int __hmap_tab_update_locked(struct hmap_tab *t, const void *key, u32 hash,
+			     const void *value, u32 flags, void **valp)
+{
+	return hmap_update_locked(t, key, hash, value, flags, valp);
+}
+
+/**
  * hmap_tab_update - insert or replace under the stripe lock
  * @t: the engine
  * @key: t->l.key_size bytes
@@ -446,24 +474,14 @@ int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
 	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
 	if (ret)
 		return ret;
-	ret = __hmap_tab_update_locked(t, key, hash, value, flags, valp);
+	ret = hmap_update_locked(t, key, hash, value, flags, valp);
 	hmap_plat_unlock(&t->locks, lidx, irqflags);
 	return ret;
 }
 
-/**
- * __hmap_tab_delete_locked - remove a key; the caller holds the stripe
- * @t: the engine
- * @key: t->l.key_size bytes
- * @hash: hmap_tab_hash(t, key)
- * @oldval: if not NULL, receives the removed value (t->l.value_size bytes)
- *
- * As in Go's mapdelete(), a slot followed only by empty slots becomes
- * EMPTY_REST, and so do the EMPTY_ONE slots before it, so lookups stop early.
- * Context: any; never sleeps.  The lock of @hash's stripe is held.
- * Return: 0; -ENOENT (absent).
- */
-int __hmap_tab_delete_locked(struct hmap_tab *t, const void *key, u32 hash, void *oldval)
+/* __hmap_tab_delete_locked(), inlined into hmap_tab_delete() too. */
+static __always_inline int hmap_delete_locked(struct hmap_tab *t, const void *key, u32 hash,
+					      void *oldval)
 {
 	u32 idx = hmap_tab_index(t, hash);
 	u8 top = hmap_tophash(hash);
@@ -473,14 +491,17 @@ int __hmap_tab_delete_locked(struct hmap_tab *t, const void *key, u32 hash, void
 	u64 word;
 
 	for (;;) {
-		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
-			u8 th = b->tophash[i];
+		u64 w = *(const u64 *)b->tophash;
+		u64 m = hmap_bytes_eq(w, top);
 
-			if (th == HMAP_TOPHASH_EMPTY_REST)
-				return -ENOENT;
-			if (th == top && hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size))
+		while (m) {
+			i = __builtin_ctzll(m) >> 3;
+			if (hmap_key_eq(hmap_slot_key(t, b, i), key, t->l.key_size))
 				goto found;
+			m &= m - 1;
 		}
+		if (hmap_bytes_zero(w))		/* EMPTY_REST: the chain ends here */
+			return -ENOENT;
 		next = b->overflow;
 		if (!next)
 			return -ENOENT;
@@ -536,6 +557,23 @@ marked:
 }
 
 /**
+ * __hmap_tab_delete_locked - remove a key; the caller holds the stripe
+ * @t: the engine
+ * @key: t->l.key_size bytes
+ * @hash: hmap_tab_hash(t, key)
+ * @oldval: if not NULL, receives the removed value (t->l.value_size bytes)
+ *
+ * As in Go's mapdelete(), a slot followed only by empty slots becomes
+ * EMPTY_REST, and so do the EMPTY_ONE slots before it, so lookups stop early.
+ * Context: any; never sleeps.  The lock of @hash's stripe is held.
+ * Return: 0; -ENOENT (absent).
+ */
+int __hmap_tab_delete_locked(struct hmap_tab *t, const void *key, u32 hash, void *oldval)
+{
+	return hmap_delete_locked(t, key, hash, oldval);
+}
+
+/**
  * hmap_tab_delete - remove a key under the stripe lock
  * @t: the engine
  * @key: t->l.key_size bytes
@@ -553,7 +591,7 @@ int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
 	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
 	if (ret)
 		return ret;
-	ret = __hmap_tab_delete_locked(t, key, hash, NULL);
+	ret = hmap_delete_locked(t, key, hash, NULL);
 	hmap_plat_unlock(&t->locks, lidx, irqflags);
 	return ret;
 }

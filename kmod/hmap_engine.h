@@ -215,15 +215,30 @@ static __always_inline u64 hmap_tab_overflow_used(const struct hmap_tab *t)
 #define HMAP_BYTES_01	0x0101010101010101ULL
 #define HMAP_BYTES_80	0x8080808080808080ULL
 /* The word tests below (a zero byte ends a chain; every byte 0 or 1 is an
- * empty bucket) rely on these values. */
-_Static_assert(HMAP_TOPHASH_EMPTY_REST == 0 && HMAP_TOPHASH_EMPTY_ONE == 1 &&
-	       HMAP_TOPHASH_MIN == 2, "tophash markers");
+ * empty slot) rely on EMPTY_REST 0, EMPTY_ONE 1, MIN 2 (hmap_engine.c
+ * asserts it). */
+
+/* A bit 7 set in each byte of @x that is zero.  A byte above a zero byte
+ * can be flagged too (the borrow), so only the lowest flag is exact; the
+ * callers check each candidate. */
+static __always_inline u64 hmap_bytes_zero(u64 x)
+{
+	return (x - HMAP_BYTES_01) & ~x & HMAP_BYTES_80;
+}
+
+/* The bytes of @word that may equal @top (candidates, as above).  A false
+ * candidate holds top ^ 1 >= HMAP_TOPHASH_MIN: a live slot of another
+ * key, which the key compare rejects. */
+static __always_inline u64 hmap_bytes_eq(u64 word, u8 top)
+{
+	return hmap_bytes_zero(word ^ (HMAP_BYTES_01 * top));
+}
 
 /* Slot keys are aligned to their stride (8 for 8 and 16 bytes); the caller's
  * key may not be aligned at all. */
 static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len)
 {
-	const u8 *k = key;
+	const u8 *k = (const u8 *)key;
 
 	switch (len) {
 	case 4:
@@ -235,6 +250,25 @@ static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len
 			(*(const u64 *)(slot + 8) ^ hmap_load64u(k + 8))) == 0;
 	default:
 		return memcmp(slot, key, len) == 0;
+	}
+}
+
+/* A key into its slot (writers, inside the seq window): whole words for
+ * the common sizes, not a call. */
+static __always_inline void hmap_key_copy(u8 *slot, const void *key, u32 len)
+{
+	switch (len) {
+	case 4:
+		memcpy(slot, key, 4);
+		break;
+	case 8:
+		memcpy(slot, key, 8);
+		break;
+	case 16:
+		memcpy(slot, key, 16);
+		break;
+	default:
+		memcpy(slot, key, len);
 	}
 }
 
@@ -261,8 +295,7 @@ static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hm
 		 * Candidates may include a false positive above a real match or
 		 * zero byte; the key compare settles it. */
 		u64 word = READ_ONCE(*(const u64 *)b->tophash);
-		u64 x = word ^ (HMAP_BYTES_01 * top);
-		u64 m = (x - HMAP_BYTES_01) & ~x & HMAP_BYTES_80;
+		u64 m = hmap_bytes_eq(word, top);
 
 		while (m) {
 			i = __builtin_ctzll(m) >> 3;
@@ -271,7 +304,7 @@ static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hm
 			m &= m - 1;
 		}
 		/* A zero byte is EMPTY_REST: nothing after it in the chain. */
-		if ((word - HMAP_BYTES_01) & ~word & HMAP_BYTES_80)
+		if (hmap_bytes_zero(word))
 			return NULL;
 		next = READ_ONCE(b->overflow);
 		if (!next || next < t->l.nbuckets || next >= t->l.nbuckets + t->l.noverflow ||

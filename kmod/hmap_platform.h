@@ -352,7 +352,7 @@ static __always_inline u32 hmap_hsip13(const hmap_seed_t *seed, int nwords, u64 
 
 static __always_inline u32 hmap_plat_hash(const void *key, u32 len, const hmap_seed_t *seed)
 {
-	const u8 *k = key;
+	const u8 *k = (const u8 *)key;
 
 	if (!HMAP_HASH_INLINE)
 		return hmap_plat_hash_bytes(key, len, seed);

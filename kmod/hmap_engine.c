@@ -341,7 +341,7 @@ int hmap_tab_lookup_copy(struct hmap_tab *t, const void *key, u32 hash, void *va
 	return v ? 0 : -ENOENT;
 }
 
-/* __hmap_tab_update_locked(), inlined into hmap_tab_update() too. */
+/* The body of __hmap_tab_update_locked(). */
 static __always_inline int hmap_update_locked(struct hmap_tab *t, const void *key, u32 hash,
 					      const void *value, u32 flags, void **valp)
 {
@@ -440,11 +440,14 @@ done:
  * @valp: if not NULL, set to the value slot on success
  *
  * For variants that lock for themselves (hmap_rehash.ko); see
- * hmap_tab_update() for the rest.
+ * hmap_tab_update() for the rest.  Out of line on purpose, and called by
+ * hmap_tab_update() too: a tracing program attached here runs inside a
+ * locked section, which test_hmap's nest test needs to reach (a kprobe
+ * anywhere in a locked section could do the same).
  * Context: any; never sleeps.  The lock of @hash's stripe is held.
  */
-int __hmap_tab_update_locked(struct hmap_tab *t, const void *key, u32 hash,
-			     const void *value, u32 flags, void **valp)
+noinline int __hmap_tab_update_locked(struct hmap_tab *t, const void *key, u32 hash,
+				      const void *value, u32 flags, void **valp)
 {
 	return hmap_update_locked(t, key, hash, value, flags, valp);
 }
@@ -474,7 +477,7 @@ int hmap_tab_update(struct hmap_tab *t, const void *key, u32 hash,
 	ret = hmap_plat_lock(&t->locks, lidx, &irqflags);
 	if (ret)
 		return ret;
-	ret = hmap_update_locked(t, key, hash, value, flags, valp);
+	ret = __hmap_tab_update_locked(t, key, hash, value, flags, valp);
 	hmap_plat_unlock(&t->locks, lidx, irqflags);
 	return ret;
 }

@@ -38,10 +38,10 @@ mutant value-reuse-without-grace-period kmod/hmap_rehash_main.c \
 	"vm:test_rehash vm:test_stress" \
 	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\tcall_rcu_tasks_trace(&h->reclaim_rcu, hrh_reclaim_after_trace);' \
 	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\thrh_reclaim_done(&h->reclaim_rcu);'
-# Known to survive (2026-11-22): no suite holds a table in a BPF program
-# across its unpublish, so freeing it at once goes unseen, even by KASAN.
+# test_hmap's removed_table_outlives_a_sleepable_program_using_it holds a
+# value pointer in a running sleepable program across the table's removal.
 mutant table-freed-without-grace-period kmod/hmap_main.c \
-	"vm:test_stress dbg:test_stress" \
+	"vm:test_hmap" \
 	'\tcall_rcu_tasks_trace(&t->rcu, hmap_free_rcu_trace);' \
 	'\t(void)hmap_free_rcu_trace;\n\thmap_free_rcu(&t->rcu);'
 # The VM boots the newest kernel (6.12), where these types have kfunc hooks.
@@ -56,8 +56,8 @@ mutant stats-from-tc kmod/hmap_main.c \
 # Hangs both vCPUs with IRQs off: caught as the VM's timeout.
 mutant nested-lock-waits kmod/hmap_platform.h \
 	"vm:test_hmap" \
-	'\tif (unlikely(in_nmi() || this_cpu_read(hmap_locks_held))) {' \
-	'\tif (unlikely(in_nmi())) {'
+	'\tif (unlikely(this_cpu_inc_return(hmap_locks_held) != 1 || in_nmi())) {' \
+	'\tif (unlikely((this_cpu_inc_return(hmap_locks_held), in_nmi()))) {'
 mutant overflow-link-off-by-one kmod/hmap_engine.c \
 	"host:engine_test vm:test_hmap" \
 	'\treturn t->l.nbuckets + idx;\t/* zeroed memory: all EMPTY_REST */' \

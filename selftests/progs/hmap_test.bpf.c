@@ -12,6 +12,8 @@
  *              lookup-or-init and an atomic add (kfuncs registered for XDP).
  *  tc_count    SCHED_CLS: the same for tc.
  *  fentry_count  TRACING: counts calls of getpgid per tgid.
+ *  hold_value  SYSCALL (sleepable): holds a value pointer, running, while
+ *              user space removes its table, then writes through it.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -286,4 +288,44 @@ int xdp_insert(struct xdp_md *ctx)
 	else if (ret)
 		__sync_fetch_and_add(&insert_refused[th], 1);
 	return XDP_PASS;
+}
+
+/*
+ * hold_value: a sleepable program that keeps a value pointer while its
+ * table is removed (the lifetime test).  It looks up hold_key, says so
+ * (hold_state 1), runs until user space sets hold_release (preemptible:
+ * plain RCU grace periods go on meanwhile, RCU tasks trace ones cannot),
+ * then reads and writes through the pointer it got before.
+ */
+#ifndef ETIMEDOUT
+#define ETIMEDOUT	110
+#endif
+
+__u64 hold_handle;
+__u32 hold_key;
+__u32 hold_state;	/* 1: holding the pointer; 2: wrote through it */
+__u32 hold_release;	/* set by user space */
+__u64 hold_seen;	/* the value read after the release */
+
+static long hold_wait(__u64 i, void *ctx)
+{
+	return *(volatile __u32 *)&hold_release ? 1 : 0;
+}
+
+SEC("syscall")
+int hold_value(void *ctx)
+{
+	__u64 *v = (__u64 *)bpf_hmap_lookup(hold_handle, &hold_key, sizeof(hold_key), sizeof(*v));
+
+	if (!v)
+		return -ENOENT;
+	hold_state = 1;
+	for (int i = 0; i < 64 && !*(volatile __u32 *)&hold_release; i++)
+		bpf_loop(1 << 23, hold_wait, NULL, 0);
+	if (!*(volatile __u32 *)&hold_release)
+		return -ETIMEDOUT;
+	hold_seen = *v;
+	*v += 1;
+	hold_state = 2;
+	return 0;
 }

@@ -702,6 +702,96 @@ TEST(loaded_program_keeps_table_alive)
 	ASSERT_EQ(0, wait_live_tables(before));
 }
 
+struct hold_run {
+	struct hmap_test *skel;
+	int err, retval;
+};
+
+static void pin_to_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void *hold_thread(void *arg)
+{
+	struct hold_run *h = arg;
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	pin_to_cpu(0);
+
+	h->err = bpf_prog_test_run_opts(bpf_program__fd(h->skel->progs.hold_value), &o) ? -errno : 0;
+	h->retval = o.retval;
+	return NULL;
+}
+
+/*
+ * A sleepable program holds a value pointer, still running, while the last
+ * reference to its table goes.  The table must outlive the program (an RCU
+ * tasks trace grace period, then an RCU one): freed after a plain RCU grace
+ * period only, it goes while the program runs, and the program's write
+ * then lands in freed memory.  The program spins on CPU 0 (the kernel
+ * may not preempt it there, so work queued on that CPU would wait for it);
+ * the table goes from CPU 1.
+ */
+TEST_F(skel, removed_table_outlives_a_sleepable_program_using_it)
+{
+	struct hold_run h = { .skel = self->skel };
+	__u64 before = settled_tables(), v = 5;
+	volatile __u32 *state = &self->skel->bss->hold_state;
+	struct hmap_table *t;
+	struct hmap_desc d;
+	__u32 key = 7, zero = 0;
+	char path[128];
+	pthread_t th;
+	int i, dfd;
+
+	pin_to_cpu(1);
+	ASSERT_EQ(0, make_table("hold", 4, 8, 100, path, sizeof(path)));
+	ASSERT_EQ(0, read_desc(path, &d));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	ASSERT_EQ(0, hmap_table__update(t, &key, &v, BPF_ANY));
+	hmap_table__close(t);
+	self->skel->bss->hold_handle = d.handle;
+	self->skel->bss->hold_key = key;
+	ASSERT_EQ(0, pthread_create(&th, NULL, hold_thread, &h));
+	for (i = 0; i < 1000 && *state != 1; i++)
+		usleep(10000);
+	ASSERT_EQ(1, *state);
+
+	/*
+	 * The last reference goes while the program runs with the pointer.
+	 * Not by unlinking the descriptor: a map that a sleepable program
+	 * used (libhmap's hmap_create) is itself freed after an RCU tasks
+	 * trace grace period on 6.12.  Writing the descriptor's element from
+	 * user space releases its kptr at once, as any update of a map value
+	 * does with its old kptrs.
+	 */
+	dfd = bpf_obj_get(path);
+	ASSERT_LE(0, dfd);
+	ASSERT_EQ(0, bpf_map_update_elem(dfd, &zero, &d, BPF_ANY));
+	close(dfd);
+	for (i = 0; i < 200 && live_tables() == before + 1; i++)
+		usleep(10000);
+	EXPECT_EQ(before + 1, live_tables()) TH_LOG("the table was freed under a running program");
+	EXPECT_EQ(1, *state);
+
+	self->skel->bss->hold_release = 1;
+	ASSERT_EQ(0, pthread_join(th, NULL));
+	EXPECT_EQ(0, h.err);
+	EXPECT_EQ(0, h.retval);
+	EXPECT_EQ(2, *state);
+	EXPECT_EQ(5, self->skel->bss->hold_seen);
+	/* Then it goes: nothing can reach it any more. */
+	unlink(path);
+	ASSERT_EQ(0, wait_live_tables(before));
+	EXPECT_EQ(0, op(self->skel, d.handle, HT_LOOKUP, &key, 4, &v, 8, 0));
+	/* (each test runs in its own process: the pinning ends with it) */
+}
+
 TEST(capacity_16m_entries)
 {
 	struct hmap_ioc_modstats a, b;

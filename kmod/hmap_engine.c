@@ -200,11 +200,11 @@ void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *bucket
 	t->locks.mask = l->nlocks - 1;
 }
 
-/* A 4-byte value (the incremental variant's pool index) in one store, so
- * no reader ever sees half of it; larger values are guarded by the seq. */
 _Static_assert(HMAP_TOPHASH_EMPTY_REST == 0 && HMAP_TOPHASH_EMPTY_ONE == 1 &&
 	       HMAP_TOPHASH_MIN == 2, "tophash markers (hmap_bytes_zero() users)");
 
+/* A 4-byte value (the incremental variant's pool index) in one store, so
+ * no reader ever sees half of it; larger values are guarded by the seq. */
 static __always_inline void hmap_value_store(const struct hmap_tab *t, u8 *v, const void *value)
 {
 	switch (t->l.value_size) {

@@ -253,25 +253,6 @@ static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len
 	}
 }
 
-/* A key into its slot (writers, inside the seq window): whole words for
- * the common sizes, not a call. */
-static __always_inline void hmap_key_copy(u8 *slot, const void *key, u32 len)
-{
-	switch (len) {
-	case 4:
-		memcpy(slot, key, 4);
-		break;
-	case 8:
-		memcpy(slot, key, 8);
-		break;
-	case 16:
-		memcpy(slot, key, 16);
-		break;
-	default:
-		memcpy(slot, key, len);
-	}
-}
-
 /* hmap_lookup_locked()'s @unvalidated when no scan was taken, and its
  * answer when the chain has moved (HMAP_SEQ_EVACUATED) meanwhile.  A result
  * rather than a bool *, so that no local of the inlined lookup escapes. */

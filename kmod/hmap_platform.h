@@ -298,6 +298,8 @@ static inline u32 hmap_atomic_fetch_inc_below(u32 *p, u32 lim)
 #endif /* __KERNEL__ */
 
 /* ---- the key hash, both builds --------------------------------------------- */
+#include "uapi/hmap.h"	/* HMAP__SIPROUND, shared with user-space readers */
+
 /*
  * A key's hash is the kernel's hsiphash() of its bytes under the table's
  * seed: SipHash-1-3 with a 32-bit result on 64-bit kernels.  Keys of 4, 8,
@@ -306,20 +308,9 @@ static inline u32 hmap_atomic_fetch_inc_below(u32 *p, u32 lim)
  * (BITS_PER_LONG == 64), which hash the same bytes to the same value as
  * hsiphash() (SipHash takes little-endian 64-bit words).  The host tests
  * check it against lib/test_siphash.c's vectors and the byte-wise hash; in
- * the VM every zero-copy lookup checks it against uapi/hmap.h's.
+ * the VM every zero-copy lookup checks it against uapi/hmap.h's, whose
+ * round (HMAP__SIPROUND) it uses.
  */
-#define HMAP_SIPROUND(v0, v1, v2, v3) do {					\
-	v0 += v1; v1 = hmap_rol64(v1, 13); v1 ^= v0; v0 = hmap_rol64(v0, 32);	\
-	v2 += v3; v3 = hmap_rol64(v3, 16); v3 ^= v2;				\
-	v0 += v3; v3 = hmap_rol64(v3, 21); v3 ^= v0;				\
-	v2 += v1; v1 = hmap_rol64(v1, 17); v1 ^= v2; v2 = hmap_rol64(v2, 32);	\
-} while (0)
-
-static __always_inline u64 hmap_rol64(u64 w, unsigned int s)
-{
-	return (w << s) | (w >> (64 - s));
-}
-
 /* @nwords whole 64-bit words @m0, @m1, then the last block @b (the length
  * in the top byte, the tail's bytes below). */
 static __always_inline u32 hmap_hsip13(const hmap_seed_t *seed, int nwords, u64 m0, u64 m1, u64 b)
@@ -331,24 +322,23 @@ static __always_inline u32 hmap_hsip13(const hmap_seed_t *seed, int nwords, u64 
 
 	if (nwords > 0) {
 		v3 ^= m0;
-		HMAP_SIPROUND(v0, v1, v2, v3);
+		HMAP__SIPROUND;
 		v0 ^= m0;
 	}
 	if (nwords > 1) {
 		v3 ^= m1;
-		HMAP_SIPROUND(v0, v1, v2, v3);
+		HMAP__SIPROUND;
 		v0 ^= m1;
 	}
 	v3 ^= b;
-	HMAP_SIPROUND(v0, v1, v2, v3);
+	HMAP__SIPROUND;
 	v0 ^= b;
 	v2 ^= 0xff;
-	HMAP_SIPROUND(v0, v1, v2, v3);
-	HMAP_SIPROUND(v0, v1, v2, v3);
-	HMAP_SIPROUND(v0, v1, v2, v3);
+	HMAP__SIPROUND;
+	HMAP__SIPROUND;
+	HMAP__SIPROUND;
 	return (u32)((v0 ^ v1) ^ (v2 ^ v3));
 }
-#undef HMAP_SIPROUND
 
 static __always_inline u32 hmap_plat_hash(const void *key, u32 len, const hmap_seed_t *seed)
 {

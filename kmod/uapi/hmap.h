@@ -300,9 +300,9 @@ static inline __u8 hmap_tophash(__u32 hash)
 	return top < HMAP_TOPHASH_MIN ? top + HMAP_TOPHASH_MIN : top;
 }
 
-#if !defined(__KERNEL__) && !defined(__bpf__)
-#include <string.h>
-
+#if !defined(__bpf__)
+/* One SipHash round over v0..v3 in the caller's scope: hmap_key_hash()
+ * below, and the kernel build's inline fixed-size hash (hmap_platform.h). */
 static inline __u64 hmap__rol64(__u64 w, unsigned int s)
 {
 	return (w << s) | (w >> (64 - s));
@@ -314,6 +314,10 @@ static inline __u64 hmap__rol64(__u64 w, unsigned int s)
 	v0 += v3; v3 = hmap__rol64(v3, 21); v3 ^= v0;				\
 	v2 += v1; v1 = hmap__rol64(v1, 17); v1 ^= v2; v2 = hmap__rol64(v2, 32);	\
 } while (0)
+#endif /* !__bpf__ */
+
+#if !defined(__KERNEL__) && !defined(__bpf__)
+#include <string.h>
 
 /* Bit-exact with lib/siphash.c __hsiphash_unaligned() on 64-bit little-endian. */
 static inline __u32 hmap_key_hash(const void *key, __u32 len, const __u64 seed[2])
@@ -351,7 +355,6 @@ static inline __u32 hmap_key_hash(const void *key, __u32 len, const __u64 seed[2
 	HMAP__SIPROUND;
 	return (__u32)((v0 ^ v1) ^ (v2 ^ v3));
 }
-#undef HMAP__SIPROUND
 #endif /* !__KERNEL__ && !__bpf__ */
 
 #endif /* _UAPI_HMAP_H */

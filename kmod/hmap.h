@@ -47,6 +47,7 @@ struct hmap_pcpu_stats {
 };
 
 struct hmap_variant_ops;
+struct hgr;
 
 struct hmap {
 	refcount_t refcnt;
@@ -55,6 +56,7 @@ struct hmap {
 	u64 handle;
 	u64 bytes;				/* memory held, for stats and leak checks */
 	struct hmap_variant_ops *ops;		/* NULL for the fixed variant */
+	struct hgr *grow;			/* incremental variant: its table (set by init) */
 	struct hmap_shm_header *shm;		/* page 0 of the mmap space */
 	void *array;				/* fixed variant: the bucket array */
 	struct hmap_tab tab;			/* fixed variant: the engine */
@@ -79,7 +81,12 @@ struct hmap_variant_ops {
 	int (*init)(struct hmap *t, const struct hmap_create_attr *attr, u64 max_bytes);
 	/* Process context, after the grace periods; frees what init allocated. */
 	void (*free)(struct hmap *t);
-	void *(*lookup)(struct hmap *t, const void *key);
+	/*
+	 * Lookups of the incremental variant are hgr_lookup() on t->grow,
+	 * inline in hmap.ko's kfuncs: hmap_grow.h is one header for both
+	 * modules, and hgr_size (sizeof(struct hgr)) must match at registration.
+	 */
+	size_t hgr_size;
 	/* Process context: a consistent copy of the value (ioctl lookup). */
 	int (*lookup_copy)(struct hmap *t, const void *key, void *value);
 	int (*update)(struct hmap *t, const void *key, const void *value, u32 flags, void **valp);

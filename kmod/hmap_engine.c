@@ -293,32 +293,54 @@ static void hmap_ovf_free(struct hmap_tab *t, u32 idx)
  * lock, where this context may take it (hmap_plat_lock() only tries in NMI
  * or when this CPU holds an hmap lock); else @unvalidated, the last scan
  * taken without a valid seq (or one taken now), as upstream htab always
- * does, or "absent" for an index (@val32), which could be another key's.
- * HMAP_MOVED if the chain moved to a newer array (the incremental variant).
- * Out of line: the inlined lookup's rare path.
+ * does.  HMAP_MOVED if the chain moved to a newer array (the incremental
+ * variant).  Out of line: the inlined lookup's rare path.
  */
 noinline void *hmap_lookup_locked(struct hmap_tab *t, struct hmap_bucket *head, const void *key,
-				  u32 idx, u8 top, u32 *val32, void *unvalidated)
+				  u32 idx, u8 top, void *unvalidated)
 {
 	u32 lidx = idx & t->locks.mask;
 	unsigned long irqflags;
 	void *val;
 
-	if (hmap_plat_lock(&t->locks, lidx, &irqflags)) {
-		if (val32)
-			return NULL;
+	if (hmap_plat_lock(&t->locks, lidx, &irqflags))
 		return unvalidated != HMAP_NOT_SCANNED ? unvalidated :
 		       hmap_chain_find(t, head, key, top);
-	}
-	if (unlikely(READ_ONCE(head->seq) & HMAP_SEQ_EVACUATED)) {
+	if (unlikely(READ_ONCE(head->seq) & HMAP_SEQ_EVACUATED))
 		val = HMAP_MOVED;	/* moved meanwhile: look in the newer array */
-	} else {
+	else
 		val = hmap_chain_find(t, head, key, top);
-		if (val32 && val)
-			*val32 = READ_ONCE(*(u32 *)val);
-	}
 	hmap_plat_unlock(&t->locks, lidx, irqflags);
 	return val;
+}
+
+/*
+ * As hmap_lookup_locked(), for an engine of 4-byte values (the incremental
+ * variant's pool indexes): the value read under the lock, in the low 32
+ * bits, or HMAP_IDX_ABSENT, or HMAP_IDX_MOVED.  Where the lock cannot be
+ * taken the answer is "absent": an unvalidated index could be another
+ * key's, and the caller settles it under the lock if it inserts.  A result,
+ * not a u32 *, so no local of the inlined lookup escapes (no stack canary).
+ */
+noinline u64 hmap_lookup_locked_idx(struct hmap_tab *t, struct hmap_bucket *head,
+				    const void *key, u32 idx, u8 top)
+{
+	u32 lidx = idx & t->locks.mask;
+	unsigned long irqflags;
+	u64 ret = HMAP_IDX_ABSENT;
+	void *val;
+
+	if (hmap_plat_lock(&t->locks, lidx, &irqflags))
+		return HMAP_IDX_ABSENT;
+	if (unlikely(READ_ONCE(head->seq) & HMAP_SEQ_EVACUATED)) {
+		ret = HMAP_IDX_MOVED;
+	} else {
+		val = hmap_chain_find(t, head, key, top);
+		if (val)
+			ret = READ_ONCE(*(u32 *)val);
+	}
+	hmap_plat_unlock(&t->locks, lidx, irqflags);
+	return ret;
 }
 
 /**
@@ -615,6 +637,7 @@ EXPORT_SYMBOL_GPL(hmap_layout_init_exact);
 EXPORT_SYMBOL_GPL(hmap_overflow_reserve);
 EXPORT_SYMBOL_GPL(hmap_tab_init);
 EXPORT_SYMBOL_GPL(hmap_lookup_locked);
+EXPORT_SYMBOL_GPL(hmap_lookup_locked_idx);
 EXPORT_SYMBOL_GPL(hmap_tab_lookup_copy);
 EXPORT_SYMBOL_GPL(hmap_tab_update);
 EXPORT_SYMBOL_GPL(hmap_tab_delete);

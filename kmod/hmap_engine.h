@@ -260,7 +260,12 @@ static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len
 #define HMAP_MOVED		((void *)2)
 
 void *hmap_lookup_locked(struct hmap_tab *t, struct hmap_bucket *head, const void *key,
-			 u32 idx, u8 top, u32 *val32, void *unvalidated);
+			 u32 idx, u8 top, void *unvalidated);
+/* hmap_lookup_locked_idx()'s answers besides an index (low 32 bits). */
+#define HMAP_IDX_ABSENT		(1ULL << 32)
+#define HMAP_IDX_MOVED		(1ULL << 33)
+u64 hmap_lookup_locked_idx(struct hmap_tab *t, struct hmap_bucket *head, const void *key,
+			   u32 idx, u8 top);
 
 /* One scan of @head's chain for @key; NULL if absent.  Bounded: a chain
  * under its lock has at most l.noverflow links, and a walk torn by unlinks
@@ -367,7 +372,19 @@ static __always_inline void *hmap_lookup_snap(struct hmap_tab *t, const void *ke
 	 * it inserts, and take the scan as it is for a value, as upstream
 	 * htab always does.
 	 */
-	val = hmap_lookup_locked(t, head, key, idx, top, val32, val);
+	if (val32) {
+		u64 r = hmap_lookup_locked_idx(t, head, key, idx, top);
+
+		if (unlikely(r == HMAP_IDX_MOVED)) {
+			*moved = true;
+			return NULL;
+		}
+		if (r == HMAP_IDX_ABSENT)
+			return NULL;
+		*val32 = (u32)r;
+		return HMAP_NOT_SCANNED;	/* found: with @val32, only NULL counts */
+	}
+	val = hmap_lookup_locked(t, head, key, idx, top, val);
 	if (unlikely(val == HMAP_MOVED)) {
 		*moved = true;
 		return NULL;

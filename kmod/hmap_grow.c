@@ -557,49 +557,6 @@ static __always_inline struct hgr_array *hgr_home(const struct hgr_regime *r, u3
 	return r->cur;
 }
 
-/* Find @hash's key; its pool index, read in the validated snapshot of the
- * chain that holds it, in *@idx. */
-static __always_inline bool hgr_find(struct hgr *g, const void *key, u32 hash, u32 *idx)
-{
-	const struct hgr_regime *r;
-	bool moved, found;
-
-	/* A chain that moved is looked up again in the newer array; a regime
-	 * can change under us at most once per growth, so few rounds do. */
-	for (int round = 0;; round++) {
-		r = hmap_deref(g->regime);
-		moved = false;
-		if (r->old) {
-			found = __hmap_tab_lookup_u32(&r->old->tab, key, hash, &moved, idx);
-			if (!moved)
-				return found;
-		}
-		moved = false;
-		found = __hmap_tab_lookup_u32(&r->cur->tab, key, hash, &moved, idx);
-		if (!moved || round >= 3)
-			return found;
-	}
-}
-
-/**
- * hgr_lookup - find a key without locks
- * @g: the table
- * @key: g->key_size bytes
- *
- * Context: any, including NMI; bounded (hmap_engine.h).  The caller keeps the arrays
- * and the pool alive (RCU read side).
- * Return: the value in the pool, or NULL.  The slot stays the key's while
- * it exists, and nobody else's until a grace period after its delete.
- */
-void *hgr_lookup(struct hgr *g, const void *key)
-{
-	u32 idx;
-
-	if (!hgr_find(g, key, hgr_hash(g, key), &idx))
-		return NULL;
-	return hgr_value(&g->pool, idx);	/* NULL if out of range */
-}
-
 /**
  * hgr_lookup_copy - copy a key's value out under its stripe
  * @g: the table

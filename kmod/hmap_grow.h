@@ -181,6 +181,51 @@ static __always_inline u32 hgr_hash(const struct hgr *g, const void *key)
 	return hmap_plat_hash(key, g->key_size, &g->seed);
 }
 
+/* Find @hash's key; its pool index, read in the validated snapshot of the
+ * chain that holds it, in *@idx. */
+static __always_inline bool hgr_find(struct hgr *g, const void *key, u32 hash, u32 *idx)
+{
+	const struct hgr_regime *r;
+	bool moved, found;
+
+	/* A chain that moved is looked up again in the newer array; a regime
+	 * can change under us at most once per growth, so few rounds do. */
+	for (int round = 0;; round++) {
+		r = hmap_deref(g->regime);
+		moved = false;
+		if (r->old) {
+			found = __hmap_tab_lookup_u32(&r->old->tab, key, hash, &moved, idx);
+			if (!moved)
+				return found;
+		}
+		moved = false;
+		found = __hmap_tab_lookup_u32(&r->cur->tab, key, hash, &moved, idx);
+		if (!moved || round >= 3)
+			return found;
+	}
+}
+
+/**
+ * hgr_lookup - find a key without locks
+ * @g: the table
+ * @key: g->key_size bytes
+ *
+ * Inline: hmap_rehash.ko's lookup op is this whole path, one call from the
+ * kfunc.
+ * Context: any, including NMI; bounded (hmap_engine.h).  The caller keeps the
+ * arrays and the pool alive (RCU read side).
+ * Return: the value in the pool, or NULL.  The slot stays the key's while
+ * it exists, and nobody else's until a grace period after its delete.
+ */
+static __always_inline void *hgr_lookup(struct hgr *g, const void *key)
+{
+	u32 idx;
+
+	if (!hgr_find(g, key, hgr_hash(g, key), &idx))
+		return NULL;
+	return hgr_value(&g->pool, idx);	/* NULL if out of range */
+}
+
 /* Bytes one pool chunk takes: values (mapped), then links (kernel only). */
 static inline u64 hgr_chunk_alloc_bytes(const struct hgr_pool *p)
 {
@@ -191,7 +236,6 @@ u32 hgr_stripes(u32 ncpus);
 int hgr_pool_setup(struct hgr_pool *p, u32 value_size, u64 max_entries);
 
 /* Data path: any context, never sleeps. */
-void *hgr_lookup(struct hgr *g, const void *key);
 int hgr_lookup_copy(struct hgr *g, const void *key, void *value);
 int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, void **valp);
 int hgr_delete(struct hgr *g, const void *key);

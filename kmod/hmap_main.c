@@ -28,9 +28,11 @@
 #include <linux/workqueue.h>
 #include <linux/irq_work.h>
 #include <linux/compat.h>
+#include <linux/static_call.h>
 
 #include "hmap_compat.h"
 #include "hmap.h"
+#include "hmap_grow.h"
 
 static unsigned long max_table_bytes = 4UL << 30;
 module_param(max_table_bytes, ulong, 0644);
@@ -412,11 +414,35 @@ static struct hmap *hmap_get_by_id(u32 id)
 
 /* ---- data path shared by kfuncs and ioctls ------------------------------ */
 
+/*
+ * The incremental variant's lookups run inline here (hgr_lookup() on
+ * t->grow), and its writes are static calls, patched to its functions when
+ * it registers (as kvm.ko calls kvm-intel's ops): a call through t->ops is a
+ * retpoline on most x86 machines, which cost its lookups more than the
+ * lookup itself.  HMAP_VARIANT_INCREMENTAL is the only variant besides the
+ * fixed one, so t->ops != NULL means these.  The defaults refuse; they never
+ * run for a table, which holds its variant's module (and so its
+ * registration) until it is freed.
+ */
+static int hmap_noop_update(struct hmap *t, const void *key, const void *value,
+			    u32 flags, void **valp)
+{
+	return -EOPNOTSUPP;
+}
+
+static int hmap_noop_delete(struct hmap *t, const void *key)
+{
+	return -EOPNOTSUPP;
+}
+
+DEFINE_STATIC_CALL(hmap_incr_update, hmap_noop_update);
+DEFINE_STATIC_CALL(hmap_incr_delete, hmap_noop_delete);
+
 static __always_inline void *hmap_do_lookup(struct hmap *t, const void *key)
 {
 	if (likely(!t->ops))
 		return hmap_tab_lookup(&t->tab, key, hmap_tab_hash(&t->tab, key));
-	return t->ops->lookup(t, key);
+	return hgr_lookup(t->grow, key);
 }
 
 static __always_inline int hmap_do_update(struct hmap *t, const void *key,
@@ -428,7 +454,7 @@ static __always_inline int hmap_do_update(struct hmap *t, const void *key,
 		ret = hmap_tab_update(&t->tab, key, hmap_tab_hash(&t->tab, key),
 				      value, flags, valp);
 	else
-		ret = t->ops->update(t, key, value, flags, valp);
+		ret = static_call(hmap_incr_update)(t, key, value, flags, valp);
 	if (likely(!ret))
 		this_cpu_inc(t->pcpu->updates);
 	else if (ret == -ENOSPC)
@@ -445,7 +471,7 @@ static __always_inline int hmap_do_delete(struct hmap *t, const void *key)
 	if (likely(!t->ops))
 		ret = hmap_tab_delete(&t->tab, key, hmap_tab_hash(&t->tab, key));
 	else
-		ret = t->ops->delete(t, key);
+		ret = static_call(hmap_incr_delete)(t, key);
 	if (likely(!ret))
 		this_cpu_inc(t->pcpu->deletes);
 	else if (ret == -EBUSY)
@@ -1000,30 +1026,52 @@ static struct miscdevice hmap_miscdev = {
 
 /**
  * hmap_register_variant - plug a variant in (from the variant module's init)
- * Context: process context.
- * Return: 0; -EINVAL bad variant; -EEXIST already registered.
+ * @variant: HMAP_VARIANT_INCREMENTAL, the only one besides the fixed tables
+ * @ops: its hooks; update and delete must be set (static calls), and
+ *       hgr_size must be this build's sizeof(struct hgr) (lookups run inline)
+ *
+ * The data ops' static calls are patched before the variant is published:
+ * no table of it exists before then.
+ * Context: process context, may sleep (text patching).
+ * Return: 0; -EINVAL bad variant, a data op missing or a struct hgr of
+ * another build; -EEXIST already registered.
  */
 int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops)
 {
 	int ret = 0;
 
-	if (variant == HMAP_VARIANT_FIXED || variant >= HMAP_VARIANT_MAX)
+	if (variant != HMAP_VARIANT_INCREMENTAL || !ops->update || !ops->delete ||
+	    ops->hgr_size != sizeof(struct hgr)) {
+		pr_err("variant %u: not HMAP_VARIANT_INCREMENTAL, missing ops, or built against another hmap_grow.h\n",
+		       variant);
 		return -EINVAL;
+	}
 	mutex_lock(&hmap_variant_lock);
-	if (hmap_variants[variant])
+	if (hmap_variants[variant]) {
 		ret = -EEXIST;
-	else
+	} else {
+		static_call_update(hmap_incr_update, ops->update);
+		static_call_update(hmap_incr_delete, ops->delete);
 		hmap_variants[variant] = ops;
+	}
 	mutex_unlock(&hmap_variant_lock);
 	return ret;
 }
 EXPORT_SYMBOL_GPL(hmap_register_variant);
 
-/* Context: process context; the variant module's exit (no tables left). */
+/*
+ * Context: process context; the variant module's exit.  No table of it is
+ * left (each held the module), so no program can reach the static calls
+ * while they go back to the defaults.
+ */
 void hmap_unregister_variant(u32 variant)
 {
+	if (variant != HMAP_VARIANT_INCREMENTAL)
+		return;
 	mutex_lock(&hmap_variant_lock);
 	hmap_variants[variant] = NULL;
+	static_call_update(hmap_incr_update, hmap_noop_update);
+	static_call_update(hmap_incr_delete, hmap_noop_delete);
 	mutex_unlock(&hmap_variant_lock);
 }
 EXPORT_SYMBOL_GPL(hmap_unregister_variant);

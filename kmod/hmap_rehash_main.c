@@ -558,6 +558,7 @@ static void hrh_free(struct hmap *t)
 	mem_cgroup_put(h->memcg);
 	kfree(h);
 	t->variant_data = NULL;
+	t->grow = NULL;
 }
 
 /*
@@ -667,15 +668,11 @@ static int hrh_init(struct hmap *t, const struct hmap_create_attr *attr, u64 max
 	shm->pool_value_stride = h->g.pool.value_stride;
 	hrh_publish_layout(h, a, NULL);
 	hrh_prepare_spare(h);	/* the first growth needs no worker */
+	t->grow = &h->g;	/* hmap.ko's kfuncs look up here (inline) */
 	return 0;
 err:
 	hrh_free(t);
 	return ret;
-}
-
-static void *hrh_lookup(struct hmap *t, const void *key)
-{
-	return hgr_lookup(&hrh_of(t)->g, key);
 }
 
 static int hrh_lookup_copy(struct hmap *t, const void *key, void *value)
@@ -754,7 +751,7 @@ static struct hmap_variant_ops hrh_ops = {
 	.name		= "incremental",
 	.init		= hrh_init,
 	.free		= hrh_free,
-	.lookup		= hrh_lookup,
+	.hgr_size	= sizeof(struct hgr),
 	.lookup_copy	= hrh_lookup_copy,
 	.update		= hrh_update,
 	.delete		= hrh_delete,

@@ -17,6 +17,11 @@
  *    equals a port of lib/siphash.c's 64-bit hsiphash_1u32..4u32 fed each
  *    word's get_unaligned_le32(), and hmap_key_hash() (uapi/hmap.h, the
  *    readers' byte-wise hash) over the same bytes at every alignment.
+ *  - locked_index_lookup_answers_under_the_lock: a lookup of 4-byte values
+ *    (the incremental variant's pool indexes) on a chain whose seq stays odd
+ *    uses up its retries and asks hmap_lookup_locked_idx(), which answers
+ *    under the (free) stripe lock: the key's own index, "absent" for a key
+ *    not there, "moved" for a chain evacuated before the lock was taken.
  *  - bucket_index_and_stripes: hmap_bucket_index() stays below nbuckets at
  *    the edges (1, 2, 3, 2^24 - 1, 2^24, hashes 0, 2^31, 2^32 - 1, ...),
  *    nlocks is a power of two <= nbuckets for nb = 1..3 and beyond.
@@ -281,6 +286,42 @@ TEST(hash_fixed_size_entry_points_match)
 		/* uapi/hmap.h's byte-wise hash, which user-space readers use */
 		ASSERT_EQ(hmap_key_hash(buf + off, len, s.key), hmap_plat_hash(buf + off, len, &s));
 	}
+}
+
+TEST(locked_index_lookup_answers_under_the_lock)
+{
+	struct utab u;
+	struct hmap_bucket *head;
+	u64 k = 42, absent = 43;
+	u32 v = 0x12345678, got = 0, hash;
+	bool moved = false;
+
+	ASSERT_EQ(0, utab_create(&u, 8, 4, 64, 7));
+	hash = hmap_tab_hash(&u.t, &k);
+	ASSERT_EQ(0, hmap_tab_update(&u.t, &k, hash, &v, HMAP_ANY, NULL));
+	head = hmap_bucket_at(&u.t, hmap_tab_index(&u.t, hash));
+	ASSERT_EQ(0, head->seq & 1);
+	head->seq++;	/* a writer on "another CPU" stays inside */
+
+	ASSERT_TRUE(__hmap_tab_lookup_u32(&u.t, &k, hash, &moved, &got));
+	EXPECT_FALSE(moved);
+	EXPECT_EQ(v, got);
+	/* The answer comes from the locked path itself. */
+	EXPECT_EQ((u64)v, hmap_lookup_locked_idx(&u.t, head, &k, hmap_tab_index(&u.t, hash),
+						 hmap_tophash(hash)));
+	if (hmap_tab_index(&u.t, hmap_tab_hash(&u.t, &absent)) == hmap_tab_index(&u.t, hash)) {
+		got = 0;
+		EXPECT_FALSE(__hmap_tab_lookup_u32(&u.t, &absent, hmap_tab_hash(&u.t, &absent),
+						   &moved, &got));
+		EXPECT_FALSE(moved);
+	}
+	EXPECT_EQ(HMAP_IDX_ABSENT,
+		  hmap_lookup_locked_idx(&u.t, head, &absent, hmap_tab_index(&u.t, hash),
+					 hmap_tophash(hmap_tab_hash(&u.t, &absent))));
+	head->seq |= HMAP_SEQ_EVACUATED;
+	EXPECT_EQ(HMAP_IDX_MOVED, hmap_lookup_locked_idx(&u.t, head, &k, hmap_tab_index(&u.t, hash),
+							 hmap_tophash(hash)));
+	utab_destroy(&u);
 }
 
 TEST(bucket_index_and_stripes)

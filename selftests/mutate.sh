@@ -40,16 +40,16 @@ mutant value-reuse-without-grace-period kmod/hmap_rehash_main.c \
 	'\t\tif (hgr_reclaim_start(&h->g))\n\t\t\thrh_reclaim_done(&h->reclaim_rcu);'
 # test_hmap's removed_table_outlives_a_sleepable_program_using_it holds a
 # value pointer in a running sleepable program across the table's removal.
-mutant table-freed-without-grace-period kmod/hmap_main.c \
+mutant table-freed-without-grace-period kmod/hmap_table.c \
 	"vm:test_hmap" \
 	'\tcall_rcu_tasks_trace(&t->rcu, hmap_free_rcu_trace);' \
 	'\t(void)hmap_free_rcu_trace;\n\thmap_free_rcu(&t->rcu);'
 # The VM boots the newest kernel (6.12), where these types have kfunc hooks.
-mutant kfuncs-for-6.1-types-only kmod/hmap_main.c \
+mutant kfuncs-for-6.1-types-only kmod/hmap_kfunc.c \
 	"vm:test_progtypes" \
 	'#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)\n\t{ BPF_PROG_TYPE_SCHED_ACT,' \
 	'#if 0\n\t{ BPF_PROG_TYPE_SCHED_ACT,'
-mutant stats-from-tc kmod/hmap_main.c \
+mutant stats-from-tc kmod/hmap_kfunc.c \
 	"vm:test_progtypes" \
 	'\t{ BPF_PROG_TYPE_SCHED_CLS,\t&hmap_kfunc_set_data },' \
 	'\t{ BPF_PROG_TYPE_SCHED_CLS,\t&hmap_kfunc_set_data_stats },'
@@ -74,7 +74,7 @@ mutant in-place-walk-unvalidated user/libhmap_reader.c \
 	"host:reader_test" \
 	'\t\t\tn = hmap_chain_slots(r, a, bi, ptrs, max, tries < HMAP_READ_RETRIES - 1);' \
 	'\t\t\tn = hmap_chain_slots(r, a, bi, ptrs, max, false);'
-mutant no-fmode-write-check kmod/hmap_main.c \
+mutant no-fmode-write-check kmod/hmap_dev.c \
 	"vm:test_rehash vm:test_fuzz" \
 	'\tif (cmd != HMAP_IOC_LOOKUP && !(file->f_mode & FMODE_WRITE))' \
 	'\tif (0 && cmd != HMAP_IOC_LOOKUP && !(file->f_mode & FMODE_WRITE))'
@@ -88,15 +88,15 @@ mutant libhmap-overflow-link-unchecked user/libhmap_reader.c \
 	'\t\tif (next < a->nbuckets || ++hops >= a->ntotal)\n\t\t\treturn -EAGAIN;\t/* torn'
 
 # Bugs only the debug kernel can see: they must fail its run.
-mutant kasan-out-of-bounds-write-in-kfunc kmod/hmap_main.c \
+mutant kasan-out-of-bounds-write-in-kfunc kmod/hmap_kfunc.c \
 	"dbg:test_hmap" \
 	'\tif (v || !t)\n\t\treturn v;\n\tif (hmap_do_update(t, key, NULL, HMAP_INIT, &v))' \
 	'\tif (t)\n\t\t((volatile u8 *)t)[sizeof(*t)] = 0;\n\tif (v || !t)\n\t\treturn v;\n\tif (hmap_do_update(t, key, NULL, HMAP_INIT, &v))'
-mutant lockdep-lock-order-inversion kmod/hmap_main.c \
+mutant lockdep-lock-order-inversion kmod/hmap_dev.c \
 	"dbg:test_fuzz" \
 	'\tswitch (cmd) {\n\tcase HMAP_IOC_LOOKUP:\n' \
 	'\t{\n\t\tstatic DEFINE_SPINLOCK(mut_a);\n\t\tstatic DEFINE_SPINLOCK(mut_b);\n\t\tspinlock_t *x = cmd == HMAP_IOC_LOOKUP ? &mut_a : &mut_b;\n\t\tspinlock_t *y = x == &mut_a ? &mut_b : &mut_a;\n\n\t\tspin_lock(x);\n\t\tspin_lock(y);\n\t\tspin_unlock(y);\n\t\tspin_unlock(x);\n\t}\n\tswitch (cmd) {\n\tcase HMAP_IOC_LOOKUP:\n'
-mutant kmemleak-lock-array-never-freed kmod/hmap_main.c \
+mutant kmemleak-lock-array-never-freed kmod/hmap_table.c \
 	"dbg:test_fuzz" \
 	'\t\tmodule_put(t->ops->owner);\n\t}\n\tvfree(t->array);\n\tvfree(t->shm);\n\thmap_locks_free(&t->tab.locks);\n' \
 	'\t\tmodule_put(t->ops->owner);\n\t}\n\tvfree(t->array);\n\tvfree(t->shm);\n'

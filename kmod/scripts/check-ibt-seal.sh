@@ -8,7 +8,7 @@
 # BPF core calls a kptr destructor through a pointer found by BTF id, so a
 # sealed destructor raises #CP on a CPU that enforces IBT.  QEMU's TCG does
 # not emulate CET, so no VM test can see it; this check reads the seal list
-# instead.  Destructors are the functions named *_dtor (kmod/hmap_main.c),
+# instead.  Destructors are the functions named *_dtor (kmod/hmap_kfunc.c),
 # and hmap.ko must have one: a renamed destructor must not pass unchecked.
 # Seal entries are resolved against any section and any symbol.  A module
 # without the section (a kernel without IBT) passes.

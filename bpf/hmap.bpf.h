@@ -44,7 +44,7 @@ struct hmap {
  * programs.  bpf_hmap_stats() only from XDP, TRACING (and tracepoint) and
  * SYSCALL programs: it writes to @st, which must not be a packet.
  */
-/* __u8 *, not void *: see bpf_hmap_lookup() in kmod/hmap_main.c. */
+/* __u8 *, not void *: see bpf_hmap_lookup() in kmod/hmap_kfunc.c. */
 extern __u8 *bpf_hmap_lookup(__u64 handle, const void *key, __u32 key__sz,
 			     __u32 rdwr_buf_size) __ksym;
 extern __u8 *bpf_hmap_lookup_or_init(__u64 handle, const void *key, __u32 key__sz,

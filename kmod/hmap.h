@@ -35,6 +35,10 @@
 
 #include "hmap_engine.h"
 
+#ifndef HMAP_LAYOUT_HASH
+#error "HMAP_LAYOUT_HASH is set by kmod/Kbuild: build the modules with it"
+#endif
+
 /* One increment per operation: lookups are hits + misses. */
 struct hmap_pcpu_stats {
 	u64 hits;
@@ -83,10 +87,10 @@ struct hmap_variant_ops {
 	void (*free)(struct hmap *t);
 	/*
 	 * Lookups of the incremental variant are hgr_lookup() on t->grow,
-	 * inline in hmap.ko's kfuncs: hmap_grow.h is one header for both
-	 * modules, and hgr_size (sizeof(struct hgr)) must match at registration.
+	 * inline in hmap.ko's kfuncs: the variant must be built from the same
+	 * headers, so layout_hash must be HMAP_LAYOUT_HASH (kmod/Kbuild).
 	 */
-	size_t hgr_size;
+	u32 layout_hash;
 	/* Process context: a consistent copy of the value (ioctl lookup). */
 	int (*lookup_copy)(struct hmap *t, const void *key, void *value);
 	int (*update)(struct hmap *t, const void *key, const void *value, u32 flags, void **valp);
@@ -97,7 +101,7 @@ struct hmap_variant_ops {
 };
 
 int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops);
-void hmap_unregister_variant(u32 variant);
+void hmap_unregister_variant(u32 variant, struct hmap_variant_ops *ops);
 int hmap_mmap_vmalloc(struct hmap *t, struct vm_area_struct *vma, void *base, u64 size);
 int hmap_locks_alloc(struct hmap_locks *l, u32 nlocks);
 int hmap_locks_alloc_class(struct hmap_locks *l, u32 nlocks, struct lock_class_key *key);

@@ -253,7 +253,7 @@ int __init hmap_dev_register(void)
 }
 
 /* Context: module exit. */
-void hmap_dev_unregister(void)
+void __exit hmap_dev_unregister(void)
 {
 	misc_deregister(&hmap_miscdev);
 }

@@ -2,7 +2,7 @@
 /*
  * hmap engine: a Go-runtime-map-style bucketed hash table over one contiguous,
  * page-aligned, mmap-able bucket array.  It has no kernel object of its own
- * (see hmap_main.c for tables, ids and kfuncs) and builds as user-space C
+ * (see hmap_table.c for tables and ids, hmap_kfunc.c for the kfuncs) and builds as user-space C
  * through hmap_platform.h.
  *
  * Layout
@@ -65,7 +65,7 @@
  *     free buckets' overflow fields, in the array, which BPF programs cannot
  *     write (they get value pointers only) and user space maps read-only.
  *   - A value pointer returned by lookup stays valid until the array is
- *     freed, which the owner defers past an RCU grace period (hmap_main.c).
+ *     freed, which the owner defers past an RCU grace period (hmap_table.c).
  *     Its contents may change under the caller (in-place update or the slot
  *     deleted and reused), exactly as for a preallocated BPF hash map.
  *   - @entries counts live entries and enforces @capacity: an insert
@@ -255,7 +255,9 @@ static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len
 
 /* hmap_lookup_locked()'s @unvalidated when no scan was taken, and its
  * answer when the chain has moved (HMAP_SEQ_EVACUATED) meanwhile.  A result
- * rather than a bool *, so that no local of the inlined lookup escapes. */
+ * rather than a bool *, so that no local of the inlined lookup escapes.
+ * hmap_lookup_snap() with @val32 also returns HMAP_NOT_SCANNED for "found"
+ * (its callers only compare with NULL). */
 #define HMAP_NOT_SCANNED	((void *)1)
 #define HMAP_MOVED		((void *)2)
 

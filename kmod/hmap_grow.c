@@ -69,7 +69,7 @@ int hgr_pool_setup(struct hgr_pool *p, u32 value_size, u64 max_entries)
 	p->nfree = 0;
 	p->npend = 0;
 	p->nwait = 0;
-	p->free_head = HGR_NIL;
+	p->free_top = HGR_NIL;
 	p->pend_head = HGR_NIL;
 	p->wait_head = HGR_NIL;
 	p->spare_chunk = NULL;
@@ -79,8 +79,65 @@ int hgr_pool_setup(struct hgr_pool *p, u32 value_size, u64 max_entries)
 
 /* ---- value pool ---------------------------------------------------------- */
 
-/* Context: any; takes the pool lock alone.  0, -ENOSPC or -EBUSY. */
-static int hgr_pool_alloc(struct hgr *g, u32 *idx)
+/*
+ * The free list is a stack whose top carries a tag, bumped by every push and
+ * pop: one 64-bit cmpxchg, lock-free in any context (NMI included), and a
+ * pop that read a top which was popped and pushed back meanwhile fails
+ * instead of installing a stale link (ABA).  Links live in kernel memory
+ * after each chunk (hgr_link()); every index ever on the list is a
+ * published slot, so reading a stale one's link is safe, and its value is
+ * only used if the cmpxchg shows the top unchanged.  nfree counts up before
+ * a push and down after a pop: never below the true count.
+ */
+#ifdef HGR_POOL_POP_HOOK	/* host tests: run "an NMI" inside a pop */
+void HGR_POOL_POP_HOOK(struct hgr_pool *p);
+#define hgr_pool_pop_hook(p)	HGR_POOL_POP_HOOK(p)
+#else
+#define hgr_pool_pop_hook(p)	do { } while (0)
+#endif
+
+static __always_inline bool hgr_pool_pop(struct hgr_pool *p, u32 *idx)
+{
+	u64 old = READ_ONCE(p->free_top), cur;
+
+	for (;;) {
+		u32 top = (u32)old, next;
+
+		if (top == HGR_NIL)
+			return false;
+		next = READ_ONCE(*hgr_link(p, top));
+		hgr_pool_pop_hook(p);
+		cur = hmap_cmpxchg64(&p->free_top, old, ((old >> 32) + 1) << 32 | next);
+		if (cur == old) {
+			*idx = top;
+			hmap_atomic_sub(&p->nfree, 1);
+			return true;
+		}
+		old = cur;
+	}
+}
+
+/* Push the chain @head..@tail (@n values, linked through hgr_link()). */
+static void hgr_pool_push(struct hgr_pool *p, u32 head, u32 tail, u32 n)
+{
+	u64 old = READ_ONCE(p->free_top), cur;
+
+	hmap_atomic_add(&p->nfree, n);
+	for (;;) {
+		WRITE_ONCE(*hgr_link(p, tail), (u32)old);
+		cur = hmap_cmpxchg64(&p->free_top, old, ((old >> 32) + 1) << 32 | head);
+		if (cur == old)
+			return;
+		old = cur;
+	}
+}
+
+/*
+ * A never-used value, for when the free list is empty: the cursor, or the
+ * spare chunk the owner set aside.  Context: any; takes the pool lock alone
+ * (never with a stripe).  0, -ENOSPC or -EBUSY.
+ */
+static int hgr_pool_alloc_slow(struct hgr *g, u32 *idx)
 {
 	struct hgr_pool *p = &g->pool;
 	unsigned long fl;
@@ -89,10 +146,8 @@ static int hgr_pool_alloc(struct hgr *g, u32 *idx)
 	ret = hmap_plat_lock(&p->lock, 0, &fl);
 	if (ret)
 		return ret;
-	if (p->free_head != HGR_NIL) {
-		*idx = p->free_head;
-		p->free_head = *hgr_link(p, *idx);
-		p->nfree--;
+	if (hgr_pool_pop(p, idx)) {
+		/* freed meanwhile */
 	} else {
 		if ((u64)p->next >= ((u64)p->nchunks << HGR_CHUNK_SHIFT) && p->spare_chunk &&
 		    p->nchunks < p->maxchunks) {
@@ -132,20 +187,10 @@ static void hgr_pool_defer(struct hgr_pool *p, u32 idx)
 }
 
 /* A slot that was never published (an insert that did not happen): straight
- * back to the free list, or to pending if the lock is re-entered. */
+ * back to the free list.  Context: any; lock-free. */
 static void hgr_pool_put_back(struct hgr *g, u32 idx)
 {
-	struct hgr_pool *p = &g->pool;
-	unsigned long fl;
-
-	if (hmap_plat_lock(&p->lock, 0, &fl)) {
-		hgr_pool_defer(p, idx);
-		return;
-	}
-	*hgr_link(p, idx) = p->free_head;
-	p->free_head = idx;
-	p->nfree++;
-	hmap_plat_unlock(&p->lock, 0, fl);
+	hgr_pool_push(&g->pool, idx, idx, 1);
 }
 
 /**
@@ -170,14 +215,13 @@ bool hgr_reclaim_start(struct hgr *g)
  * @g: the table
  *
  * Context: after the grace period that began after hgr_reclaim_start();
- * any context but NMI; takes the pool lock alone.  Walks the batch (kernel
- * memory only) to find its tail.
+ * any context; lock-free.  Walks the batch (kernel memory only) to find its
+ * tail.
  */
 void hgr_reclaim_finish(struct hgr *g)
 {
 	struct hgr_pool *p = &g->pool;
-	u32 head = p->wait_head, tail = head, n = 1, next, old;
-	unsigned long fl;
+	u32 head = p->wait_head, tail = head, n = 1, next;
 
 	if (head == HGR_NIL)
 		return;
@@ -186,21 +230,7 @@ void hgr_reclaim_finish(struct hgr *g)
 		tail = next;
 		n++;
 	}
-	if (hmap_plat_lock(&p->lock, 0, &fl)) {
-		/* Cannot happen outside NMI; never lose the batch anyway. */
-		old = READ_ONCE(p->pend_head);
-		for (;;) {
-			WRITE_ONCE(*hgr_link(p, tail), old);
-			next = hmap_cmpxchg(&p->pend_head, old, head);
-			if (next == old)
-				return;
-			old = next;
-		}
-	}
-	*hgr_link(p, tail) = p->free_head;
-	p->free_head = head;
-	p->nfree += n;
-	hmap_plat_unlock(&p->lock, 0, fl);
+	hgr_pool_push(p, head, tail, n);
 	hmap_atomic_sub(&p->npend, n);
 }
 
@@ -593,9 +623,12 @@ int hgr_lookup_copy(struct hgr *g, const void *key, void *value)
  * @flags: HMAP_ANY, HMAP_NOEXIST, HMAP_EXIST or HMAP_INIT
  * @valp: if not NULL, set to the value in the pool on success
  *
- * A key that looks absent gets a value slot first (pool lock), then the
- * stripe is taken: one lock at a time.  Inserting while growing first moves
- * the key's old bucket, then, after the stripe, one more.
+ * Under the key's stripe: an existing key is updated in place; a new one
+ * takes a value slot from the free list (lock-free) and is inserted.  Only
+ * when the free list is empty is the stripe dropped for the pool lock (the
+ * never-used cursor or the spare chunk), then taken again: one lock at a
+ * time.  Inserting while growing first moves the key's old bucket, then,
+ * after the stripe, one more.
  * Context: any; raw spinlocks with IRQs off, never sleeps, never allocates.
  * Return: 0; -EEXIST; -ENOENT; -ENOSPC (at max entries, or room ran out
  * before growth caught up: nothing changed); -EBUSY (a lock re-entered on
@@ -603,7 +636,7 @@ int hgr_lookup_copy(struct hgr *g, const void *key, void *value)
  */
 int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, void **valp)
 {
-	u32 hash = hgr_hash(g, key), lidx = hash & g->locks.mask, idx = HGR_NIL, seen, *ip;
+	u32 hash = hgr_hash(g, key), lidx = hash & g->locks.mask, idx = HGR_NIL, *ip;
 	struct hgr_pool *p = &g->pool;
 	struct hgr_regime *r = NULL;
 	struct hgr_array *a;
@@ -613,19 +646,6 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 	int ret;
 
 	for (int round = 0; round < 2; round++) {
-		/* round 0: a slot only if the key looks absent; round 1: the key
-		 * vanished between the look and the lock, so take one first. */
-		if (flags != HMAP_EXIST && (round || !hgr_find(g, key, hash, &seen))) {
-			ret = hgr_pool_alloc(g, &idx);
-			if (ret)
-				goto out;
-			v = hgr_value(p, idx);
-			if (value)
-				memcpy(v, value, p->value_size);
-			else
-				memset(v, 0, p->value_size);
-		}
-
 		ret = hmap_plat_lock(&g->locks, lidx, &fl);
 		if (ret)
 			goto out;
@@ -653,10 +673,20 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 			ret = -ENOENT;
 			goto unlock;
 		}
-		if (idx != HGR_NIL)
+		/* round 1 always has a slot: round 0 took one below */
+		if (idx != HGR_NIL || hgr_pool_pop(p, &idx))
 			break;
 		hmap_plat_unlock(&g->locks, lidx, fl);
+		ret = hgr_pool_alloc_slow(g, &idx);
+		if (ret)
+			goto out;
 	}
+	/* Not yet published: nobody else reads or writes the slot. */
+	v = hgr_value(p, idx);
+	if (value)
+		memcpy(v, value, p->value_size);
+	else
+		memset(v, 0, p->value_size);
 	/* Here with the stripe held and a slot: round 1 always takes one, and
 	 * every other way out of the loop jumps to unlock or out. */
 	if (a != r->cur) {

@@ -33,11 +33,13 @@
  *     and a writer holding it owns the key in both arrays.  Writers read the
  *     regime after taking the stripe: a regime published before an
  *     evacuation that they wait for is then visible to them (lock order).
- *   - Pool lock: one raw spinlock for the free list and the never-used
- *     cursor; never held together with a stripe.  Inserts take a value slot
- *     before the stripe and give it back after it if unused (an insert that
- *     finds the pool empty adds the owner's spare chunk there); deletes push
- *     freed slots on a lock-free list (cmpxchg) after dropping the stripe.
+ *   - Pool lock: one raw spinlock for the never-used cursor and the chunk
+ *     list; never held together with a stripe.  The free list itself is a
+ *     lock-free stack (tagged cmpxchg): an insert pops a slot under its
+ *     stripe, and only when the list is empty drops the stripe, takes the
+ *     pool lock for the cursor (or adds the owner's spare chunk), and takes
+ *     the stripe again.  Deletes push freed slots on a lock-free pending
+ *     list after dropping the stripe.
  *   - Each lock comes with per-CPU re-entry counters (hmap_plat_lock()): a
  *     program that interrupts a holder on the same CPU (NMI, or a tracing
  *     program inside a writer) gets -EBUSY instead of deadlocking.  A CPU
@@ -122,8 +124,8 @@ struct hgr_pool {
 	u32 maxchunks;
 	u64 chunk_bytes;		/* page aligned; links follow */
 	u32 next;			/* never-used index (under lock) */
-	u32 free_head;			/* reusable now (under lock) */
-	u32 nfree;			/* (under lock) */
+	u64 free_top;			/* reusable now: tag << 32 | top (lock-free stack) */
+	u32 nfree;			/* atomic; never below the list's length */
 	u32 pend_head;			/* freed, waiting for a grace period: lock-free push */
 	u32 npend;			/* atomic */
 	u32 wait_head;			/* the batch inside a grace period (owner only) */
@@ -210,8 +212,9 @@ static __always_inline bool hgr_find(struct hgr *g, const void *key, u32 hash, u
  * @g: the table
  * @key: g->key_size bytes
  *
- * Inline: hmap_rehash.ko's lookup op is this whole path, one call from the
- * kfunc.
+ * Inline: hmap.ko's kfuncs run this whole path themselves (t->grow), so the
+ * layout it reads must be the variant module's: hmap_register_variant()
+ * compares HMAP_LAYOUT_HASH.
  * Context: any, including NMI; bounded (hmap_engine.h).  The caller keeps the
  * arrays and the pool alive (RCU read side).
  * Return: the value in the pool, or NULL.  The slot stays the key's while

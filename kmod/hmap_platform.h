@@ -58,7 +58,7 @@ static __always_inline u32 hmap_load_le32(const void *p)
 
 #define HMAP_HASH_INLINE	(BITS_PER_LONG == 64)	/* hsiphash is SipHash-1-3 there */
 
-/* hmap locks this CPU holds, over every table of both modules (hmap_main.c). */
+/* hmap locks this CPU holds, over every table of both modules (hmap_table.c). */
 DECLARE_PER_CPU(int, hmap_locks_held);
 
 /*

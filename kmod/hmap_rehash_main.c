@@ -751,7 +751,7 @@ static struct hmap_variant_ops hrh_ops = {
 	.name		= "incremental",
 	.init		= hrh_init,
 	.free		= hrh_free,
-	.hgr_size	= sizeof(struct hgr),
+	.layout_hash	= HMAP_LAYOUT_HASH,
 	.lookup_copy	= hrh_lookup_copy,
 	.update		= hrh_update,
 	.delete		= hrh_delete,
@@ -777,7 +777,7 @@ static int __init hrh_mod_init(void)
 static void __exit hrh_mod_exit(void)
 {
 	/* Tables hold references on this module: none is left. */
-	hmap_unregister_variant(HMAP_VARIANT_INCREMENTAL);
+	hmap_unregister_variant(HMAP_VARIANT_INCREMENTAL, &hrh_ops);
 	destroy_workqueue(hrh_wq);
 	rcu_barrier_tasks_trace();	/* old arrays still waiting to be freed */
 	rcu_barrier();

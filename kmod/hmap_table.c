@@ -428,22 +428,25 @@ DEFINE_STATIC_CALL(hmap_incr_delete, hmap_noop_delete);
  * hmap_register_variant - plug a variant in (from the variant module's init)
  * @variant: HMAP_VARIANT_INCREMENTAL, the only one besides the fixed tables
  * @ops: its hooks; update and delete must be set (static calls), and
- *       hgr_size must be this build's sizeof(struct hgr) (lookups run inline)
+ *       layout_hash must be this build's HMAP_LAYOUT_HASH (lookups of the
+ *       variant's tables run inline here, from the same headers)
  *
  * The data ops' static calls are patched before the variant is published:
- * no table of it exists before then.
+ * no table of it exists before then.  The variant module calls this last
+ * in its init, after every step that can fail: a module whose init fails
+ * is freed at once, and the static calls would point into it.
  * Context: process context, may sleep (text patching).
- * Return: 0; -EINVAL bad variant, a data op missing or a struct hgr of
- * another build; -EEXIST already registered.
+ * Return: 0; -EINVAL bad variant, a data op missing or a module built from
+ * other headers; -EEXIST already registered.
  */
 int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops)
 {
 	int ret = 0;
 
 	if (variant != HMAP_VARIANT_INCREMENTAL || !ops->update || !ops->delete ||
-	    ops->hgr_size != sizeof(struct hgr)) {
-		pr_err("variant %u: not HMAP_VARIANT_INCREMENTAL, missing ops, or built against another hmap_grow.h\n",
-		       variant);
+	    ops->layout_hash != HMAP_LAYOUT_HASH) {
+		pr_err("variant %u refused: not HMAP_VARIANT_INCREMENTAL, ops missing, or built from other headers than hmap.ko (layout %#x, hmap.ko's %#x): build both modules from one tree\n",
+		       variant, ops->layout_hash, HMAP_LAYOUT_HASH);
 		return -EINVAL;
 	}
 	mutex_lock(&hmap_variant_lock);
@@ -459,19 +462,25 @@ int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops)
 }
 EXPORT_SYMBOL_GPL(hmap_register_variant);
 
-/*
- * Context: process context; the variant module's exit.  No table of it is
- * left (each held the module), so no program can reach the static calls
- * while they go back to the defaults.
+/**
+ * hmap_unregister_variant - unplug a variant (from the variant module's exit)
+ * @variant: as registered
+ * @ops: as registered; anything else is ignored
+ *
+ * No table of it is left (each held the module), so no program can reach
+ * the static calls while they go back to the defaults.
+ * Context: process context, may sleep (text patching).
  */
-void hmap_unregister_variant(u32 variant)
+void hmap_unregister_variant(u32 variant, struct hmap_variant_ops *ops)
 {
 	if (variant != HMAP_VARIANT_INCREMENTAL)
 		return;
 	mutex_lock(&hmap_variant_lock);
-	hmap_variants[variant] = NULL;
-	static_call_update(hmap_incr_update, hmap_noop_update);
-	static_call_update(hmap_incr_delete, hmap_noop_delete);
+	if (hmap_variants[variant] == ops) {
+		hmap_variants[variant] = NULL;
+		static_call_update(hmap_incr_update, hmap_noop_update);
+		static_call_update(hmap_incr_delete, hmap_noop_delete);
+	}
 	mutex_unlock(&hmap_variant_lock);
 }
 EXPORT_SYMBOL_GPL(hmap_unregister_variant);

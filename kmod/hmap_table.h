@@ -39,10 +39,10 @@ void hmap_dev_unregister(void);
 
 /*
  * The data path shared by the kfuncs and the ioctls.  The incremental
- * variant's lookups run inline (hgr_lookup() on t->grow, below), and its writes are static calls, patched to its functions when
- * it registers (as kvm.ko calls kvm-intel's ops): a call through t->ops is a
- * retpoline on most x86 machines, which cost its lookups more than the
- * lookup itself.  HMAP_VARIANT_INCREMENTAL is the only variant besides the
+ * variant's lookups run inline (hgr_lookup() on t->grow, below), and its
+ * writes are static calls, patched to its functions when it registers (as
+ * kvm.ko calls kvm-intel's ops): a call through t->ops is a retpoline on
+ * most x86 machines, which cost its lookups more than the lookup itself.  HMAP_VARIANT_INCREMENTAL is the only variant besides the
  * fixed one, so t->ops != NULL means these.  The defaults refuse; they never
  * run for a table, which holds its variant's module (and so its
  * registration) until it is freed.

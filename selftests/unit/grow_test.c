@@ -15,7 +15,9 @@
  *    corrupt nothing, and the slot is reused only after the grace period;
  *  - 2^31 writes into one chain never mark it evacuated;
  *  - a lookup never waits for a writer that does not finish;
- *  - the worker waits for an insert that took the spare to publish it.
+ *  - the worker waits for an insert that took the spare to publish it;
+ *  - a free-list pop interrupted by pops and a push of the same top (ABA,
+ *    as from an NMI program) never hands out a slot in use.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -454,6 +456,76 @@ TEST(worker_waits_for_an_insert_that_took_the_spare)
 		val = *v;
 		EXPECT_EQ(k, val);
 	}
+	native_free(n);
+}
+
+/*
+ * "An NMI" inside the pop that an insert makes under its stripe: it inserts
+ * two keys (taking the top two free slots), deletes the first and reclaims
+ * its slot straight back to the top.  The top is then the index the
+ * interrupted pop read, with another link under it (ABA): the pop must
+ * fail its compare-and-exchange and read again, not install the second
+ * key's slot as the new top.
+ */
+static struct native *pop_hook_n;
+static u64 pop_hook_keys[2];
+static int pop_hook_armed, pop_hook_errs;
+
+void grow_test_pop_hook(struct hgr_pool *p)
+{
+	struct native *n = pop_hook_n;
+
+	(void)p;
+	if (!n || !pop_hook_armed)
+		return;
+	pop_hook_armed = 0;
+	pop_hook_errs += !!hgr_update(&n->g, &pop_hook_keys[0], &pop_hook_keys[0], HMAP_NOEXIST, NULL);
+	pop_hook_errs += !!hgr_update(&n->g, &pop_hook_keys[1], &pop_hook_keys[1], HMAP_NOEXIST, NULL);
+	pop_hook_errs += !!hgr_delete(&n->g, &pop_hook_keys[0]);
+	native_reclaim_now(n);
+}
+
+TEST(free_list_pop_interrupted_by_pops_and_a_push)
+{
+	u64 entries = 0, k1 = 1, more[2] = { 2, 3 }, val;
+	struct native *n = native_new(8, 8, 1 << 16, &entries, 0);
+	u32 s1 = hgr_hash(&n->g, &k1) & n->g.locks.mask;
+	u64 cand = 1000;
+
+	/* Three slots on the free list. */
+	for (u64 k = 100; k < 103; k++)
+		ASSERT_EQ(0, hgr_update(&n->g, &k, &k, HMAP_NOEXIST, NULL));
+	for (u64 k = 100; k < 103; k++)
+		ASSERT_EQ(0, hgr_delete(&n->g, &k));
+	native_reclaim_now(n);
+	ASSERT_EQ(3, n->g.pool.nfree);
+	/* The hook's keys live on other stripes than k1's, which is held. */
+	for (int i = 0; i < 2; i++) {
+		while ((hgr_hash(&n->g, &cand) & n->g.locks.mask) == s1)
+			cand++;
+		pop_hook_keys[i] = cand++;
+	}
+	pop_hook_n = n;
+	pop_hook_armed = 1;
+	ASSERT_EQ(0, hgr_update(&n->g, &k1, &k1, HMAP_NOEXIST, NULL));
+	pop_hook_n = NULL;
+	ASSERT_EQ(0, pop_hook_armed);
+	ASSERT_EQ(0, pop_hook_errs);
+	/* Every live key keeps a slot of its own. */
+	for (int i = 0; i < 2; i++)
+		ASSERT_EQ(0, hgr_update(&n->g, &more[i], &more[i], HMAP_NOEXIST, NULL));
+	{
+		u64 live[] = { k1, pop_hook_keys[1], more[0], more[1] };
+
+		for (int i = 0; i < 4; i++) {
+			u64 *v = hgr_lookup(&n->g, &live[i]);
+
+			ASSERT_NE(NULL, v);
+			val = *v;
+			EXPECT_EQ(live[i], val);
+		}
+	}
+	EXPECT_EQ(4, entries);
 	native_free(n);
 }
 

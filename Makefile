@@ -235,7 +235,7 @@ $(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap
 		$(SRC)/selftests/unit/unit_harness.h $(SRC)/selftests/unit/utab.h $(HARNESS)
 	$(call msg,CC-ASAN,$(notdir $@))
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(UNIT_CFLAGS) -DHGR_POOL_POP_HOOK=grow_test_pop_hook -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
+	$(Q)$(CC) $(UNIT_CFLAGS) -DHGR_POOL_HOOKS -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
 
 $(BUILD)/selftests/reader_test: $(SRC)/selftests/unit/reader_test.c $(SRC)/user/libhmap_reader.c \
 		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) \

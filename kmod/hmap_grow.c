@@ -87,13 +87,18 @@ int hgr_pool_setup(struct hgr_pool *p, u32 value_size, u64 max_entries)
  * after each chunk (hgr_link()); every index ever on the list is a
  * published slot, so reading a stale one's link is safe, and its value is
  * only used if the cmpxchg shows the top unchanged.  nfree counts up before
- * a push and down after a pop: never below the true count.
+ * a push and down after a pop: never below the true count.  A wrong match
+ * would take 2^32 pushes and pops inside one pop's window (IRQs off).
+ * 64-bit kernels only (Kbuild): cmpxchg64 must be a real atomic, NMI-safe.
  */
-#ifdef HGR_POOL_POP_HOOK	/* host tests: run "an NMI" inside a pop */
-void HGR_POOL_POP_HOOK(struct hgr_pool *p);
-#define hgr_pool_pop_hook(p)	HGR_POOL_POP_HOOK(p)
+#ifdef HGR_POOL_HOOKS	/* host tests: run "an NMI" inside a pop or a push */
+void grow_test_pop_hook(struct hgr_pool *p);
+void grow_test_push_hook(struct hgr_pool *p);
+#define hgr_pool_pop_hook(p)	grow_test_pop_hook(p)
+#define hgr_pool_push_hook(p)	grow_test_push_hook(p)
 #else
 #define hgr_pool_pop_hook(p)	do { } while (0)
+#define hgr_pool_push_hook(p)	do { } while (0)
 #endif
 
 static __always_inline bool hgr_pool_pop(struct hgr_pool *p, u32 *idx)
@@ -125,6 +130,7 @@ static void hgr_pool_push(struct hgr_pool *p, u32 head, u32 tail, u32 n)
 	hmap_atomic_add(&p->nfree, n);
 	for (;;) {
 		WRITE_ONCE(*hgr_link(p, tail), (u32)old);
+		hgr_pool_push_hook(p);
 		cur = hmap_cmpxchg64(&p->free_top, old, ((old >> 32) + 1) << 32 | head);
 		if (cur == old)
 			return;

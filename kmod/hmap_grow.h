@@ -56,8 +56,9 @@
  *     then the stripe lock where the context may take it: hmap_engine.h).  While growing, a lookup reads the old
  *     chain's seq: HMAP_SEQ_EVACUATED means "moved", seen in the same
  *     snapshot as the scan, and the lookup goes on in cur.
- *   - Updates and deletes: any context; one stripe and, before or after it,
- *     the pool lock; IRQs off while held; never sleep, never allocate.
+ *   - Updates and deletes: any context; one stripe, and (an insert that
+ *     finds the free list empty) the pool lock after dropping it; IRQs off
+ *     while held; never sleep, never allocate.
  *     An insert while growing first moves its own old bucket, then one more.
  *   - Growth: the owner sets a spare growing regime aside
  *     (hgr_set_spare()); an insert that finds growth due, or the worker,
@@ -117,14 +118,14 @@ struct hgr_regime {
  * allocation but never mapped, HGR_CHUNK_VALUES u32 free-list links.
  */
 struct hgr_pool {
-	struct hmap_locks lock;		/* one stripe: free list, next */
+	struct hmap_locks lock;		/* one stripe: next, chunks, spare_chunk */
 	u32 value_size;
 	u32 value_stride;
 	u32 nchunks;			/* published chunks (release) */
 	u32 maxchunks;
 	u64 chunk_bytes;		/* page aligned; links follow */
 	u32 next;			/* never-used index (under lock) */
-	u64 free_top;			/* reusable now: tag << 32 | top (lock-free stack) */
+	u64 free_top __aligned(8);	/* reusable now: tag << 32 | top (lock-free stack) */
 	u32 nfree;			/* atomic; never below the list's length */
 	u32 pend_head;			/* freed, waiting for a grace period: lock-free push */
 	u32 npend;			/* atomic */

@@ -176,6 +176,9 @@ typedef int64_t s64;
 #define noinline	__attribute__((noinline))
 #endif
 #define READ_ONCE(x)		(*(const volatile __typeof__(x) *)&(x))
+#ifndef __aligned
+#define __aligned(x)		__attribute__((aligned(x)))
+#endif
 #define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)

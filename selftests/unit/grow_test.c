@@ -17,7 +17,9 @@
  *  - a lookup never waits for a writer that does not finish;
  *  - the worker waits for an insert that took the spare to publish it;
  *  - a free-list pop interrupted by pops and a push of the same top (ABA,
- *    as from an NMI program) never hands out a slot in use.
+ *    as from an NMI program) never hands out a slot in use, nor does a
+ *    push interrupted by a pop, nor threads racing pushes and pops; every
+ *    value slot is then in exactly one place (pool_conserved()).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -289,10 +291,45 @@ TEST(stop_the_world_baseline)
 	native_free(n);
 }
 
+/*
+ * Every value slot in exactly one place: a live key's, the free list (no
+ * index twice, none never handed out), pending, or never used.  Only when
+ * no thread is inside the table.  0, or -1 with the reason in @why.
+ */
+static int pool_conserved(struct native *n, u64 entries, char *why, size_t len)
+{
+	struct hgr_pool *p = &n->g.pool;
+	u8 *seen = calloc(p->next + 1, 1);
+	u32 walked = 0, top;
+	int ret = -1;
+
+	for (top = (u32)p->free_top; top != HGR_NIL; top = *hgr_link(p, top), walked++) {
+		if (top >= p->next || seen[top]++) {
+			snprintf(why, len, "free list: index %u %s", top,
+				 top >= p->next ? "never handed out" : "twice");
+			goto out;
+		}
+	}
+	if (walked != p->nfree) {
+		snprintf(why, len, "free list has %u values, nfree says %u", walked, p->nfree);
+		goto out;
+	}
+	if (p->next != entries + p->nfree + p->npend) {
+		snprintf(why, len, "%u values handed out != %llu live + %u free + %u pending",
+			 p->next, (unsigned long long)entries, p->nfree, p->npend);
+		goto out;
+	}
+	ret = 0;
+out:
+	free(seen);
+	return ret;
+}
+
 TEST(max_capacity_caps_growth)
 {
 	u64 entries = 0, k, v;
 	struct native *n = native_new(8, 8, 1000, &entries, 0);
+	char why[128] = "";
 	pthread_t wk;
 	int ret = 0;
 
@@ -310,6 +347,19 @@ TEST(max_capacity_caps_growth)
 	EXPECT_EQ(1000, entries);
 	n->stop = 1;
 	pthread_join(wk, NULL);
+	/* Refused inserts give back the value slot they took, free or new. */
+	for (k = 2000; k < 2100; k++)
+		EXPECT_EQ(-ENOSPC, hgr_update(&n->g, &k, &k, HMAP_NOEXIST, NULL));
+	for (k = 0; k < 10; k++)
+		EXPECT_EQ(0, hgr_delete(&n->g, &k));
+	native_reclaim_now(n);
+	for (k = 2000; k < 2010; k++)
+		EXPECT_EQ(0, hgr_update(&n->g, &k, &k, HMAP_NOEXIST, NULL));
+	for (k = 3000; k < 3100; k++)
+		EXPECT_EQ(-ENOSPC, hgr_update(&n->g, &k, &k, HMAP_NOEXIST, NULL));
+	EXPECT_EQ(0, pool_conserved(n, entries, why, sizeof(why)));
+	if (why[0])
+		TH_LOG("%s", why);
 	/* 1000 entries fit in the smallest array: no growth for the cap. */
 	EXPECT_EQ(HGR_MIN_BUCKETS, n->g.regime->cur->tab.l.nbuckets);
 	native_free(n);
@@ -470,6 +520,22 @@ TEST(worker_waits_for_an_insert_that_took_the_spare)
 static struct native *pop_hook_n;
 static u64 pop_hook_keys[2];
 static int pop_hook_armed, pop_hook_errs;
+static struct native *push_hook_n;
+static u64 push_hook_key;
+static int push_hook_armed, push_hook_errs;
+
+/* "An NMI" inside a push, between its link write and its cmpxchg: an insert
+ * pops the top the push linked under, so the push must link again. */
+void grow_test_push_hook(struct hgr_pool *p)
+{
+	struct native *n = push_hook_n;
+
+	(void)p;
+	if (!n || !push_hook_armed)
+		return;
+	push_hook_armed = 0;
+	push_hook_errs += !!hgr_update(&n->g, &push_hook_key, &push_hook_key, HMAP_NOEXIST, NULL);
+}
 
 void grow_test_pop_hook(struct hgr_pool *p)
 {
@@ -489,6 +555,7 @@ TEST(free_list_pop_interrupted_by_pops_and_a_push)
 {
 	u64 entries = 0, k1 = 1, more[2] = { 2, 3 }, val;
 	struct native *n = native_new(8, 8, 1 << 16, &entries, 0);
+	char why[128] = "";
 	u32 s1 = hgr_hash(&n->g, &k1) & n->g.locks.mask;
 	u64 cand = 1000;
 
@@ -526,6 +593,127 @@ TEST(free_list_pop_interrupted_by_pops_and_a_push)
 		}
 	}
 	EXPECT_EQ(4, entries);
+	native_reclaim_now(n);
+	EXPECT_EQ(0, pool_conserved(n, entries, why, sizeof(why)));
+	if (why[0])
+		TH_LOG("%s", why);
+	native_free(n);
+}
+
+TEST(free_list_push_interrupted_by_a_pop)
+{
+	u64 entries = 0, k0 = 1, more[3] = { 2, 3, 4 }, val;
+	struct native *n = native_new(8, 8, 1 << 16, &entries, 0);
+	char why[128] = "";
+
+	/* Free list: two slots.  k0 takes the top; its delete puts it pending. */
+	for (u64 k = 100; k < 102; k++)
+		ASSERT_EQ(0, hgr_update(&n->g, &k, &k, HMAP_NOEXIST, NULL));
+	for (u64 k = 100; k < 102; k++)
+		ASSERT_EQ(0, hgr_delete(&n->g, &k));
+	native_reclaim_now(n);
+	ASSERT_EQ(0, hgr_update(&n->g, &k0, &k0, HMAP_NOEXIST, NULL));
+	ASSERT_EQ(0, hgr_delete(&n->g, &k0));
+	/* Reclaim pushes k0's slot, linked over the one slot left, which the
+	 * hook's insert takes before the push's cmpxchg. */
+	push_hook_key = 1000;
+	push_hook_n = n;
+	push_hook_armed = 1;
+	native_reclaim_now(n);
+	push_hook_n = NULL;
+	ASSERT_EQ(0, push_hook_armed);
+	ASSERT_EQ(0, push_hook_errs);
+	EXPECT_EQ(0, pool_conserved(n, entries, why, sizeof(why)));
+	if (why[0])
+		TH_LOG("%s", why);
+	for (int i = 0; i < 3; i++)
+		ASSERT_EQ(0, hgr_update(&n->g, &more[i], &more[i], HMAP_NOEXIST, NULL));
+	{
+		u64 live[] = { push_hook_key, more[0], more[1], more[2] };
+
+		for (int i = 0; i < 4; i++) {
+			u64 *v = hgr_lookup(&n->g, &live[i]);
+
+			ASSERT_NE(NULL, v);
+			val = *v;
+			EXPECT_EQ(live[i], val);
+		}
+	}
+	native_free(n);
+}
+
+/*
+ * Threads insert and delete their own keys while the main thread reclaims
+ * freed values back to the free list as fast as it can (pushes racing
+ * pops on other CPUs): no value slot is ever another live key's, and at the
+ * end every slot is accounted for once.
+ */
+#define POOL_THREADS	4
+#define POOL_KEYS	32
+static volatile int pool_stop;
+static long pool_bad, pool_err, pool_enospc;
+
+static void *pool_churn(void *arg)
+{
+	struct native *n = arg;
+	static long next_id;
+	long t = __atomic_fetch_add(&next_id, 1, __ATOMIC_RELAXED);
+	unsigned int s = t * 7919 + 1;
+	u64 *vp[POOL_KEYS] = { 0 };
+
+	while (!pool_stop) {
+		int i = rand_r(&s) % POOL_KEYS;
+		u64 k = (u64)t << 32 | i;
+		void *v;
+
+		if (vp[i]) {
+			if (*vp[i] != k)
+				__atomic_add_fetch(&pool_bad, 1, __ATOMIC_RELAXED);
+			if (!hgr_delete(&n->g, &k))
+				vp[i] = NULL;
+		} else {
+			int r = hgr_update(&n->g, &k, &k, HMAP_NOEXIST, &v);
+
+			if (!r)
+				vp[i] = v;
+			else if (r == -ENOSPC)	/* freed values still pending: no worker adds chunks */
+				__atomic_add_fetch(&pool_enospc, 1, __ATOMIC_RELAXED);
+			else
+				__atomic_add_fetch(&pool_err, 1, __ATOMIC_RELAXED);
+		}
+	}
+	for (int i = 0; i < POOL_KEYS; i++)
+		if (vp[i] && *vp[i] != ((u64)t << 32 | i))
+			__atomic_add_fetch(&pool_bad, 1, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+TEST(free_list_threads_keep_every_slot_once)
+{
+	u64 entries = 0;
+	struct native *n = native_new(8, 8, 1 << 16, &entries, 0);
+	pthread_t th[POOL_THREADS];
+	char why[128] = "";
+
+	for (int t = 0; t < POOL_THREADS; t++)
+		ASSERT_EQ(0, pthread_create(&th[t], NULL, pool_churn, n));
+	/* A thread never touches a deleted key's slot: reclaim needs no wait. */
+	for (u64 end = native_now_us() + 1500000, r = 0; native_now_us() < end; r++) {
+		native_reclaim_now(n);
+		if (r % 16 == 0)
+			sched_yield();
+	}
+	pool_stop = 1;
+	for (int t = 0; t < POOL_THREADS; t++)
+		pthread_join(th[t], NULL);
+	native_reclaim_now(n);
+	TH_LOG("%llu live, %u handed out, %u free, %ld inserts found the pool empty",
+	       (unsigned long long)entries, n->g.pool.next, n->g.pool.nfree, pool_enospc);
+	EXPECT_EQ(0, pool_bad);
+	EXPECT_EQ(0, pool_err);
+	EXPECT_EQ(0, pool_conserved(n, entries, why, sizeof(why)));
+	if (why[0])
+		TH_LOG("%s", why);
 	native_free(n);
 }
 

@@ -203,28 +203,6 @@ void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *bucket
 _Static_assert(HMAP_TOPHASH_EMPTY_REST == 0 && HMAP_TOPHASH_EMPTY_ONE == 1 &&
 	       HMAP_TOPHASH_MIN == 2, "tophash markers (hmap_bytes_zero() users)");
 
-/* @len bytes into a slot (writers, inside the seq window): inline moves
- * for the common key and value sizes, not a call. */
-static __always_inline void hmap_slot_copy(u8 *dst, const void *src, u32 len)
-{
-	switch (len) {
-	case 4:
-		memcpy(dst, src, 4);
-		break;
-	case 8:
-		memcpy(dst, src, 8);
-		break;
-	case 16:
-		memcpy(dst, src, 16);
-		break;
-	case 64:
-		memcpy(dst, src, 64);
-		break;
-	default:
-		memcpy(dst, src, len);
-	}
-}
-
 /* A 4-byte value (the incremental variant's pool index) in one store, so
  * no reader ever sees half of it; larger values are guarded by the seq. */
 static __always_inline void hmap_value_store(const struct hmap_tab *t, u8 *v, const void *value)

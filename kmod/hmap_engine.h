@@ -253,6 +253,29 @@ static __always_inline bool hmap_key_eq(const u8 *slot, const void *key, u32 len
 	}
 }
 
+/* @len bytes into a slot (writers, inside the seq window; the incremental
+ * variant's pool values): inline moves for the common key and value sizes,
+ * not a call. */
+static __always_inline void hmap_slot_copy(u8 *dst, const void *src, u32 len)
+{
+	switch (len) {
+	case 4:
+		memcpy(dst, src, 4);
+		break;
+	case 8:
+		memcpy(dst, src, 8);
+		break;
+	case 16:
+		memcpy(dst, src, 16);
+		break;
+	case 64:
+		memcpy(dst, src, 64);
+		break;
+	default:
+		memcpy(dst, src, len);
+	}
+}
+
 /* hmap_lookup_locked()'s @unvalidated when no scan was taken, and its
  * answer when the chain has moved (HMAP_SEQ_EVACUATED) meanwhile.  A result
  * rather than a bool *, so that no local of the inlined lookup escapes.

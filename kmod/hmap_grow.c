@@ -668,7 +668,7 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 				struct hmap_bucket *head = hmap_bucket_at(&a->tab, hash & a->tab.mask);
 
 				hmap_seq_begin(head);
-				memcpy(v, value, p->value_size);
+				hmap_slot_copy(v, value, p->value_size);
 				hmap_seq_end(head);
 			}
 			if (!ret && valp)
@@ -690,7 +690,7 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 	/* Not yet published: nobody else reads or writes the slot. */
 	v = hgr_value(p, idx);
 	if (value)
-		memcpy(v, value, p->value_size);
+		hmap_slot_copy(v, value, p->value_size);
 	else
 		memset(v, 0, p->value_size);
 	/* Here with the stripe held and a slot: round 1 always takes one, and

@@ -152,24 +152,23 @@ static int hgr_pool_alloc_slow(struct hgr *g, u32 *idx)
 	ret = hmap_plat_lock(&p->lock, 0, &fl);
 	if (ret)
 		return ret;
-	if (hgr_pool_pop(p, idx)) {
-		/* freed meanwhile */
-	} else {
-		if ((u64)p->next >= ((u64)p->nchunks << HGR_CHUNK_SHIFT) && p->spare_chunk &&
-		    p->nchunks < p->maxchunks) {
-			/* The worker is late: use the chunk it set aside. */
-			p->chunks[p->nchunks] = p->spare_chunk;
-			p->spare_chunk = NULL;
-			hmap_publish(p->nchunks, p->nchunks + 1);
-			if (p->shm_nchunks)
-				WRITE_ONCE(*p->shm_nchunks, p->nchunks);
-			WRITE_ONCE(g->want_worker, true);
-		}
-		if ((u64)p->next < ((u64)p->nchunks << HGR_CHUNK_SHIFT))
-			*idx = p->next++;
-		else
-			ret = -ENOSPC;
+	if (hgr_pool_pop(p, idx))	/* freed meanwhile */
+		goto unlock;
+	if ((u64)p->next >= ((u64)p->nchunks << HGR_CHUNK_SHIFT) && p->spare_chunk &&
+	    p->nchunks < p->maxchunks) {
+		/* The worker is late: use the chunk it set aside. */
+		p->chunks[p->nchunks] = p->spare_chunk;
+		p->spare_chunk = NULL;
+		hmap_publish(p->nchunks, p->nchunks + 1);
+		if (p->shm_nchunks)
+			WRITE_ONCE(*p->shm_nchunks, p->nchunks);
+		WRITE_ONCE(g->want_worker, true);
 	}
+	if ((u64)p->next < ((u64)p->nchunks << HGR_CHUNK_SHIFT))
+		*idx = p->next++;
+	else
+		ret = -ENOSPC;
+unlock:
 	hmap_plat_unlock(&p->lock, 0, fl);
 	return ret;
 }
@@ -679,7 +678,6 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 			ret = -ENOENT;
 			goto unlock;
 		}
-		/* round 1 always has a slot: round 0 took one below */
 		if (idx != HGR_NIL || hgr_pool_pop(p, &idx))
 			break;
 		hmap_plat_unlock(&g->locks, lidx, fl);

@@ -103,6 +103,8 @@ struct hmap_variant_ops {
 int hmap_register_variant(u32 variant, struct hmap_variant_ops *ops);
 void hmap_unregister_variant(u32 variant, struct hmap_variant_ops *ops);
 int hmap_mmap_vmalloc(struct hmap *t, struct vm_area_struct *vma, void *base, u64 size);
+void hmap_array_fit(struct hmap_layout *l, u64 max_bytes);
+void *hmap_array_alloc(u64 bytes, gfp_t gfp);
 int hmap_locks_alloc(struct hmap_locks *l, u32 nlocks);
 int hmap_locks_alloc_class(struct hmap_locks *l, u32 nlocks, struct lock_class_key *key);
 void hmap_locks_free(struct hmap_locks *l);

@@ -175,6 +175,38 @@ int hmap_layout_init_exact(struct hmap_layout *l, u32 key_size, u32 value_size,
 }
 
 /**
+ * hmap_layout_fit - round an array up to a multiple of @align, as overflow buckets
+ * @l: layout from hmap_layout_init() or hmap_layout_init_exact()
+ * @align: a power of two, >= PAGE_SIZE (PMD_SIZE for an array backed by
+ *	huge pages, which the allocator hands out whole)
+ * @max_bytes: cap on the array's size, as at hmap_layout_init()
+ *
+ * The tail the rounding adds is not left unused: every whole bucket in it
+ * joins the overflow reserve (more room for chains under churn).  Done only
+ * when it costs at most 1/32 of the array and stays within @max_bytes; the
+ * main buckets, and so every key's bucket, are unchanged.
+ * Context: any; pure computation.
+ * Return: true when @l->array_bytes is (now) a multiple of @align; false,
+ * with @l unchanged, when rounding would cost more.
+ */
+bool hmap_layout_fit(struct hmap_layout *l, u64 align, u64 max_bytes)
+{
+	u64 bytes = (l->array_bytes + align - 1) & ~(align - 1);
+	u64 nov;
+
+	if (bytes == l->array_bytes)
+		return true;
+	if (bytes - l->array_bytes > l->array_bytes / 32 || bytes > max_bytes)
+		return false;
+	nov = bytes / l->bucket_size - l->nbuckets;
+	if (nov > 0xffffffffULL - l->nbuckets)
+		return false;	/* bucket indexes are u32 */
+	l->noverflow = (u32)nov;
+	l->array_bytes = bytes;
+	return true;
+}
+
+/**
  * hmap_tab_init - bind an engine to its memory
  * @t: the engine
  * @l: layout from hmap_layout_init()
@@ -612,6 +644,7 @@ int hmap_tab_delete(struct hmap_tab *t, const void *key, u32 hash)
 #ifdef __KERNEL__
 EXPORT_SYMBOL_GPL(hmap_layout_init);
 EXPORT_SYMBOL_GPL(hmap_layout_init_exact);
+EXPORT_SYMBOL_GPL(hmap_layout_fit);
 EXPORT_SYMBOL_GPL(hmap_overflow_reserve);
 EXPORT_SYMBOL_GPL(hmap_tab_init);
 EXPORT_SYMBOL_GPL(hmap_lookup_locked);

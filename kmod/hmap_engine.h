@@ -123,6 +123,7 @@ int hmap_layout_init(struct hmap_layout *l, u32 key_size, u32 value_size,
 		     u64 capacity, u64 max_bytes);
 int hmap_layout_init_exact(struct hmap_layout *l, u32 key_size, u32 value_size,
 			   u64 capacity, u64 max_bytes);
+bool hmap_layout_fit(struct hmap_layout *l, u64 align, u64 max_bytes);
 u32 hmap_overflow_reserve(u32 nb, u64 capacity);
 void hmap_tab_init(struct hmap_tab *t, const struct hmap_layout *l, void *buckets,
 		   u64 *entries, const hmap_seed_t *seed, const struct hmap_locks *locks);

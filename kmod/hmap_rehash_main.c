@@ -148,13 +148,14 @@ static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets, int *err)
 	 * inserts while the next array is being allocated. */
 	l.noverflow = max_t(u32, l.noverflow, nbuckets / 2 + 16);
 	l.array_bytes = PAGE_ALIGN((u64)(l.nbuckets + l.noverflow) * l.bucket_size);
+	hmap_array_fit(&l, ~0ULL);	/* hrh_reserve() checks the table's cap */
 	if (!hrh_reserve(h, l.array_bytes)) {
 		*err = -E2BIG;
 		return NULL;
 	}
 	a = kzalloc(sizeof(*a), HRH_GFP);
 	if (a)
-		a->mem = __vmalloc(l.array_bytes, HRH_GFP | __GFP_ZERO);
+		a->mem = hmap_array_alloc(l.array_bytes, HRH_GFP);
 	if (!a || !a->mem) {
 		kfree(a);
 		hmap_account_bytes(h->t, -(s64)l.array_bytes);
@@ -190,7 +191,7 @@ static int hrh_add_chunk(struct hrh *h)
 		return -ENOMEM;
 	if (!hrh_reserve(h, bytes))
 		return -E2BIG;
-	mem = __vmalloc(bytes, HRH_GFP | __GFP_ZERO);
+	mem = hmap_array_alloc(bytes, HRH_GFP);
 	if (!mem || !hgr_pool_add_chunk(&h->g, mem)) {	/* or an insert took the spare to the max */
 		vfree(mem);
 		hmap_account_bytes(h->t, -(s64)bytes);
@@ -282,7 +283,7 @@ static bool hrh_top_up(struct hrh *h)
 	}
 	if (!READ_ONCE(h->dying) && !READ_ONCE(p->spare_chunk) && !fail_grow &&
 	    hrh_may_alloc(h) && hmap_deref(p->nchunks) < p->maxchunks && hrh_reserve(h, bytes)) {
-		void *c = __vmalloc(bytes, HRH_GFP | __GFP_ZERO);
+		void *c = hmap_array_alloc(bytes, HRH_GFP);
 
 		if (!c || !hgr_pool_set_spare(&h->g, c)) {
 			if (!c)

@@ -22,6 +22,51 @@ static unsigned long max_table_bytes = 4UL << 30;
 module_param(max_table_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_table_bytes, "Largest bucket array one table may allocate, in bytes (default 4 GiB)");
 
+static bool hugepages = true;
+module_param(hugepages, bool, 0644);
+MODULE_PARM_DESC(hugepages, "Back bucket arrays of 2 MiB or more with huge pages where the kernel can "
+		 "(vmalloc_huge(); tables created after a change; default on)");
+
+/**
+ * hmap_array_fit - shape an array for the pages hmap_array_alloc() will use
+ * @l: layout of the array, from hmap_layout_init() or hmap_layout_init_exact()
+ * @max_bytes: cap on the array's size
+ *
+ * With huge pages on and an array of at least PMD_SIZE, rounds @l up to
+ * whole huge pages when that costs at most 1/32 of it (hmap_layout_fit():
+ * the tail becomes overflow buckets, so nothing allocated is left unused or
+ * unaccounted).  Call before accounting @l->array_bytes.
+ * Context: any; pure computation.
+ */
+void hmap_array_fit(struct hmap_layout *l, u64 max_bytes)
+{
+	if (READ_ONCE(hugepages) && l->array_bytes >= PMD_SIZE)
+		hmap_layout_fit(l, PMD_SIZE, max_bytes);
+}
+EXPORT_SYMBOL_GPL(hmap_array_fit);
+
+/**
+ * hmap_array_alloc - allocate zeroed memory for a bucket array or pool chunk
+ * @bytes: page aligned; a multiple of PMD_SIZE to be backed by huge pages
+ * @gfp: GFP_KERNEL_ACCOUNT-based flags
+ *
+ * As alloc_large_system_hash() does for the kernel's own big hash tables, a
+ * multiple of PMD_SIZE is mapped with huge pages (one TLB entry for 2 MiB of
+ * buckets instead of 512), which vmalloc_huge() falls back from to small
+ * pages when it cannot get them.  Its pages are split, so
+ * hmap_mmap_vmalloc() maps them to user space one 4 KiB page at a time, as
+ * any others.  Free with vfree().
+ * Context: process; may sleep.
+ * Return: the memory, or NULL.
+ */
+void *hmap_array_alloc(u64 bytes, gfp_t gfp)
+{
+	if (READ_ONCE(hugepages) && bytes >= PMD_SIZE && IS_ALIGNED(bytes, PMD_SIZE))
+		return vmalloc_huge(bytes, gfp | __GFP_ZERO);
+	return __vmalloc(bytes, gfp | __GFP_ZERO);
+}
+EXPORT_SYMBOL_GPL(hmap_array_alloc);
+
 /*
  * Live tables by id.  Slot = id % HMAP_MAX_TABLES; ids grow (cyclically) so a
  * freed id is not handed out again soon, and a handle also carries the
@@ -274,6 +319,8 @@ struct hmap *hmap_create(const struct hmap_create_attr *attr)
 					      max_table_bytes);
 	if (ret)
 		goto err_free;
+	if (!t->ops)
+		hmap_array_fit(l, max_table_bytes);
 
 	ret = -ENOMEM;
 	t->pcpu = alloc_percpu_gfp(struct hmap_pcpu_stats, GFP_KERNEL_ACCOUNT);
@@ -307,8 +354,8 @@ struct hmap *hmap_create(const struct hmap_create_attr *attr)
 		ret = hmap_locks_alloc(&t->tab.locks, l->nlocks);
 		if (ret)
 			goto err_free;
-		t->array = __vmalloc(l->array_bytes, GFP_KERNEL_ACCOUNT | __GFP_ZERO |
-				     __GFP_NOWARN | __GFP_RETRY_MAYFAIL);
+		t->array = hmap_array_alloc(l->array_bytes, GFP_KERNEL_ACCOUNT | __GFP_NOWARN |
+					    __GFP_RETRY_MAYFAIL);
 		if (!t->array) {
 			ret = -ENOMEM;
 			goto err_free;

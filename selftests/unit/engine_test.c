@@ -292,6 +292,84 @@ TEST(bucket_index_spreads_evenly)
 }
 
 /*
+ * A huge-page-backed array is allocated in whole 2 MiB pages: the layout
+ * grows to match and the tail becomes overflow buckets, which the engine
+ * then uses like the others (filled past its capacity until every one is
+ * linked, every key still found).  Rounding that would cost more than 1/32
+ * of the array, or pass max_bytes, leaves the layout as it was.
+ */
+TEST(layout_fit_turns_the_tail_into_overflow_buckets)
+{
+	struct hmap_layout l, was;
+	u64 *keys, n = 0, v = 0;
+	hmap_seed_t seed = { { 0x1234, 0x5678 } };
+	struct hmap_locks locks;
+	struct hmap_tab t;
+	u64 entries = 0;
+	void *mem = NULL;
+	int ret = 0;
+
+	ASSERT_EQ(0, hmap_layout_init_exact(&l, 16, 8, 1 << 20, ~0ULL));
+	was = l;
+	ASSERT_TRUE(hmap_layout_fit(&l, 2 << 20, ~0ULL));
+	EXPECT_EQ(0ULL, l.array_bytes % (2 << 20));
+	EXPECT_GE(was.array_bytes + was.array_bytes / 32, l.array_bytes);
+	EXPECT_EQ(was.nbuckets, l.nbuckets);
+	EXPECT_LT(was.noverflow, l.noverflow);
+	EXPECT_GE(l.array_bytes, (u64)(l.nbuckets + l.noverflow) * l.bucket_size);
+	EXPECT_LT(l.array_bytes, (u64)(l.nbuckets + l.noverflow + 1) * l.bucket_size);
+	TH_LOG("2^20 entries of 16+8 bytes in 2 MiB pages: %llu -> %llu bytes, %u -> %u overflow buckets",
+	       (unsigned long long)was.array_bytes, (unsigned long long)l.array_bytes,
+	       was.noverflow, l.noverflow);
+	was = l;	/* already a multiple: nothing to do */
+	EXPECT_TRUE(hmap_layout_fit(&l, 2 << 20, ~0ULL));
+	EXPECT_EQ(0, memcmp(&was, &l, sizeof(l)));
+
+	ASSERT_EQ(0, hmap_layout_init_exact(&l, 16, 8, 20000, ~0ULL));	/* ~1 MiB */
+	was = l;
+	EXPECT_FALSE(hmap_layout_fit(&l, 2 << 20, ~0ULL));
+	EXPECT_EQ(0, memcmp(&was, &l, sizeof(l)));
+	ASSERT_EQ(0, hmap_layout_init_exact(&l, 16, 8, 1 << 20, ~0ULL));
+	was = l;
+	EXPECT_FALSE(hmap_layout_fit(&l, 2 << 20, was.array_bytes));
+	EXPECT_EQ(0, memcmp(&was, &l, sizeof(l)));
+
+	/* The engine links the tail's buckets like the reserve's. */
+	ASSERT_EQ(0, hmap_layout_init_exact(&l, 8, 8, 200000, ~0ULL));
+	was = l;
+	ASSERT_TRUE(hmap_layout_fit(&l, 1 << 16, ~0ULL));
+	ASSERT_LT(was.noverflow, l.noverflow);
+	l.capacity = ~0ULL;	/* fill until the overflow buckets run out */
+	ASSERT_EQ(0, posix_memalign(&mem, PAGE_SIZE, l.array_bytes));
+	memset(mem, 0, l.array_bytes);
+	locks.lock = calloc(l.nlocks, 1);
+	locks.mask = 0;
+	keys = malloc(sizeof(*keys) * ((u64)l.nbuckets + l.noverflow) * HMAP_BUCKET_SLOTS);
+	ASSERT_TRUE(locks.lock && keys);
+	hmap_tab_init(&t, &l, mem, &entries, &seed, &locks);
+	while (!ret) {
+		u64 key = n * 0x9e3779b97f4a7c15ULL + 1;
+
+		ret = hmap_tab_update(&t, &key, hmap_tab_hash(&t, &key), &v, HMAP_NOEXIST, NULL);
+		if (!ret)
+			keys[n++] = key;
+	}
+	EXPECT_EQ(-ENOSPC, ret);
+	EXPECT_EQ((u64)l.noverflow, hmap_tab_overflow_used(&t));
+	for (u64 i = 0; i < n; i++)
+		if (!hmap_tab_lookup(&t, &keys[i], hmap_tab_hash(&t, &keys[i]))) {
+			EXPECT_TRUE(0) TH_LOG("key %llu of %llu lost", (unsigned long long)i,
+					      (unsigned long long)n);
+			break;
+		}
+	TH_LOG("200000 entries: %u -> %u overflow buckets; %llu entries when they ran out",
+	       was.noverflow, l.noverflow, (unsigned long long)n);
+	free(keys);
+	free(locks.lock);
+	free(mem);
+}
+
+/*
  * An exact layout is full at 6.5 entries a bucket, so overflow buckets are
  * what let it reach its capacity: every size, many seeds, filled to the
  * last entry, never -ENOSPC before it (and -ENOSPC one after).

@@ -211,6 +211,92 @@ TEST(max_table_bytes_parameter)
 	fclose(f);
 }
 
+static int write_param(const char *param, const char *val)
+{
+	FILE *f = fopen(param, "w");
+	int ret;
+
+	if (!f)
+		return -errno;
+	ret = fputs(val, f) < 0 ? -EIO : 0;
+	return fclose(f) ? -errno : ret;
+}
+
+struct sum_ctx {
+	__u64 n, bad;
+};
+
+static int sum_entry(const void *key, const void *value, void *ctx)
+{
+	struct sum_ctx *c = ctx;
+	__u64 k, v;
+
+	memcpy(&k, key, 8);
+	memcpy(&v, value, 8);
+	c->n++;
+	c->bad += v != ~k;
+	return 0;
+}
+
+/*
+ * hugepages=1 (the default): an array of 2 MiB or more is allocated in whole
+ * huge pages when that costs at most 1/32 more, and the rounding becomes
+ * overflow buckets, counted in the table's bytes.  Whatever backs it, the
+ * read-only mapping (4 KiB pages of it) reads every entry: lookups and a
+ * whole dump through the mapping agree with what was written.
+ */
+TEST(hugepages_parameter_sizes_arrays_in_whole_huge_pages)
+{
+	const char *param = "/sys/module/hmap/parameters/hugepages";
+	struct hmap_info on, off;
+	struct hmap_table *t;
+	char path[128];
+	__u64 k, v;
+
+	ASSERT_EQ(0, write_param(param, "0\n"));
+	ASSERT_EQ(0, make_table("small-pages", 8, 8, 1 << 20, path, sizeof(path)));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	ASSERT_EQ(0, hmap_table__info(t, &off));
+	hmap_table__close(t);
+	unlink(path);
+	ASSERT_EQ(0, write_param(param, "1\n"));
+	ASSERT_EQ(0, make_table("huge-pages", 8, 8, 1 << 20, path, sizeof(path)));
+	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	ASSERT_EQ(0, hmap_table__info(t, &on));
+	TH_LOG("1M entries of 8+8 bytes: %llu bytes, %u overflow buckets in small pages; "
+	       "%llu and %u in huge pages", (unsigned long long)off.bytes, off.stats.noverflow,
+	       (unsigned long long)on.bytes, on.stats.noverflow);
+	EXPECT_EQ(off.stats.nbuckets, on.stats.nbuckets);
+	EXPECT_LT(off.stats.noverflow, on.stats.noverflow);
+	EXPECT_LT(off.bytes, on.bytes);
+	EXPECT_GE(off.bytes + off.bytes / 32, on.bytes);
+	/* the same header page and locks: less than one huge page more */
+	EXPECT_EQ(0ULL, (on.bytes - off.bytes) & 4095);
+	EXPECT_GT(2ULL << 20, on.bytes - off.bytes);
+
+	for (k = 0; k < 1 << 20; k += 3) {
+		v = ~k;
+		ASSERT_EQ(0, hmap_table__update(t, &k, &v, BPF_NOEXIST));
+	}
+	for (k = 0; k < 1 << 20; k++) {
+		int ret = hmap_table__lookup(t, &k, &v);
+
+		ASSERT_EQ(k % 3 ? -ENOENT : 0, ret) TH_LOG("key %llu", (unsigned long long)k);
+		if (!ret)
+			ASSERT_EQ(~k, v);
+	}
+	{
+		struct sum_ctx c = {};
+
+		ASSERT_EQ(0, hmap_table__iterate(t, 0, sum_entry, &c, NULL));
+		EXPECT_EQ(((1ULL << 20) + 2) / 3, c.n);
+		EXPECT_EQ(0ULL, c.bad);
+	}
+	hmap_table__close(t);
+	unlink(path);
+	ASSERT_EQ(0, wait_live_tables(0));
+}
+
 /* ---- semantics against a reference model -------------------------------- */
 
 struct model {

@@ -130,7 +130,7 @@ static bool hrh_reserve(struct hrh *h, u64 bytes)
 
 static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets, int *err)
 {
-	struct hmap_layout l;
+	struct hmap_layout l, fitted;
 	struct hgr_array *a;
 	int ret;
 
@@ -148,8 +148,12 @@ static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets, int *err)
 	 * inserts while the next array is being allocated. */
 	l.noverflow = max_t(u32, l.noverflow, nbuckets / 2 + 16);
 	l.array_bytes = PAGE_ALIGN((u64)(l.nbuckets + l.noverflow) * l.bucket_size);
-	hmap_array_fit(&l, ~0ULL);	/* hrh_reserve() checks the table's cap */
-	if (!hrh_reserve(h, l.array_bytes)) {
+	/* Whole huge pages if the table's cap allows them, else as laid out. */
+	fitted = l;
+	hmap_array_fit(&fitted, ~0ULL);
+	if (fitted.array_bytes != l.array_bytes && hrh_reserve(h, fitted.array_bytes)) {
+		l = fitted;
+	} else if (!hrh_reserve(h, l.array_bytes)) {
 		*err = -E2BIG;
 		return NULL;
 	}
@@ -400,8 +404,10 @@ static void hrh_complete(struct hrh *h)
 
 /*
  * The growth worker.  h->lock (which mmap takes) is held only to retire an
- * array or set a spare aside, never across the moves: mapping is not held
- * up by a growth.  One instance at a time (a work item never runs twice at
+ * array or to allocate a spare and set it aside (an mmap can wait for that
+ * allocation, which tries for huge pages without retrying: see
+ * hmap_array_alloc()), never across the moves: mapping is not held up by a
+ * growth.  One instance at a time (a work item never runs twice at
  * once), and the only writer of h->prepared.
  */
 static void hrh_work(struct work_struct *work)

@@ -22,17 +22,18 @@ static unsigned long max_table_bytes = 4UL << 30;
 module_param(max_table_bytes, ulong, 0644);
 MODULE_PARM_DESC(max_table_bytes, "Largest bucket array one table may allocate, in bytes (default 4 GiB)");
 
-static bool hugepages = true;
+static bool hugepages;
 module_param(hugepages, bool, 0644);
 MODULE_PARM_DESC(hugepages, "Back bucket arrays of 2 MiB or more with huge pages where the kernel can "
-		 "(vmalloc_huge(); tables created after a change; default on)");
+		 "(vmalloc_huge(); arrays allocated after a change, an incremental table's next "
+		 "growth included; default off)");
 
 /**
  * hmap_array_fit - shape an array for the pages hmap_array_alloc() will use
  * @l: layout of the array, from hmap_layout_init() or hmap_layout_init_exact()
  * @max_bytes: cap on the array's size
  *
- * With huge pages on and an array of at least PMD_SIZE, rounds @l up to
+ * With huge pages on and an array of at least PMD_SIZE a node, rounds @l up to
  * whole huge pages when that costs at most 1/32 of it (hmap_layout_fit():
  * the tail becomes overflow buckets, so nothing allocated is left unused or
  * unaccounted).  Call before accounting @l->array_bytes.
@@ -40,7 +41,9 @@ MODULE_PARM_DESC(hugepages, "Back bucket arrays of 2 MiB or more with huge pages
  */
 void hmap_array_fit(struct hmap_layout *l, u64 max_bytes)
 {
-	if (READ_ONCE(hugepages) && l->array_bytes >= PMD_SIZE)
+	/* vmalloc_huge() maps huge pages only for a share of >= PMD_SIZE per
+	 * online node: below that, rounding would buy nothing. */
+	if (READ_ONCE(hugepages) && l->array_bytes / num_online_nodes() >= PMD_SIZE)
 		hmap_layout_fit(l, PMD_SIZE, max_bytes);
 }
 EXPORT_SYMBOL_GPL(hmap_array_fit);
@@ -52,17 +55,27 @@ EXPORT_SYMBOL_GPL(hmap_array_fit);
  *
  * As alloc_large_system_hash() does for the kernel's own big hash tables, a
  * multiple of PMD_SIZE is mapped with huge pages (one TLB entry for 2 MiB of
- * buckets instead of 512), which vmalloc_huge() falls back from to small
- * pages when it cannot get them.  Its pages are split, so
- * hmap_mmap_vmalloc() maps them to user space one 4 KiB page at a time, as
- * any others.  Free with vfree().
+ * buckets instead of 512).  Huge pages are only tried for, without retrying
+ * reclaim and compaction (__GFP_NORETRY, as alloc_large_system_hash() asks
+ * for no reclaim at all): when they are not at hand, the array is allocated
+ * again in small pages with @gfp as given.  Pages of either kind are split
+ * per 4 KiB, so hmap_mmap_vmalloc() maps them to user space one at a time,
+ * each holding its own reference, as before.  (Pool chunks are never a
+ * multiple of PMD_SIZE: their links share the allocation.)  Free with
+ * vfree().
  * Context: process; may sleep.
  * Return: the memory, or NULL.
  */
 void *hmap_array_alloc(u64 bytes, gfp_t gfp)
 {
-	if (READ_ONCE(hugepages) && bytes >= PMD_SIZE && IS_ALIGNED(bytes, PMD_SIZE))
-		return vmalloc_huge(bytes, gfp | __GFP_ZERO);
+	void *p;
+
+	if (READ_ONCE(hugepages) && bytes >= PMD_SIZE && IS_ALIGNED(bytes, PMD_SIZE)) {
+		p = vmalloc_huge(bytes, (gfp & ~__GFP_RETRY_MAYFAIL) | __GFP_NORETRY |
+				 __GFP_NOWARN | __GFP_ZERO);
+		if (p)
+			return p;
+	}
 	return __vmalloc(bytes, gfp | __GFP_ZERO);
 }
 EXPORT_SYMBOL_GPL(hmap_array_alloc);

@@ -4,9 +4,17 @@
  * absl::flat_hash_map (Debian libabsl-dev), same keys, same run, one thread.
  * Prints ns/op and the ratio hmap/absl (below 1.0: hmap is faster).
  *
- *   bench_native [-p PASSES] [N...]   (default 1024 1048576; PASSES: best
- *                                     of how many, default 2000 up to 4096
- *                                     entries, else 5)
+ *   bench_native [-p PASSES] [-H] [N...]   (default 1024 1048576; PASSES:
+ *                                     best of how many, default 2000 up to
+ *                                     4096 entries, else 5)
+ *
+ * Page size: allocations of 2 MiB or more, hmap's bucket array and absl's
+ * slot array alike, are mmap()ed 2 MiB-aligned and madvise()d
+ * MADV_NOHUGEPAGE (4 KiB pages, whatever the host's THP setting), or with
+ * -H MADV_HUGEPAGE, as hmap.ko's hugepages=1 backs its arrays; hmap's array
+ * is then rounded up to whole 2 MiB pages as hmap.ko rounds it
+ * (hmap_layout_fit()).  The header says how much was backed by huge pages
+ * (AnonHugePages), so a run that asked for them and got none shows it.
  *
  * Every operation must succeed; one that fails ends the run with exit status
  * 1, naming the operation and its errno.  Nothing outside the process is made.
@@ -22,7 +30,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
 #include <vector>
+#include <sys/mman.h>
 
 extern "C" {
 #include "hmap_engine.h"
@@ -48,6 +58,66 @@ static double now_ns()
 }
 
 static volatile uint64_t sink;
+static bool huge;	/* -H */
+
+/* 2 MiB-aligned anonymous memory for allocations of 2 MiB or more, with the
+ * page size chosen above; smaller ones from malloc(), as before. */
+static const size_t kHuge = 2u << 20;
+
+static void *big_alloc(size_t bytes)
+{
+	if (bytes < kHuge)
+		return malloc(bytes);
+	size_t len = (bytes + kHuge - 1) & ~(kHuge - 1);
+	uint8_t *p = (uint8_t *)mmap(NULL, len + kHuge, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	uint8_t *a = (uint8_t *)(((uintptr_t)p + kHuge - 1) & ~(uintptr_t)(kHuge - 1));
+	if (a > p)
+		munmap(p, a - p);
+	munmap(a + len, p + kHuge - a);
+	madvise(a, len, huge ? MADV_HUGEPAGE : MADV_NOHUGEPAGE);
+	return a;
+}
+
+static void big_free(void *p, size_t bytes)
+{
+	if (bytes < kHuge)
+		free(p);
+	else if (p)
+		munmap(p, (bytes + kHuge - 1) & ~(kHuge - 1));
+}
+
+template <typename T> struct BigAlloc {
+	using value_type = T;
+	BigAlloc() = default;
+	template <typename U> BigAlloc(const BigAlloc<U> &) {}
+	T *allocate(size_t n)
+	{
+		void *p = big_alloc(n * sizeof(T));
+		if (!p)
+			throw std::bad_alloc();
+		return (T *)p;
+	}
+	void deallocate(T *p, size_t n) { big_free(p, n * sizeof(T)); }
+	template <typename U> bool operator==(const BigAlloc<U> &) const { return true; }
+	template <typename U> bool operator!=(const BigAlloc<U> &) const { return false; }
+};
+
+static long anon_huge_kb()
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/smaps_rollup", "r");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "AnonHugePages: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
 
 [[noreturn]] static void fail(const char *what, uint32_t n, size_t v, uint32_t j, int err)
 {
@@ -68,9 +138,11 @@ template <size_t V> static void bench(uint32_t n, int passes)
 	int ret = hmap_layout_init_exact(&l, sizeof(Key), V, n, ~0ULL);	/* as hmap.ko */
 	if (ret)
 		fail("hmap_layout_init_exact", n, V, 0, ret);
-	void *mem = aligned_alloc(4096, l.array_bytes);
+	if (huge && l.array_bytes >= kHuge)
+		hmap_layout_fit(&l, kHuge, ~0ULL);	/* as hmap.ko's hugepages=1 */
+	void *mem = big_alloc(l.array_bytes);
 	if (!mem)
-		fail("aligned_alloc", n, V, 0, -ENOMEM);
+		fail("allocate the bucket array", n, V, 0, -ENOMEM);
 	std::vector<uint8_t> lockbytes(l.nlocks);
 	uint64_t entries = 0;
 	hmap_seed_t seed = { { 0x0123456789abcdefULL, 0xfedcba9876543210ULL } };
@@ -79,6 +151,7 @@ template <size_t V> static void bench(uint32_t n, int passes)
 
 	const char *names[] = { "insert", "lookup-hit", "lookup-miss", "update-existing", "delete" };
 	double best_h[5], best_a[5];
+	long huge_kb = 0;
 	for (int i = 0; i < 5; i++)
 		best_h[i] = best_a[i] = 1e30;
 	Val<V> val = {};
@@ -87,7 +160,8 @@ template <size_t V> static void bench(uint32_t n, int passes)
 		memset(mem, 0, l.array_bytes);
 		entries = 0;
 		hmap_tab_init(&t, &l, mem, &entries, &seed, &locks);
-		absl::flat_hash_map<Key, Val<V>> m;
+		absl::flat_hash_map<Key, Val<V>, absl::Hash<Key>, std::equal_to<Key>,
+				    BigAlloc<std::pair<const Key, Val<V>>>> m;
 		m.reserve(n);
 		double t0, r[5], q[5];
 		uint64_t hits = 0;
@@ -152,6 +226,8 @@ template <size_t V> static void bench(uint32_t n, int passes)
 			m.erase(keys[j]);
 		q[4] = now_ns() - t0;
 
+		if (pass == 0)
+			huge_kb = anon_huge_kb();	/* both tables full */
 		for (int i = 0; i < 5; i++) {
 			if (r[i] / n < best_h[i])
 				best_h[i] = r[i] / n;
@@ -160,10 +236,13 @@ template <size_t V> static void bench(uint32_t n, int passes)
 		}
 		sink += hits;
 	}
+	if (huge)
+		printf("# %u entries, %zu-byte values: %ld KiB of huge pages with both tables full\n",
+		       n, V, huge_kb);
 	for (int i = 0; i < 5; i++)
 		printf("%-16s %8u %6zu %12.1f %12.1f %8.2f\n", names[i], n, V, best_h[i], best_a[i],
 		       best_h[i] / best_a[i]);
-	free(mem);
+	big_free(mem, l.array_bytes);
 }
 
 int main(int argc, char **argv)
@@ -171,14 +250,21 @@ int main(int argc, char **argv)
 	std::vector<uint32_t> sizes = { 1024, 1048576 };
 	int opt_passes = 0, first = 1;
 
-	if (argc > 2 && !strcmp(argv[1], "-p")) {
-		opt_passes = atoi(argv[2]);
-		if (opt_passes < 1) {
-			fprintf(stderr, "bench_native: -p takes a number of passes >= 1, not '%s'\n",
-				argv[2]);
-			return 2;
+	for (;;) {
+		if (argc > first + 1 && !strcmp(argv[first], "-p")) {
+			opt_passes = atoi(argv[first + 1]);
+			if (opt_passes < 1) {
+				fprintf(stderr, "bench_native: -p takes a number of passes >= 1, "
+					"not '%s'\n", argv[first + 1]);
+				return 2;
+			}
+			first += 2;
+		} else if (argc > first && !strcmp(argv[first], "-H")) {
+			huge = true;
+			first++;
+		} else {
+			break;
 		}
-		first = 3;
 	}
 	if (argc > first) {
 		sizes.clear();
@@ -193,7 +279,8 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("# hmap engine (user-space build) vs absl::flat_hash_map, 16-byte keys, "
-	       "best of several passes\n");
+	       "best of several passes; allocations of 2 MiB or more on %s\n",
+	       huge ? "huge pages (MADV_HUGEPAGE)" : "4 KiB pages (MADV_NOHUGEPAGE)");
 	printf("%-16s %8s %6s %12s %12s %8s\n", "op", "entries", "value", "hmap ns/op", "absl ns/op",
 	       "hmap/absl");
 	for (uint32_t n : sizes) {

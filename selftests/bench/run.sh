@@ -9,9 +9,11 @@
 #
 # HMAP_BENCH_QUICK=1 (make bench QUICK=1): small sizes, one pass, for the CI
 # smoke test (selftests/bench/smoke.sh); the figures mean nothing then.
+# HMAP_BENCH_BIG=1 (make bench BIG=1): also dump 16M entries in the VM, with
+# and without huge pages (needs a 6 GiB guest).
 set -uo pipefail
 SRC=${HMAP_SRC:?} BUILD=${HMAP_BUILD:?}
-QUICK=${HMAP_BENCH_QUICK:-0}
+QUICK=${HMAP_BENCH_QUICK:-0} BIG=${HMAP_BENCH_BIG:-0}
 failed=()
 
 bench() {
@@ -31,12 +33,18 @@ fi
 echo "== native (host CPU): hmap engine vs absl::flat_hash_map"
 bench bench_native "${native[@]}"
 echo
+if [ "$QUICK" != 1 ]; then
+	echo "== native (host CPU): the same at 1M, both tables' big allocations on huge pages"
+	bench bench_native -H 1048576
+	echo
+fi
 echo "== native (host CPU): insert latency while growing, incremental vs stop-the-world"
 bench bench_grow_native "${grow_native[@]}"
 echo
 echo "== VM (QEMU TCG, 2 vCPUs): kfuncs vs BPF_MAP_TYPE_HASH"
-"$SRC/selftests/vm/vm.sh" --smp 2 --mem 3G --timeout "${HMAP_BENCH_TIMEOUT:-3600}" -- \
-	env HMAP_BENCH_QUICK="$QUICK" sh "$SRC/selftests/bench/vm_bench.sh"
+"$SRC/selftests/vm/vm.sh" --smp 2 --mem "$([ "$BIG" = 1 ] && echo 6G || echo 3G)" \
+	--timeout "${HMAP_BENCH_TIMEOUT:-3600}" -- \
+	env HMAP_BENCH_QUICK="$QUICK" HMAP_BENCH_BIG="$BIG" sh "$SRC/selftests/bench/vm_bench.sh"
 rc=$?
 [ $rc = 0 ] || failed+=("the VM part (vm.sh exit $rc; see above)")
 

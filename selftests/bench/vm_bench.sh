@@ -7,6 +7,7 @@
 # failed, left a pin behind, or kept rmmod from succeeding.
 # HMAP_BENCH_QUICK=1: small sizes, one pass, then a failure drill (a
 # benchmark made to fail must say why, exit 1 and leave nothing behind).
+# HMAP_BENCH_BIG=1: also the 16M-entry dumps with hugepages=0 and 1.
 B=${HMAP_BUILD:?}
 K=$B/kmod/$(uname -r)
 rc=0
@@ -62,6 +63,25 @@ else
 	echo
 	echo "== VM: insert latency while growing, incremental vs stop-the-world (BPF)"
 	bench bench_grow
+	# hmap.ko's hugepages=1: the same 1M rows with bucket arrays of 2 MiB
+	# or more on huge pages (htab is unchanged; compare with the rows above).
+	HP=/sys/module/hmap/parameters/hugepages
+	echo
+	echo "== VM: with hmap.ko hugepages=1 (bucket arrays on 2 MiB pages), 1M entries"
+	echo 1 > $HP
+	bench bench_kfunc 1048576
+	echo
+	bench bench_dump
+	echo 0 > $HP
+	if [ "${HMAP_BENCH_BIG:-0}" = 1 ]; then
+		for h in 0 1; do
+			echo
+			echo "== VM: reading 16M entries, zero-copy vs BPF_MAP_LOOKUP_BATCH, hugepages=$h"
+			echo $h > $HP
+			bench bench_dump -p 2 16777216
+		done
+		echo 0 > $HP
+	fi
 fi
 
 if [ -d /sys/fs/bpf/hmap-bench ]; then

@@ -52,6 +52,8 @@ static inline struct hgr_array *array_new(struct native *n, u32 nbuckets)
 	if (l.noverflow < nbuckets / 2 + 16)	/* as hmap_rehash.ko */
 		l.noverflow = nbuckets / 2 + 16;
 	l.array_bytes = ((u64)(l.nbuckets + l.noverflow) * l.bucket_size + 4095) & ~4095ULL;
+	if (l.array_bytes >= (2U << 20))	/* as with hugepages=1, on one node */
+		hmap_layout_fit(&l, 2U << 20, ~0ULL);
 	a->mem = calloc(1, l.array_bytes);	/* large: fresh zero pages, like __GFP_ZERO */
 	hmap_tab_init(&a->tab, &l, a->mem, &a->count, &n->g.seed, &n->g.locks);
 	a->tab.locks.mask = n->g.locks.mask;

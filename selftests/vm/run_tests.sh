@@ -8,7 +8,8 @@
 # Last line: "HMAP-TOTALS <pass> <fail> <skip>".
 #   run_tests.sh [TEST-BINARY-NAME [harness args, e.g. -t model_every_flag_and_size]]
 # Environment: HMAP_KMOD (the .ko directory, default $HMAP_BUILD/kmod/$(uname -r)),
-# HMAP_SUITES (test binaries to run, default all), HMAP_TIMEOUT_SCALE.
+# HMAP_SUITES (test binaries to run, default all), HMAP_TIMEOUT_SCALE,
+# HMAP_PARAMS (hmap.ko's module parameters, e.g. hugepages=1).
 B=${HMAP_BUILD:?}
 export HMAP_KMOD=${HMAP_KMOD:-$B/kmod/$(uname -r)}
 pass=0 fail=0 skip=0
@@ -27,7 +28,10 @@ if [ -e $LEAKS ] && ! { echo scan > $LEAKS && echo clear > $LEAKS; } 2>/dev/null
 fi
 
 for m in hmap hmap_rehash; do
-	if ! insmod "$HMAP_KMOD/$m.ko"; then
+	params=
+	[ $m = hmap ] && params=${HMAP_PARAMS:-}
+	# shellcheck disable=SC2086 # word-split: one module parameter each
+	if ! insmod "$HMAP_KMOD/$m.ko" $params; then
 		echo "not ok - insmod $HMAP_KMOD/$m.ko"
 		echo "HMAP-TOTALS 0 1 0"
 		exit 1

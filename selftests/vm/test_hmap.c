@@ -239,7 +239,7 @@ static int sum_entry(const void *key, const void *value, void *ctx)
 }
 
 /*
- * hugepages=1 (the default): an array of 2 MiB or more is allocated in whole
+ * hugepages=1 (default 0): an array of 2 MiB or more is allocated in whole
  * huge pages when that costs at most 1/32 more, and the rounding becomes
  * overflow buckets, counted in the table's bytes.  Whatever backs it, the
  * read-only mapping (4 KiB pages of it) reads every entry: lookups and a
@@ -248,19 +248,31 @@ static int sum_entry(const void *key, const void *value, void *ctx)
 TEST(hugepages_parameter_sizes_arrays_in_whole_huge_pages)
 {
 	const char *param = "/sys/module/hmap/parameters/hugepages";
+	char path[128], small[128], was[16] = {};
 	struct hmap_info on, off;
 	struct hmap_table *t;
-	char path[128];
+	int w0, made0, w1, made1, wr;
+	FILE *f = fopen(param, "r");
 	__u64 k, v;
 
-	ASSERT_EQ(0, write_param(param, "0\n"));
-	ASSERT_EQ(0, make_table("small-pages", 8, 8, 1 << 20, path, sizeof(path)));
-	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(was, sizeof(was), f));
+	fclose(f);
+	/* Back to what it was before any assert can end the test. */
+	w0 = write_param(param, "0\n");
+	made0 = make_table("small-pages", 8, 8, 1 << 20, small, sizeof(small));
+	w1 = write_param(param, "1\n");
+	made1 = make_table("huge-pages", 8, 8, 1 << 20, path, sizeof(path));
+	wr = write_param(param, was);
+	ASSERT_EQ(0, w0);
+	ASSERT_EQ(0, w1);
+	ASSERT_EQ(0, wr);
+	ASSERT_EQ(0, made0);
+	ASSERT_EQ(0, hmap_table__open_pinned(small, NULL, &t));
 	ASSERT_EQ(0, hmap_table__info(t, &off));
 	hmap_table__close(t);
-	unlink(path);
-	ASSERT_EQ(0, write_param(param, "1\n"));
-	ASSERT_EQ(0, make_table("huge-pages", 8, 8, 1 << 20, path, sizeof(path)));
+	unlink(small);
+	ASSERT_EQ(0, made1);
 	ASSERT_EQ(0, hmap_table__open_pinned(path, NULL, &t));
 	ASSERT_EQ(0, hmap_table__info(t, &on));
 	TH_LOG("1M entries of 8+8 bytes: %llu bytes, %u overflow buckets in small pages; "

@@ -529,13 +529,18 @@ void hgr_finish_growth(struct hgr *g, struct hgr_regime *growing)
  * starved worker matter most), twice after; 0 if the table may not grow
  * again (2^24 buckets, or max_entries reached).
  */
-u32 hgr_next_nbuckets(const struct hgr *g)
+static __always_inline u32 __hgr_next_nbuckets(const struct hgr *g, const struct hgr_regime *r)
 {
-	u64 nb = hmap_deref(g->regime)->cur->tab.l.nbuckets;
+	u64 nb = r->cur->tab.l.nbuckets;
 
 	if (nb >= (1ULL << HMAP_MAX_BUCKETS_LOG2) || nb * HMAP_LOAD_NUM / HMAP_LOAD_DEN >= g->max_entries)
 		return 0;
 	return nb < HGR_EAGER_SPARE_BUCKETS ? nb * 4 : nb * 2;
+}
+
+u32 hgr_next_nbuckets(const struct hgr *g)
+{
+	return __hgr_next_nbuckets(g, hmap_deref(g->regime));
 }
 
 /*
@@ -545,14 +550,19 @@ u32 hgr_next_nbuckets(const struct hgr *g)
  * array takes at most one insert per old bucket, well before the new array
  * reaches the same mark.
  */
-bool hgr_wants_grow(const struct hgr *g)
+static __always_inline bool __hgr_wants_grow(const struct hgr *g, const struct hgr_regime *r,
+					     u64 entries)
 {
-	const struct hgr_regime *r = hmap_deref(g->regime);
 	u64 nb = r->cur->tab.l.nbuckets;
 
 	return !r->old && nb < (1ULL << HMAP_MAX_BUCKETS_LOG2) &&
-	       READ_ONCE(*g->entries) * HMAP_LOAD_DEN * 2 > nb * HMAP_LOAD_NUM &&
+	       entries * HMAP_LOAD_DEN * 2 > nb * HMAP_LOAD_NUM &&
 	       nb * HMAP_LOAD_NUM / HMAP_LOAD_DEN < g->max_entries;
+}
+
+bool hgr_wants_grow(const struct hgr *g)
+{
+	return __hgr_wants_grow(g, hmap_deref(g->regime), READ_ONCE(*g->entries));
 }
 
 /*
@@ -560,14 +570,18 @@ bool hgr_wants_grow(const struct hgr *g)
  * at once; big ones from three eighths of 6.5 entries a bucket, so the
  * spare (twice the array) is not held longer than it takes to allocate.
  */
-bool hgr_wants_spare(const struct hgr *g)
+static __always_inline bool __hgr_wants_spare(const struct hgr *g, const struct hgr_regime *r,
+					      u64 entries)
 {
-	const struct hgr_regime *r = hmap_deref(g->regime);
 	u64 nb = r->cur->tab.l.nbuckets;
 
-	return !r->old && !READ_ONCE(g->spare) && hgr_next_nbuckets(g) &&
-	       (nb <= HGR_EAGER_SPARE_BUCKETS ||
-		READ_ONCE(*g->entries) * HMAP_LOAD_DEN * 8 > nb * HMAP_LOAD_NUM * 3);
+	return !r->old && !READ_ONCE(g->spare) && __hgr_next_nbuckets(g, r) &&
+	       (nb <= HGR_EAGER_SPARE_BUCKETS || entries * HMAP_LOAD_DEN * 8 > nb * HMAP_LOAD_NUM * 3);
+}
+
+bool hgr_wants_spare(const struct hgr *g)
+{
+	return __hgr_wants_spare(g, hmap_deref(g->regime), READ_ONCE(*g->entries));
 }
 
 /* Context: any.  Fewer values are ready (free or never used) than two chunks
@@ -611,7 +625,7 @@ int hgr_lookup_copy(struct hgr *g, const void *key, void *value)
 	ret = hmap_plat_lock(&g->locks, lidx, &fl);
 	if (ret)
 		return ret;
-	ip = hmap_tab_lookup(&hgr_home(hmap_deref(g->regime), hash)->tab, key, hash);
+	ip = hmap_tab_find_locked(&hgr_home(hmap_deref(g->regime), hash)->tab, key, hash);
 	if (ip)
 		v = hgr_value(&g->pool, *ip);
 	if (v)
@@ -633,7 +647,9 @@ int hgr_lookup_copy(struct hgr *g, const void *key, void *value)
  * when the free list is empty is the stripe dropped for the pool lock (the
  * never-used cursor or the spare chunk), then taken again: one lock at a
  * time.  Inserting while growing first moves the key's old bucket, then,
- * after the stripe, one more.
+ * after the stripe, one more.  With HMAP_NOEXIST the key is not looked up
+ * first: the engine's insert finds it in the scan that finds room, and the
+ * slot taken for it goes back (one scan of the chain, not two).
  * Context: any; raw spinlocks with IRQs off, never sleeps, never allocates.
  * Return: 0; -EEXIST; -ENOENT; -ENOSPC (at max entries, or room ran out
  * before growth caught up: nothing changed); -EBUSY (a lock re-entered on
@@ -656,7 +672,7 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 			goto out;
 		r = hmap_deref(g->regime);
 		a = hgr_home(r, hash);
-		ip = hmap_tab_lookup(&a->tab, key, hash);
+		ip = flags == HMAP_NOEXIST ? NULL : hmap_tab_find_locked(&a->tab, key, hash);
 		if (ip) {
 			v = hgr_value(p, *ip);
 			if (unlikely(!v))
@@ -680,6 +696,11 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 		}
 		if (idx != HGR_NIL || hgr_pool_pop(p, &idx))
 			break;
+		/* The slow way may fail for want of room: look first. */
+		if (flags == HMAP_NOEXIST && hmap_tab_find_locked(&a->tab, key, hash)) {
+			ret = -EEXIST;
+			goto unlock;
+		}
 		hmap_plat_unlock(&g->locks, lidx, fl);
 		ret = hgr_pool_alloc_slow(g, &idx);
 		if (ret)
@@ -695,14 +716,19 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 	 * every other way out of the loop jumps to unlock or out. */
 	if (a != r->cur) {
 		ret = __hgr_evacuate_locked(g, r, hash & r->old->tab.mask);
-		if (ret)
-			goto unlock;
+		if (ret) {
+			/* Not moved: the chain is all in old still. */
+			a = r->old;
+			goto refused;
+		}
+		a = r->cur;
 	}
 	if (hmap_atomic64_inc_return(g->entries) > g->max_entries) {
 		hmap_atomic64_dec(g->entries);
 		ret = -ENOSPC;
-		goto unlock;
+		goto refused;
 	}
+	/* -EEXIST here only for NOEXIST, which skipped the look above. */
 	ret = __hmap_tab_update_locked(&r->cur->tab, key, hash, &idx, HMAP_NOEXIST, NULL);
 	if (ret) {
 		hmap_atomic64_dec(g->entries);
@@ -712,18 +738,35 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 		*valp = hgr_value(p, idx);
 	idx = HGR_NIL;	/* published */
 	inserted = true;
+	goto unlock;
+refused:
+	/* NOEXIST did not look: a key that is there is -EEXIST, whatever
+	 * else would have refused its insert. */
+	if (flags == HMAP_NOEXIST && hmap_tab_find_locked(&a->tab, key, hash))
+		ret = -EEXIST;
 unlock:
 	hmap_plat_unlock(&g->locks, lidx, fl);
 out:
 	if (idx != HGR_NIL)
 		hgr_pool_put_back(g, idx);
-	if (inserted && r->old)
-		hgr_evacuate_extra(g);
-	if (inserted && hgr_wants_grow(g))
-		hgr_try_start_growth(g);
-	if (ret == -ENOSPC ||
-	    (inserted && (hgr_wants_grow(g) || hgr_wants_chunk(g) || hgr_wants_spare(g))))
+	if (inserted) {
+		struct hgr_regime *now;
+		u64 n;
+
+		if (r->old)
+			hgr_evacuate_extra(g);
+		/* One read of the regime and the count for every check. */
+		now = hmap_deref(g->regime);
+		n = READ_ONCE(*g->entries);
+		if (__hgr_wants_grow(g, now, n)) {
+			if (!hgr_try_start_growth(g))	/* started: it woke the worker */
+				WRITE_ONCE(g->want_worker, true);	/* no spare yet */
+		} else if (hgr_wants_chunk(g) || __hgr_wants_spare(g, now, n)) {
+			WRITE_ONCE(g->want_worker, true);
+		}
+	} else if (ret == -ENOSPC) {
 		WRITE_ONCE(g->want_worker, true);
+	}
 	return ret;
 }
 

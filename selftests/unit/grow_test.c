@@ -383,6 +383,96 @@ TEST(max_capacity_caps_growth)
 	native_free(n);
 }
 
+/* Insert @k with NOEXIST while it is there: -EEXIST, its value unchanged. */
+static int noexist_present(struct native *n, u64 k)
+{
+	u64 v = ~k, *p;
+	int ret = hgr_update(&n->g, &k, &v, HMAP_NOEXIST, NULL);
+
+	p = hgr_lookup(&n->g, &k);
+	if (!p || *p != k)
+		return -EINVAL;
+	return ret;
+}
+
+/*
+ * HMAP_NOEXIST does not look the key up before it takes a value slot (the
+ * engine's insert finds the key in the scan that finds room): a key that is
+ * there is still -EEXIST whatever else would refuse an insert (the table at
+ * max_entries, the pool out of values, the key's old bucket not moved yet),
+ * its value untouched, and every slot taken for it given back.
+ */
+TEST(noexist_on_a_present_key_is_eexist_whatever_else_refuses)
+{
+	u64 entries = 0, k, next = 1000, live_lo = 0, tested = 0;
+	struct native *n = native_new(8, 8, 1000, &entries, 0);
+	struct hgr_regime *r;
+	int ret = 0;
+
+	for (k = 0; k < 1000; k++)
+		ASSERT_EQ(0, hgr_update(&n->g, &k, &k, HMAP_NOEXIST, NULL));
+	/* At max_entries, with a free value (the one the refused insert of an
+	 * absent key took and gave back): taken, then given back again. */
+	k = 5000;
+	EXPECT_EQ(-ENOSPC, hgr_update(&n->g, &k, &k, HMAP_NOEXIST, NULL));
+	ASSERT_EQ(1, n->g.pool.nfree);
+	for (k = 0; k < 1000; k += 7)
+		ASSERT_EQ(-EEXIST, noexist_present(n, k)) TH_LOG("key %llu at the cap", (unsigned long long)k);
+	EXPECT_EQ(1, n->g.pool.nfree);
+	EXPECT_POOL_CONSERVED(n, entries);
+	/* Out of values: deleted ones wait (no reclaim here) until none is left. */
+	while (!ret) {
+		for (k = live_lo; k < live_lo + 100; k++)
+			ASSERT_EQ(0, hgr_delete(&n->g, &k));
+		live_lo += 100;
+		for (k = 0; k < 100 && !ret; k++, next++) {
+			u64 key = next;
+
+			ret = hgr_update(&n->g, &key, &key, HMAP_NOEXIST, NULL);
+		}
+		ASSERT_GT(1000000, next);
+	}
+	ASSERT_EQ(-ENOSPC, ret);
+	next--;		/* refused */
+	ASSERT_GT(1000, entries);
+	for (k = live_lo; k < next; k += 7)
+		ASSERT_EQ(-EEXIST, noexist_present(n, k)) TH_LOG("key %llu, pool empty", (unsigned long long)k);
+	k = next;
+	EXPECT_EQ(-ENOSPC, hgr_update(&n->g, &k, &k, HMAP_NOEXIST, NULL));
+	TH_LOG("pool out of values after %llu inserts, %llu entries", (unsigned long long)next,
+	       (unsigned long long)entries);
+	EXPECT_POOL_CONSERVED(n, entries);
+	native_free(n);
+
+	/* Growing, no worker: keys whose old bucket has not moved yet. */
+	entries = 0;
+	n = native_new(8, 8, 1 << 20, &entries, 0);
+	for (k = 0; !n->g.regime->old; k++) {
+		ASSERT_GT(100000, k);
+		ASSERT_EQ(0, hgr_update(&n->g, &k, &k, HMAP_NOEXIST, NULL));
+	}
+	/* Free values to take: the last 50 keys deleted, their values reclaimed. */
+	for (u64 i = k - 50; i < k; i++)
+		ASSERT_EQ(0, hgr_delete(&n->g, &i));
+	k -= 50;
+	native_reclaim_now(n);
+	ASSERT_EQ(50, n->g.pool.nfree);
+	r = n->g.regime;
+	for (u64 i = 0; i < k; i++) {
+		u32 b = hgr_hash(&n->g, &i) & r->old->tab.mask;
+
+		if (READ_ONCE(hmap_bucket_at(&r->old->tab, b)->seq) & HMAP_SEQ_EVACUATED)
+			continue;
+		ASSERT_EQ(-EEXIST, noexist_present(n, i)) TH_LOG("key %llu in old bucket %u", (unsigned long long)i, b);
+		tested++;
+	}
+	TH_LOG("%llu keys looked for in old buckets", (unsigned long long)tested);
+	EXPECT_LT(100, tested);
+	EXPECT_EQ(k, entries);
+	EXPECT_POOL_CONSERVED(n, entries);
+	native_free(n);
+}
+
 /*
  * A program keeps a value pointer after its key is deleted (lookup-or-init,
  * then an atomic add, racing a delete) and writes anything through it.

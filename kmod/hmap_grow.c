@@ -647,9 +647,9 @@ int hgr_lookup_copy(struct hgr *g, const void *key, void *value)
  * when the free list is empty is the stripe dropped for the pool lock (the
  * never-used cursor or the spare chunk), then taken again: one lock at a
  * time.  Inserting while growing first moves the key's old bucket, then,
- * after the stripe, one more.  With HMAP_NOEXIST the key is not looked up
- * first: the engine's insert finds it in the scan that finds room, and the
- * slot taken for it goes back (one scan of the chain, not two).
+ * after the stripe, one more.  The key is looked up before a slot is taken,
+ * also for HMAP_NOEXIST: a present key then costs one scan, and never takes
+ * a value or a count that a concurrent insert at the cap could need.
  * Context: any; raw spinlocks with IRQs off, never sleeps, never allocates.
  * Return: 0; -EEXIST; -ENOENT; -ENOSPC (at max entries, or room ran out
  * before growth caught up: nothing changed); -EBUSY (a lock re-entered on
@@ -672,7 +672,7 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 			goto out;
 		r = hmap_deref(g->regime);
 		a = hgr_home(r, hash);
-		ip = flags == HMAP_NOEXIST ? NULL : hmap_tab_find_locked(&a->tab, key, hash);
+		ip = hmap_tab_find_locked(&a->tab, key, hash);
 		if (ip) {
 			v = hgr_value(p, *ip);
 			if (unlikely(!v))
@@ -696,11 +696,6 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 		}
 		if (idx != HGR_NIL || hgr_pool_pop(p, &idx))
 			break;
-		/* The slow way may fail for want of room: look first. */
-		if (flags == HMAP_NOEXIST && hmap_tab_find_locked(&a->tab, key, hash)) {
-			ret = -EEXIST;
-			goto unlock;
-		}
 		hmap_plat_unlock(&g->locks, lidx, fl);
 		ret = hgr_pool_alloc_slow(g, &idx);
 		if (ret)
@@ -716,19 +711,14 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 	 * every other way out of the loop jumps to unlock or out. */
 	if (a != r->cur) {
 		ret = __hgr_evacuate_locked(g, r, hash & r->old->tab.mask);
-		if (ret) {
-			/* Not moved: the chain is all in old still. */
-			a = r->old;
-			goto refused;
-		}
-		a = r->cur;
+		if (ret)
+			goto unlock;
 	}
 	if (hmap_atomic64_inc_return(g->entries) > g->max_entries) {
 		hmap_atomic64_dec(g->entries);
 		ret = -ENOSPC;
-		goto refused;
+		goto unlock;
 	}
-	/* -EEXIST here only for NOEXIST, which skipped the look above. */
 	ret = __hmap_tab_update_locked(&r->cur->tab, key, hash, &idx, HMAP_NOEXIST, NULL);
 	if (ret) {
 		hmap_atomic64_dec(g->entries);
@@ -738,12 +728,6 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 		*valp = hgr_value(p, idx);
 	idx = HGR_NIL;	/* published */
 	inserted = true;
-	goto unlock;
-refused:
-	/* NOEXIST did not look: a key that is there is -EEXIST, whatever
-	 * else would have refused its insert. */
-	if (flags == HMAP_NOEXIST && hmap_tab_find_locked(&a->tab, key, hash))
-		ret = -EEXIST;
 unlock:
 	hmap_plat_unlock(&g->locks, lidx, fl);
 out:
@@ -759,7 +743,8 @@ out:
 		now = hmap_deref(g->regime);
 		n = READ_ONCE(*g->entries);
 		if (__hgr_wants_grow(g, now, n)) {
-			if (!hgr_try_start_growth(g))	/* started: it woke the worker */
+			/* Started: it set want_worker itself. */
+			if (!hgr_try_start_growth(g))
 				WRITE_ONCE(g->want_worker, true);	/* no spare yet */
 		} else if (hgr_wants_chunk(g) || __hgr_wants_spare(g, now, n)) {
 			WRITE_ONCE(g->want_worker, true);

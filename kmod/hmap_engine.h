@@ -326,18 +326,6 @@ static __always_inline void *hmap_chain_find(const struct hmap_tab *t, struct hm
 	}
 }
 
-/*
- * hmap_tab_find_locked - find a key under its stripe: the value, or NULL
- * Every writer of the chain holds the same stripe, so it holds still: one
- * scan, no seq snapshot.  Context: any; the caller holds the key's stripe.
- */
-static __always_inline void *hmap_tab_find_locked(const struct hmap_tab *t, const void *key,
-						  u32 hash)
-{
-	return hmap_chain_find(t, hmap_bucket_at(t, hmap_tab_index(t, hash)), key,
-			       hmap_tophash(hash));
-}
-
 /**
  * __hmap_tab_lookup - find a key lock-free (mostly), or learn its chain has moved
  * @t: the engine

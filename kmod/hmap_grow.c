@@ -529,18 +529,13 @@ void hgr_finish_growth(struct hgr *g, struct hgr_regime *growing)
  * starved worker matter most), twice after; 0 if the table may not grow
  * again (2^24 buckets, or max_entries reached).
  */
-static __always_inline u32 __hgr_next_nbuckets(const struct hgr *g, const struct hgr_regime *r)
+u32 hgr_next_nbuckets(const struct hgr *g)
 {
-	u64 nb = r->cur->tab.l.nbuckets;
+	u64 nb = hmap_deref(g->regime)->cur->tab.l.nbuckets;
 
 	if (nb >= (1ULL << HMAP_MAX_BUCKETS_LOG2) || nb * HMAP_LOAD_NUM / HMAP_LOAD_DEN >= g->max_entries)
 		return 0;
 	return nb < HGR_EAGER_SPARE_BUCKETS ? nb * 4 : nb * 2;
-}
-
-u32 hgr_next_nbuckets(const struct hgr *g)
-{
-	return __hgr_next_nbuckets(g, hmap_deref(g->regime));
 }
 
 /*
@@ -550,19 +545,14 @@ u32 hgr_next_nbuckets(const struct hgr *g)
  * array takes at most one insert per old bucket, well before the new array
  * reaches the same mark.
  */
-static __always_inline bool __hgr_wants_grow(const struct hgr *g, const struct hgr_regime *r,
-					     u64 entries)
+bool hgr_wants_grow(const struct hgr *g)
 {
+	const struct hgr_regime *r = hmap_deref(g->regime);
 	u64 nb = r->cur->tab.l.nbuckets;
 
 	return !r->old && nb < (1ULL << HMAP_MAX_BUCKETS_LOG2) &&
-	       entries * HMAP_LOAD_DEN * 2 > nb * HMAP_LOAD_NUM &&
+	       READ_ONCE(*g->entries) * HMAP_LOAD_DEN * 2 > nb * HMAP_LOAD_NUM &&
 	       nb * HMAP_LOAD_NUM / HMAP_LOAD_DEN < g->max_entries;
-}
-
-bool hgr_wants_grow(const struct hgr *g)
-{
-	return __hgr_wants_grow(g, hmap_deref(g->regime), READ_ONCE(*g->entries));
 }
 
 /*
@@ -570,18 +560,14 @@ bool hgr_wants_grow(const struct hgr *g)
  * at once; big ones from three eighths of 6.5 entries a bucket, so the
  * spare (twice the array) is not held longer than it takes to allocate.
  */
-static __always_inline bool __hgr_wants_spare(const struct hgr *g, const struct hgr_regime *r,
-					      u64 entries)
-{
-	u64 nb = r->cur->tab.l.nbuckets;
-
-	return !r->old && !READ_ONCE(g->spare) && __hgr_next_nbuckets(g, r) &&
-	       (nb <= HGR_EAGER_SPARE_BUCKETS || entries * HMAP_LOAD_DEN * 8 > nb * HMAP_LOAD_NUM * 3);
-}
-
 bool hgr_wants_spare(const struct hgr *g)
 {
-	return __hgr_wants_spare(g, hmap_deref(g->regime), READ_ONCE(*g->entries));
+	const struct hgr_regime *r = hmap_deref(g->regime);
+	u64 nb = r->cur->tab.l.nbuckets;
+
+	return !r->old && !READ_ONCE(g->spare) && hgr_next_nbuckets(g) &&
+	       (nb <= HGR_EAGER_SPARE_BUCKETS ||
+		READ_ONCE(*g->entries) * HMAP_LOAD_DEN * 8 > nb * HMAP_LOAD_NUM * 3);
 }
 
 /* Context: any.  Fewer values are ready (free or never used) than two chunks
@@ -625,7 +611,7 @@ int hgr_lookup_copy(struct hgr *g, const void *key, void *value)
 	ret = hmap_plat_lock(&g->locks, lidx, &fl);
 	if (ret)
 		return ret;
-	ip = hmap_tab_find_locked(&hgr_home(hmap_deref(g->regime), hash)->tab, key, hash);
+	ip = hmap_tab_lookup(&hgr_home(hmap_deref(g->regime), hash)->tab, key, hash);
 	if (ip)
 		v = hgr_value(&g->pool, *ip);
 	if (v)
@@ -647,9 +633,7 @@ int hgr_lookup_copy(struct hgr *g, const void *key, void *value)
  * when the free list is empty is the stripe dropped for the pool lock (the
  * never-used cursor or the spare chunk), then taken again: one lock at a
  * time.  Inserting while growing first moves the key's old bucket, then,
- * after the stripe, one more.  The key is looked up before a slot is taken,
- * also for HMAP_NOEXIST: a present key then costs one scan, and never takes
- * a value or a count that a concurrent insert at the cap could need.
+ * after the stripe, one more.
  * Context: any; raw spinlocks with IRQs off, never sleeps, never allocates.
  * Return: 0; -EEXIST; -ENOENT; -ENOSPC (at max entries, or room ran out
  * before growth caught up: nothing changed); -EBUSY (a lock re-entered on
@@ -672,7 +656,7 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 			goto out;
 		r = hmap_deref(g->regime);
 		a = hgr_home(r, hash);
-		ip = hmap_tab_find_locked(&a->tab, key, hash);
+		ip = hmap_tab_lookup(&a->tab, key, hash);
 		if (ip) {
 			v = hgr_value(p, *ip);
 			if (unlikely(!v))
@@ -733,25 +717,13 @@ unlock:
 out:
 	if (idx != HGR_NIL)
 		hgr_pool_put_back(g, idx);
-	if (inserted) {
-		struct hgr_regime *now;
-		u64 n;
-
-		if (r->old)
-			hgr_evacuate_extra(g);
-		/* One read of the regime and the count for every check. */
-		now = hmap_deref(g->regime);
-		n = READ_ONCE(*g->entries);
-		if (__hgr_wants_grow(g, now, n)) {
-			/* Started: it set want_worker itself. */
-			if (!hgr_try_start_growth(g))
-				WRITE_ONCE(g->want_worker, true);	/* no spare yet */
-		} else if (hgr_wants_chunk(g) || __hgr_wants_spare(g, now, n)) {
-			WRITE_ONCE(g->want_worker, true);
-		}
-	} else if (ret == -ENOSPC) {
+	if (inserted && r->old)
+		hgr_evacuate_extra(g);
+	if (inserted && hgr_wants_grow(g))
+		hgr_try_start_growth(g);
+	if (ret == -ENOSPC ||
+	    (inserted && (hgr_wants_grow(g) || hgr_wants_chunk(g) || hgr_wants_spare(g))))
 		WRITE_ONCE(g->want_worker, true);
-	}
 	return ret;
 }
 

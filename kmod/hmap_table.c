@@ -53,9 +53,9 @@ EXPORT_SYMBOL_GPL(hmap_array_fit);
  * @bytes: page aligned; a multiple of PMD_SIZE to be backed by huge pages
  * @gfp: GFP_KERNEL_ACCOUNT-based flags
  *
- * As alloc_large_system_hash() does for the kernel's own big hash tables, a
- * multiple of PMD_SIZE is mapped with huge pages (one TLB entry for 2 MiB of
- * buckets instead of 512).  Huge pages are only tried for, without retrying
+ * With hugepages=1, as alloc_large_system_hash() does for the kernel's own
+ * big hash tables, a multiple of PMD_SIZE is mapped with huge pages (one TLB
+ * entry for 2 MiB of buckets instead of 512).  Huge pages are only tried for, without retrying
  * reclaim and compaction (__GFP_NORETRY, as alloc_large_system_hash() asks
  * for no reclaim at all): when they are not at hand, the array is allocated
  * again in small pages with @gfp as given.  Pages of either kind are split

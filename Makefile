@@ -332,8 +332,7 @@ vm: all
 # baseline parameter, which the tested module does not.  QUICK=1: small
 # sizes and one pass, what make check's bench smoke runs (the figures then
 # mean nothing).  BIG=1 adds the 16M-entry dumps with and without huge
-# pages (a 6 GiB VM, about 8 minutes more).  Exits non-zero if any benchmark
-# failed.
+# pages (a 6 GiB VM).  Exits non-zero if any benchmark failed.
 bench: deps
 	$(Q)$(MAKE) BUILD=$(BUILD)/bench HMAP_BENCH=1 bench-run
 

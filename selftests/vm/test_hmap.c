@@ -211,17 +211,6 @@ TEST(max_table_bytes_parameter)
 	fclose(f);
 }
 
-static int write_param(const char *param, const char *val)
-{
-	FILE *f = fopen(param, "w");
-	int ret;
-
-	if (!f)
-		return -errno;
-	ret = fputs(val, f) < 0 ? -EIO : 0;
-	return fclose(f) ? -errno : ret;
-}
-
 struct sum_ctx {
 	__u64 n, bad;
 };
@@ -259,11 +248,11 @@ TEST(hugepages_parameter_sizes_arrays_in_whole_huge_pages)
 	ASSERT_NE(NULL, fgets(was, sizeof(was), f));
 	fclose(f);
 	/* Back to what it was before any assert can end the test. */
-	w0 = write_param(param, "0\n");
+	w0 = hmap_module_param("hmap", "hugepages", "0\n");
 	made0 = make_table("small-pages", 8, 8, 1 << 20, small, sizeof(small));
-	w1 = write_param(param, "1\n");
+	w1 = hmap_module_param("hmap", "hugepages", "1\n");
 	made1 = make_table("huge-pages", 8, 8, 1 << 20, path, sizeof(path));
-	wr = write_param(param, was);
+	wr = hmap_module_param("hmap", "hugepages", was);
 	ASSERT_EQ(0, w0);
 	ASSERT_EQ(0, w1);
 	ASSERT_EQ(0, wr);

@@ -266,6 +266,15 @@ $(BUILD)/selftests/bench_grow_native: $(SRC)/selftests/bench/bench_grow_native.c
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O2 -g -fno-strict-aliasing -I$(SRC)/kmod -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
 
+# The dump natively: the engine's table read by libhmap's reader, against the
+# host kernel's BPF_MAP_LOOKUP_BATCH.
+$(BUILD)/selftests/bench_dump_native: $(SRC)/selftests/bench/bench_dump_native.c $(SRC)/kmod/hmap_engine.c \
+		$(BUILD)/user/libhmap.a $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/utab.h
+	$(call msg,CC,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -fno-strict-aliasing -I$(SRC)/selftests/unit $(filter %.c,$^) \
+		$(BUILD)/user/libhmap.a $(USER_LIBS) -o $@
+
 $(BUILD)/selftests/bench_native: $(SRC)/selftests/bench/bench_native.cc $(SRC)/kmod/hmap_engine.c \
 		$(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h)
 	$(call msg,CXX,$(notdir $@))

@@ -420,6 +420,30 @@ full:
 	return -E2BIG;
 }
 
+/*
+ * The in-place walk reads the main buckets in order, which the CPU's own
+ * prefetcher follows, but an overflow bucket is anywhere in the overflow
+ * region: a cache miss (at 1M entries a fifth of the chains have one) that
+ * cost about 40% of a dump natively.  So the walk reads the overflow link of
+ * the bucket HMAP_PREFETCH_AHEAD ahead (its line is on the way in already)
+ * and prefetches that overflow bucket's lines.  A racing writer may change
+ * the link: a prefetch is only a hint, and the index is bounded first.
+ */
+#define HMAP_PREFETCH_AHEAD	8
+
+static inline void hmap_prefetch_overflow(const struct hmap_reader *r,
+					  const struct hmap_uarray *a, __u32 b)
+{
+	__u32 next = __atomic_load_n(&hmap_ubucket(r, a, b)->overflow, __ATOMIC_RELAXED);
+	const char *p;
+
+	if (next < a->nbuckets || next >= a->ntotal)
+		return;
+	p = (const char *)hmap_ubucket(r, a, next);
+	for (__u32 off = 0; off < r->shm->bucket_size; off += 64)
+		__builtin_prefetch(p + off);
+}
+
 /* Every chain of a fixed table, in place: entries point into the mapping. */
 static int hmap_iterate_in_place(const struct hmap_reader *r, hmap_iter_cb cb, void *ctx,
 				 __u64 *retries)
@@ -434,6 +458,8 @@ static int hmap_iterate_in_place(const struct hmap_reader *r, hmap_iter_cb cb, v
 	for (__u32 bi = 0; bi < a->nbuckets && !ret; bi++) {
 		int n = -EAGAIN;
 
+		if (bi + HMAP_PREFETCH_AHEAD < a->nbuckets)
+			hmap_prefetch_overflow(r, a, bi + HMAP_PREFETCH_AHEAD);
 		for (int tries = 0; tries < HMAP_READ_RETRIES; tries++) {
 			n = hmap_chain_slots(r, a, bi, ptrs, max, tries < HMAP_READ_RETRIES - 1);
 			if (n == -E2BIG) {

@@ -26,9 +26,9 @@ bench() {
 
 if [ "$QUICK" = 1 ]; then
 	echo "# make bench QUICK=1: small sizes, one pass (a smoke test; the figures mean nothing)"
-	native=(-p 1 1024) grow_native=(65536)
+	native=(-p 1 1024) grow_native=(65536) dump_native=4096 dump_native_opts=(-p 1)
 else
-	native=() grow_native=()
+	native=() grow_native=() dump_native=1048576 dump_native_opts=()
 fi
 echo "== native (host CPU): hmap engine vs absl::flat_hash_map"
 bench bench_native "${native[@]}"
@@ -38,6 +38,9 @@ if [ "$QUICK" != 1 ]; then
 	bench bench_native -H 1048576
 	echo
 fi
+echo "== native (host CPU and kernel): reading $dump_native entries, zero-copy vs BPF_MAP_LOOKUP_BATCH"
+bench bench_dump_native "${dump_native_opts[@]}" "$dump_native"
+echo
 echo "== native (host CPU): insert latency while growing, incremental vs stop-the-world"
 bench bench_grow_native "${grow_native[@]}"
 echo

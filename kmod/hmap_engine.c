@@ -211,7 +211,9 @@ bool hmap_layout_fit(struct hmap_layout *l, u64 align, u64 max_bytes)
  * @t: the engine
  * @l: layout from hmap_layout_init()
  * @buckets: l->array_bytes of zeroed memory (every slot EMPTY_REST)
- * @entries: the live-entry counter, zeroed
+ * @entries: the live-entry counter, zeroed; NULL for an engine whose owner
+ *           counts (the incremental variant's arrays): l->capacity is then
+ *           not enforced here
  * @seed: hash key
  * @locks: l->nlocks stripes, initialised
  *
@@ -426,14 +428,15 @@ static __always_inline int hmap_update_locked(struct hmap_tab *t, const void *ke
 absent:
 	if (flags == HMAP_EXIST)
 		return -ENOENT;
-	if (hmap_atomic64_inc_return(t->entries) > t->l.capacity) {
+	if (t->entries && hmap_atomic64_inc_return(t->entries) > t->l.capacity) {
 		hmap_atomic64_dec(t->entries);
 		return -ENOSPC;
 	}
 	if (!free_b) {
 		ovf = hmap_ovf_alloc(t);
 		if (!ovf) {
-			hmap_atomic64_dec(t->entries);
+			if (t->entries)
+				hmap_atomic64_dec(t->entries);
 			return -ENOSPC;
 		}
 		free_b = hmap_bucket_at(t, ovf);	/* all EMPTY_REST, no link */
@@ -597,7 +600,8 @@ marked:
 		hmap_ovf_free(t, found_idx);
 	}
 	hmap_seq_end(head);
-	hmap_atomic64_dec(t->entries);
+	if (t->entries)
+		hmap_atomic64_dec(t->entries);
 	return 0;
 }
 

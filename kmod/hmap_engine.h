@@ -69,7 +69,11 @@
  *     Its contents may change under the caller (in-place update or the slot
  *     deleted and reused), exactly as for a preallocated BPF hash map.
  *   - @entries counts live entries and enforces @capacity: an insert
- *     reserves a count first and returns it on failure.
+ *     reserves a count first and returns it on failure.  The incremental
+ *     variant's arrays have none (NULL): it counts and caps the table
+ *     itself, and a count per array would be one more atomic on every
+ *     insert, delete and moved entry, on a line that its worker, moving
+ *     buckets on another CPU, writes too.
  */
 #ifndef _HMAP_ENGINE_H
 #define _HMAP_ENGINE_H
@@ -113,7 +117,7 @@ struct hmap_tab {
 	u32 ovf_used;		/* overflow buckets bump-allocated (atomic, <= l.noverflow) */
 	u32 ovf_nfree;		/* of those, on the free list (atomic) */
 	u64 ovf_free;		/* free list: tag << 32 | top bucket index (0: empty) */
-	u64 *entries;		/* live count; lives in the shared header page */
+	u64 *entries;		/* live count, in the shared header page; NULL: not counted */
 	hmap_seed_t seed;
 	struct hmap_locks locks;
 	struct hmap_layout l;

@@ -284,12 +284,10 @@ static int __hgr_evacuate_locked(struct hgr *g, struct hgr_regime *r, u32 b)
 	struct hmap_tab *o = &r->old->tab, *n = &r->cur->tab;
 	struct hmap_bucket *head = hmap_bucket_at(o, b), *bk;
 	u32 i, next, moved = 0, undo;
-	u64 t0;
 	int ret;
 
 	if (READ_ONCE(head->seq) & HMAP_SEQ_EVACUATED)
 		return 0;
-	t0 = hgr_now_ns();
 	for (bk = head;;) {
 		for (i = 0; i < HMAP_BUCKET_SLOTS; i++) {
 			u8 th = bk->tophash[i];
@@ -314,8 +312,6 @@ copied:
 	hmap_seq_begin(head);
 	WRITE_ONCE(head->seq, head->seq | HMAP_SEQ_EVACUATED);
 	hmap_seq_end(head);
-	hmap_atomic64_add(&g->evacuated, 1);
-	hmap_atomic64_add(&g->evac_ns, hgr_now_ns() - t0);
 	/* The last bucket of this growth (counted in its own regime): publish
 	 * the stable regime now, so the next growth need not wait for the
 	 * worker.  A no-op if it is published already. */
@@ -366,20 +362,26 @@ int hgr_evacuate_bucket(struct hgr *g, u32 b)
 }
 
 /* An insert's share of the background work: a bounded number of buckets,
- * one stripe at a time, after its own stripe was released. */
-static void hgr_evacuate_extra(struct hgr *g)
+ * one stripe at a time, after its own stripe was released.  Returns the ns
+ * it took (0 if it moved none). */
+static u64 hgr_evacuate_extra(struct hgr *g)
 {
+	u64 t0 = 0;
+
 	for (u32 n = 0; n < g->evac_per_write; n++) {
 		struct hgr_regime *r = hmap_deref(g->regime);
 		u32 b;
 
 		if (!r->old)
-			return;
+			break;
 		b = hmap_atomic_fetch_inc(&g->nevacuate);
 		if (b >= r->old->tab.l.nbuckets)
-			return;
+			break;
+		if (!t0)
+			t0 = hgr_now_ns();
 		hgr_evacuate_bucket(g, b);
 	}
+	return t0 ? hgr_now_ns() - t0 : 0;
 }
 
 /**
@@ -395,23 +397,28 @@ bool hgr_evacuate_rest(struct hgr *g, u32 batch)
 {
 	struct hgr_regime *r = hmap_deref(g->regime);
 	u32 nb, b, n;
+	u64 t0;
 
 	if (!r->old)
 		return true;
 	nb = r->old->tab.l.nbuckets;
+	t0 = hgr_now_ns();
 	for (n = 0; n < batch; n++) {
 		b = hmap_atomic_fetch_inc(&g->nevacuate);
 		if (b >= nb)
 			break;
 		hgr_evacuate_bucket(g, b);
 	}
-	if (READ_ONCE(g->nevacuate) < nb)
+	if (READ_ONCE(g->nevacuate) < nb) {
+		hmap_atomic64_add(&g->evac_ns, hgr_now_ns() - t0);
 		return false;
+	}
 	/* Every bucket was claimed; redo any whose move failed. */
 	for (b = 0; b < nb; b++)
 		if (!hgr_evacuated(r->old, b) && hgr_evacuate_bucket(g, b))
-			return false;
-	return true;
+			break;
+	hmap_atomic64_add(&g->evac_ns, hgr_now_ns() - t0);
+	return b == nb;
 }
 
 /**
@@ -514,12 +521,33 @@ bool hgr_try_start_growth(struct hgr *g)
  * @g: the table
  * @growing: a growing regime every old bucket of which has moved
  *
+ * The caller whose exchange publishes it adds the growth's old buckets to
+ * the statistics (hgr_evacuated_total()).
  * Context: any; lock-free and idempotent (compare-and-exchange: only while
  * @growing is still the published regime).
  */
 void hgr_finish_growth(struct hgr *g, struct hgr_regime *growing)
 {
-	hmap_cmpxchg_ptr(&g->regime, growing, growing->stable);
+	if (hmap_cmpxchg_ptr(&g->regime, growing, growing->stable) == growing)
+		hmap_atomic64_add(&g->evacuated, growing->old->tab.l.nbuckets);
+}
+
+/**
+ * hgr_evacuated_total - old main buckets moved, over every growth
+ * @g: the table
+ *
+ * The completed growths' buckets (added once each, by hgr_finish_growth())
+ * and the moves of the one under way (its regime's nmoved), which every
+ * move counts already: no counter of its own on the moving path.  May lag
+ * by one growth's buckets for the instant between its regime's switch and
+ * the addition.
+ * Context: any; under rcu_read_lock() or with the regime pinned.
+ */
+u64 hgr_evacuated_total(const struct hgr *g)
+{
+	const struct hgr_regime *r = hmap_deref(g->regime);
+
+	return READ_ONCE(g->evacuated) + (r->old ? READ_ONCE(r->nmoved) : 0);
 }
 
 /*
@@ -647,6 +675,7 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 	struct hgr_array *a;
 	bool inserted = false;
 	unsigned long fl;
+	u64 evac_ns = 0;
 	u8 *v;
 	int ret;
 
@@ -694,7 +723,9 @@ int hgr_update(struct hgr *g, const void *key, const void *value, u32 flags, voi
 	/* Here with the stripe held and a slot: round 1 always takes one, and
 	 * every other way out of the loop jumps to unlock or out. */
 	if (a != r->cur) {
+		evac_ns = hgr_now_ns();
 		ret = __hgr_evacuate_locked(g, r, hash & r->old->tab.mask);
+		evac_ns = hgr_now_ns() - evac_ns;
 		if (ret)
 			goto unlock;
 	}
@@ -718,7 +749,9 @@ out:
 	if (idx != HGR_NIL)
 		hgr_pool_put_back(g, idx);
 	if (inserted && r->old)
-		hgr_evacuate_extra(g);
+		evac_ns += hgr_evacuate_extra(g);
+	if (evac_ns)
+		hmap_atomic64_add(&g->evac_ns, evac_ns);
 	if (inserted && hgr_wants_grow(g))
 		hgr_try_start_growth(g);
 	if (ret == -ENOSPC ||

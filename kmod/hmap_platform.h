@@ -179,6 +179,7 @@ typedef int64_t s64;
 #ifndef __aligned
 #define __aligned(x)		__attribute__((aligned(x)))
 #endif
+#define ____cacheline_aligned_in_smp	__aligned(64)	/* allocate with aligned_alloc() */
 #define WRITE_ONCE(x, v)	(*(volatile __typeof__(x) *)&(x) = (v))
 #define smp_rmb()		__atomic_thread_fence(__ATOMIC_ACQUIRE)
 #define smp_wmb()		__atomic_thread_fence(__ATOMIC_RELEASE)

@@ -165,9 +165,9 @@ static struct hgr_array *hrh_array_alloc(struct hrh *h, u32 nbuckets, int *err)
 		hmap_account_bytes(h->t, -(s64)l.array_bytes);
 		return NULL;
 	}
-	hmap_tab_init(&a->tab, &l, a->mem, &a->count, &h->g.seed, &h->g.locks);
+	hmap_tab_init(&a->tab, &l, a->mem, NULL, &h->g.seed, &h->g.locks);
 	a->tab.locks.mask = h->g.locks.mask;	/* the table's stripes, fixed */
-	a->tab.l.capacity = ~0ULL;		/* the variant counts entries itself */
+	a->tab.l.capacity = ~0ULL;		/* the variant counts and caps itself */
 	a->mmap_offset = h->next_mmap;
 	h->next_mmap += l.array_bytes;
 	*err = 0;
@@ -746,10 +746,10 @@ static void hrh_stats(struct hmap *t, struct hmap_stats *st)
 	st->noverflow = r->cur->tab.l.noverflow;
 	st->overflow_used = hmap_tab_overflow_used(&r->cur->tab);
 	st->state = r->old ? 1 : 0;
+	st->evacuated = hgr_evacuated_total(&h->g);
 	rcu_read_unlock();
 	st->capacity = h->g.max_entries;
 	st->grows = READ_ONCE(h->grows);
-	st->evacuated = READ_ONCE(h->g.evacuated);
 	st->evac_ns = READ_ONCE(h->g.evac_ns);
 }
 

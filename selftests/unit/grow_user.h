@@ -42,6 +42,31 @@ struct native {
 	u64 next_mmap;			/* mmap offset of the next array */
 };
 
+/*
+ * Zeroed memory with every page in place now, as the kernel's zeroing
+ * allocations (vzalloc(), __GFP_ZERO) hand it out: calloc()'s fresh zero
+ * pages would fault on first touch instead, inside the insert that first
+ * writes a bucket or value there, which the modules' inserts never pay.
+ */
+static inline void *native_zalloc(size_t bytes)
+{
+	void *p = malloc(bytes);
+
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
+/* For structs with cache-line-aligned members (struct hgr, its regimes). */
+static inline void *native_zalloc_aligned(size_t bytes)
+{
+	void *p = aligned_alloc(64, (bytes + 63) & ~(size_t)63);
+
+	if (!p)
+		abort();
+	return memset(p, 0, bytes);
+}
+
 static inline struct hgr_array *array_new(struct native *n, u32 nbuckets)
 {
 	struct hmap_layout l;
@@ -54,8 +79,8 @@ static inline struct hgr_array *array_new(struct native *n, u32 nbuckets)
 	l.array_bytes = ((u64)(l.nbuckets + l.noverflow) * l.bucket_size + 4095) & ~4095ULL;
 	if (l.array_bytes >= (2U << 20))	/* as with hugepages=1, on one node */
 		hmap_layout_fit(&l, 2U << 20, ~0ULL);
-	a->mem = calloc(1, l.array_bytes);	/* large: fresh zero pages, like __GFP_ZERO */
-	hmap_tab_init(&a->tab, &l, a->mem, &a->count, &n->g.seed, &n->g.locks);
+	a->mem = native_zalloc(l.array_bytes);
+	hmap_tab_init(&a->tab, &l, a->mem, NULL, &n->g.seed, &n->g.locks);
 	a->tab.locks.mask = n->g.locks.mask;
 	a->tab.l.capacity = ~0ULL;
 	a->mmap_offset = n->next_mmap;
@@ -70,7 +95,7 @@ static inline struct hgr_array *array_new(struct native *n, u32 nbuckets)
 static inline struct hgr_regime *regime_new(struct native *n, struct hgr_array *cur,
 					    struct hgr_array *old)
 {
-	struct hgr_regime *r = calloc(1, sizeof(*r));
+	struct hgr_regime *r = native_zalloc_aligned(sizeof(*r));
 
 	r->cur = cur;
 	r->old = old;
@@ -80,7 +105,7 @@ static inline struct hgr_regime *regime_new(struct native *n, struct hgr_array *
 
 static inline void native_add_chunk(struct native *n)
 {
-	void *c = calloc(1, hgr_chunk_alloc_bytes(&n->g.pool));
+	void *c = native_zalloc(hgr_chunk_alloc_bytes(&n->g.pool));
 
 	if (!hgr_pool_add_chunk(&n->g, c))
 		free(c);
@@ -98,7 +123,7 @@ static inline void native_top_up(struct native *n)
 	while (hgr_wants_chunk(&n->g) && n->g.pool.nchunks < n->g.pool.maxchunks)
 		native_add_chunk(n);
 	if (!n->g.pool.spare_chunk) {
-		void *c = calloc(1, hgr_chunk_alloc_bytes(&n->g.pool));
+		void *c = native_zalloc(hgr_chunk_alloc_bytes(&n->g.pool));
 
 		if (!hgr_pool_set_spare(&n->g, c))
 			free(c);
@@ -250,7 +275,7 @@ static inline void *worker(void *arg)
 static inline struct native *native_new(u32 key_size, u32 value_size, u64 max_entries,
 					u64 *entries, int stw)
 {
-	struct native *n = calloc(1, sizeof(*n));
+	struct native *n = native_zalloc_aligned(sizeof(*n));
 
 	n->stw = stw;
 	n->g.key_size = key_size;

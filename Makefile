@@ -238,6 +238,14 @@ $(BUILD)/selftests/grow_test: $(SRC)/selftests/unit/grow_test.c $(SRC)/kmod/hmap
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(UNIT_CFLAGS) -DHGR_POOL_HOOKS -I$(SRC)/selftests/unit $(filter %.c,$^) -lpthread -o $@
 
+# hmap_grow.c compiled into the test, with hooks at its atomics.
+$(BUILD)/selftests/grow_stats_test: $(SRC)/selftests/unit/grow_stats_test.c $(SRC)/kmod/hmap_grow.c \
+		$(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/grow_user.h \
+		$(SRC)/selftests/unit/unit_harness.h $(HARNESS)
+	$(call msg,CC-ASAN,$(notdir $@))
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(UNIT_CFLAGS) -I$(SRC)/selftests/unit $< $(SRC)/kmod/hmap_engine.c -lpthread -o $@
+
 $(BUILD)/selftests/reader_test: $(SRC)/selftests/unit/reader_test.c $(SRC)/user/libhmap_reader.c \
 		$(SRC)/kmod/hmap_grow.c $(SRC)/kmod/hmap_engine.c $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) \
 		$(SRC)/user/libhmap_reader.h $(SRC)/user/libhmap.h $(SRC)/selftests/unit/grow_user.h \
@@ -290,7 +298,7 @@ $(BUILD)/selftests/test_%: $(SRC)/selftests/vm/test_%.sh
 
 VM_TESTS += $(patsubst $(SRC)/selftests/vm/%.sh,$(BUILD)/selftests/%,$(wildcard $(SRC)/selftests/vm/test_*.sh))
 
-selftests: $(BUILD)/selftests/engine_test $(BUILD)/selftests/lookup_race_test $(BUILD)/selftests/grow_test $(BUILD)/selftests/reader_test $(VM_TESTS) $(BUILD)/selftests/bench_dump $(BUILD)/hmapctl
+selftests: $(BUILD)/selftests/engine_test $(BUILD)/selftests/lookup_race_test $(BUILD)/selftests/grow_test $(BUILD)/selftests/grow_stats_test $(BUILD)/selftests/reader_test $(VM_TESTS) $(BUILD)/selftests/bench_dump $(BUILD)/hmapctl
 
 # ---- the debug kernel --------------------------------------------------------
 # KASAN, lockdep, PROVE_RCU, atomic-sleep, preempt and list debugging and

@@ -409,16 +409,15 @@ bool hgr_evacuate_rest(struct hgr *g, u32 batch)
 			break;
 		hgr_evacuate_bucket(g, b);
 	}
-	if (READ_ONCE(g->nevacuate) < nb) {
+	if (n)	/* wall time: waits for stripes and preemption included */
 		hmap_atomic64_add(&g->evac_ns, hgr_now_ns() - t0);
+	if (READ_ONCE(g->nevacuate) < nb)
 		return false;
-	}
 	/* Every bucket was claimed; redo any whose move failed. */
 	for (b = 0; b < nb; b++)
 		if (!hgr_evacuated(r->old, b) && hgr_evacuate_bucket(g, b))
-			break;
-	hmap_atomic64_add(&g->evac_ns, hgr_now_ns() - t0);
-	return b == nb;
+			return false;
+	return true;
 }
 
 /**
@@ -506,6 +505,8 @@ bool hgr_try_start_growth(struct hgr *g)
 	r = hmap_deref(g->regime);
 	sp->old = r->cur;
 	sp->prev = r;
+	sp->evac_base = r->evac_base;
+	sp->stable->evac_base = r->evac_base + r->cur->tab.l.nbuckets;
 	if (g->grow_starting)
 		g->grow_starting(g, sp);	/* user space learns of it first */
 	WRITE_ONCE(g->nevacuate, 0);
@@ -521,33 +522,30 @@ bool hgr_try_start_growth(struct hgr *g)
  * @g: the table
  * @growing: a growing regime every old bucket of which has moved
  *
- * The caller whose exchange publishes it adds the growth's old buckets to
- * the statistics (hgr_evacuated_total()).
  * Context: any; lock-free and idempotent (compare-and-exchange: only while
  * @growing is still the published regime).
  */
 void hgr_finish_growth(struct hgr *g, struct hgr_regime *growing)
 {
-	if (hmap_cmpxchg_ptr(&g->regime, growing, growing->stable) == growing)
-		hmap_atomic64_add(&g->evacuated, growing->old->tab.l.nbuckets);
+	hmap_cmpxchg_ptr(&g->regime, growing, growing->stable);
 }
 
 /**
  * hgr_evacuated_total - old main buckets moved, over every growth
  * @g: the table
  *
- * The completed growths' buckets (added once each, by hgr_finish_growth())
- * and the moves of the one under way (its regime's nmoved), which every
- * move counts already: no counter of its own on the moving path.  May lag
- * by one growth's buckets for the instant between its regime's switch and
- * the addition.
+ * Read from one regime: the buckets of the growths before it (evac_base,
+ * set when its growth started) and, while it grows, its moves so far
+ * (nmoved, which every move counts already: no counter of the statistics'
+ * own on the moving path).  Never more than the true count, and never less
+ * than any total read before.
  * Context: any; under rcu_read_lock() or with the regime pinned.
  */
 u64 hgr_evacuated_total(const struct hgr *g)
 {
 	const struct hgr_regime *r = hmap_deref(g->regime);
 
-	return READ_ONCE(g->evacuated) + (r->old ? READ_ONCE(r->nmoved) : 0);
+	return r->evac_base + (r->old ? READ_ONCE(r->nmoved) : 0);
 }
 
 /*

@@ -108,6 +108,7 @@ struct hgr_regime {
 	struct hgr_array *old;		/* NULL when stable */
 	struct hgr_regime *prev;	/* growing: the stable regime it replaced */
 	struct hgr_regime *stable;	/* growing: { cur }, published when done */
+	u64 evac_base;			/* old buckets moved by the growths before */
 	/* Every move adds one, while every insert reads cur and old: apart. */
 	u32 nmoved ____cacheline_aligned_in_smp;	/* growing: old buckets moved (atomic) */
 };
@@ -159,15 +160,15 @@ struct hgr {
 	u64 max_entries;
 	/*
 	 * Written for every old bucket claimed while growing, by the worker
-	 * on another CPU as much as by inserts: a line of their own, so that
-	 * the fields above, which every insert and lookup reads, are not
-	 * taken from the inserting CPU's cache by each claim (natively that
-	 * false sharing made an insert during growth take 2-4 us).
+	 * on another CPU as much as by inserts: a line of their own, away from
+	 * the regime, locks, seed and sizes every insert and lookup reads
+	 * (natively that false sharing made an insert during growth take 2-4
+	 * us).  The pool's free-list words still share a line with its chunk
+	 * table; the worker writes them only to reclaim.
 	 */
 	u32 nevacuate ____cacheline_aligned_in_smp;	/* next old bucket to claim (atomic) */
-	/* statistics (atomic) */
-	u64 evacuated;			/* completed growths' buckets: hgr_evacuated_total() */
-	u64 evac_ns;			/* added once per insert or worker batch that moved */
+	u64 evac_ns;			/* statistics (atomic): ns moving, added once per
+					 * insert or worker batch that moved */
 };
 
 /* The value of pool index @idx, or NULL if @idx is not a published slot. */

@@ -69,7 +69,7 @@ mutant overflow-never-recycled kmod/hmap_engine.c \
 mutant overflow-unlinked-after-seq-end kmod/hmap_engine.c \
 	"host:engine_test" \
 	'\t\tWRITE_ONCE(prev->overflow, found_b->overflow);\n\t\thmap_ovf_free(t, found_idx);\n\t}\n\thmap_seq_end(head);' \
-	'\t\thmap_seq_end(head);\n\t\tWRITE_ONCE(prev->overflow, found_b->overflow);\n\t\thmap_ovf_free(t, found_idx);\n\t\thmap_atomic64_dec(t->entries);\n\t\treturn 0;\n\t}\n\thmap_seq_end(head);'
+	'\t\thmap_seq_end(head);\n\t\tWRITE_ONCE(prev->overflow, found_b->overflow);\n\t\thmap_ovf_free(t, found_idx);\n\t\tif (t->entries)\n\t\t\thmap_atomic64_dec(t->entries);\n\t\treturn 0;\n\t}\n\thmap_seq_end(head);'
 mutant in-place-walk-unvalidated user/libhmap_reader.c \
 	"host:reader_test" \
 	'\t\t\tn = hmap_chain_slots(r, a, bi, ptrs, max, tries < HMAP_READ_RETRIES - 1);' \

@@ -56,7 +56,7 @@ check_skips() {
 	done < <(sed -n -E 's/^(ok [0-9]* ?.*|1\.\.0) # SKIP (.*)$/\2/p' <<<"$1")
 }
 
-for t in engine_test lookup_race_test grow_test reader_test; do
+for t in engine_test lookup_race_test grow_test grow_stats_test reader_test; do
 	echo "== host: $t (ASan, UBSan, LSan)"
 	out=$("$BUILD/selftests/$t" 2>&1)
 	rc=$?

@@ -294,11 +294,6 @@ TEST(stop_the_world_baseline)
 	native_free(n);
 }
 
-/*
- * Every value slot in exactly one place: a live key's, the free list (no
- * index twice, none never handed out), pending, or never used.  Only when
- * no thread is inside the table.  0, or -1 with the reason in @why.
- */
 /* Slots holding a key in every bucket of @t, main and overflow. */
 static u64 live_slots(const struct hmap_tab *t)
 {
@@ -310,6 +305,11 @@ static u64 live_slots(const struct hmap_tab *t)
 	return live;
 }
 
+/*
+ * Every value slot in exactly one place: a live key's, the free list (no
+ * index twice, none never handed out), pending, or never used.  Only when
+ * no thread is inside the table.  0, or -1 with the reason in @why.
+ */
 static int pool_conserved(struct native *n, u64 entries, char *why, size_t len)
 {
 	struct hgr_pool *p = &n->g.pool;

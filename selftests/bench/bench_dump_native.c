@@ -103,25 +103,7 @@ static int ntab_create(struct ntab *t, __u32 n)
 	if (posix_memalign((void **)&shm, PAGE_SIZE, PAGE_SIZE))
 		return -ENOMEM;
 	memset(shm, 0, PAGE_SIZE);
-	shm->magic = HMAP_SHM_MAGIC;
-	shm->abi_version = HMAP_ABI_VERSION;
-	shm->id = 1;
-	shm->variant = HMAP_VARIANT_FIXED;
-	shm->key_size = l->key_size;
-	shm->value_size = l->value_size;
-	shm->key_stride = l->key_stride;
-	shm->value_stride = l->value_stride;
-	shm->bucket_size = l->bucket_size;
-	shm->keys_offset = l->keys_off;
-	shm->values_offset = l->values_off;
-	shm->seed[0] = t->u.t.seed.key[0];
-	shm->seed[1] = t->u.t.seed.key[1];
-	shm->capacity = l->capacity;
-	shm->narrays = 1;
-	shm->arrays[0].mmap_offset = PAGE_SIZE;
-	shm->arrays[0].mmap_size = l->array_bytes;
-	shm->arrays[0].nbuckets = l->nbuckets;
-	shm->arrays[0].noverflow = l->noverflow;
+	utab_fill_shm(shm, l, &t->u.t.seed);
 	t->shm = shm;
 	return 0;
 }

@@ -35,6 +35,7 @@
 #include "unit_harness.h"
 #include "grow_user.h"
 #include "libhmap_reader.h"
+#include "utab.h"
 
 #define VWORDS	32	/* 256-byte values: key, version, 30 check words */
 
@@ -136,25 +137,7 @@ static void ttab_fixed(struct ttab *t, u64 capacity)
 	memset(t->mem, 0, l.array_bytes);
 	locks.lock = t->locks;
 	hmap_tab_init(&t->tab, &l, t->mem, (u64 *)&shm->entries, &seed, &locks);
-	shm->magic = HMAP_SHM_MAGIC;
-	shm->abi_version = HMAP_ABI_VERSION;
-	shm->id = 1;
-	shm->variant = HMAP_VARIANT_FIXED;
-	shm->key_size = l.key_size;
-	shm->value_size = l.value_size;
-	shm->key_stride = l.key_stride;
-	shm->value_stride = l.value_stride;
-	shm->bucket_size = l.bucket_size;
-	shm->keys_offset = l.keys_off;
-	shm->values_offset = l.values_off;
-	shm->seed[0] = seed.key[0];
-	shm->seed[1] = seed.key[1];
-	shm->capacity = l.capacity;
-	shm->narrays = 1;
-	shm->arrays[0].mmap_offset = PAGE_SIZE;
-	shm->arrays[0].mmap_size = l.array_bytes;
-	shm->arrays[0].nbuckets = l.nbuckets;
-	shm->arrays[0].noverflow = l.noverflow;
+	utab_fill_shm(shm, &l, &seed);
 	t->shm = shm;
 }
 

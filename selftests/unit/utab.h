@@ -42,6 +42,32 @@ static inline int utab_create(struct utab *u, u32 ksz, u32 vsz, u64 cap, u64 see
 	return 0;
 }
 
+/* The header page of a fixed table as hmap_create() fills it (one array, at
+ * mmap offset PAGE_SIZE), for readers of a table built on the host. */
+static inline void utab_fill_shm(struct hmap_shm_header *shm, const struct hmap_layout *l,
+				 const hmap_seed_t *seed)
+{
+	shm->magic = HMAP_SHM_MAGIC;
+	shm->abi_version = HMAP_ABI_VERSION;
+	shm->id = 1;
+	shm->variant = HMAP_VARIANT_FIXED;
+	shm->key_size = l->key_size;
+	shm->value_size = l->value_size;
+	shm->key_stride = l->key_stride;
+	shm->value_stride = l->value_stride;
+	shm->bucket_size = l->bucket_size;
+	shm->keys_offset = l->keys_off;
+	shm->values_offset = l->values_off;
+	shm->seed[0] = seed->key[0];
+	shm->seed[1] = seed->key[1];
+	shm->capacity = l->capacity;
+	shm->narrays = 1;
+	shm->arrays[0].mmap_offset = PAGE_SIZE;
+	shm->arrays[0].mmap_size = l->array_bytes;
+	shm->arrays[0].nbuckets = l->nbuckets;
+	shm->arrays[0].noverflow = l->noverflow;
+}
+
 static inline void utab_destroy(struct utab *u)
 {
 	free(u->mem);

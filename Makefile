@@ -277,7 +277,8 @@ $(BUILD)/selftests/bench_grow_native: $(SRC)/selftests/bench/bench_grow_native.c
 # The dump natively: the engine's table read by libhmap's reader, against the
 # host kernel's BPF_MAP_LOOKUP_BATCH.
 $(BUILD)/selftests/bench_dump_native: $(SRC)/selftests/bench/bench_dump_native.c $(SRC)/kmod/hmap_engine.c \
-		$(BUILD)/user/libhmap.a $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/utab.h
+		$(BUILD)/user/libhmap.a $(wildcard $(SRC)/kmod/*.h $(SRC)/kmod/uapi/*.h) $(SRC)/selftests/unit/utab.h \
+		$(SRC)/selftests/bench/dump_sum.h
 	$(call msg,CC,$(notdir $@))
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -fno-strict-aliasing -I$(SRC)/selftests/unit $(filter %.c,$^) \
@@ -353,7 +354,8 @@ vm: all
 bench: deps
 	$(Q)$(MAKE) BUILD=$(BUILD)/bench HMAP_BENCH=1 bench-run
 
-$(BENCHES): $(SRC)/selftests/bench/bench_util.h $(SRC)/selftests/vm/hmap_test_util.h
+$(BENCHES): $(SRC)/selftests/bench/bench_util.h $(SRC)/selftests/vm/hmap_test_util.h \
+	$(SRC)/selftests/bench/dump_sum.h
 
 bench-run: all $(BENCHES) $(BUILD)/selftests/bench_native $(BUILD)/selftests/bench_grow_native
 	$(Q)$(VM_ENV) HMAP_BENCH_QUICK=$(if $(filter 1,$(QUICK)),1,0) \

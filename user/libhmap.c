@@ -597,6 +597,20 @@ int hmap_table__iterate(const struct hmap_table *t, unsigned int flags, hmap_ite
 	return ret;
 }
 
+int hmap_table__iterate_batch(const struct hmap_table *t, unsigned int flags,
+			      hmap_iter_batch_cb cb, void *ctx, __u64 *retries)
+{
+	struct hmap_reader *r;
+	int ret;
+
+	if (!cb || (flags & ~HMAP_ITER_CONSISTENT))
+		return -EINVAL;
+	r = hmap_reader_get(t);
+	ret = hmap_reader_iterate_batch(r, flags, cb, ctx, retries);
+	hmap_reader_put(t);
+	return ret;
+}
+
 static int hmap_iter_append(const void *key, const void *value, void *ctx)
 {
 	struct hmap_table_iter *it = ctx;
@@ -677,16 +691,16 @@ void hmap_table_iter__destroy(struct hmap_table_iter *it)
 	free(it);
 }
 
-static int hmap_count_cb(const void *key, const void *value, void *ctx)
+static int hmap_count_cb(const struct hmap_entry_ref *ents, unsigned int n, void *ctx)
 {
-	(*(__u64 *)ctx)++;
+	*(__u64 *)ctx += n;
 	return 0;
 }
 
 int hmap_table__count(const struct hmap_table *t, __u64 *count)
 {
 	*count = 0;
-	return hmap_table__iterate(t, 0, hmap_count_cb, count, NULL);
+	return hmap_table__iterate_batch(t, 0, hmap_count_cb, count, NULL);
 }
 
 static int hmap_elem_ioctl(const struct hmap_table *t, unsigned long cmd, const void *key,

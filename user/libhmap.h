@@ -161,6 +161,26 @@ LIBHMAP_API int hmap_table__iterate(const struct hmap_table *t, unsigned int fla
 				    hmap_iter_cb cb, void *ctx, __u64 *retries);
 
 /*
+ * The same walk, handed out a batch at a time: @cb gets @n >= 1 entries,
+ * @ents[i].key and @ents[i].value, the same entries hmap_table__iterate()
+ * would hand out with the same @flags, valid as long (in place: until
+ * hmap_table__close(); with HMAP_ITER_CONSISTENT, or for an incremental
+ * table: until @cb returns).  A batch holds one or more whole chains, so
+ * its size is not fixed.  It saves a call an entry: the fastest way to read
+ * a whole table (as a BPF_MAP_LOOKUP_BATCH reader would, without the copy).
+ * @cb returns 0 to go on, anything else to stop (and it is returned).
+ * Since LIBHMAP_1.1.
+ */
+struct hmap_entry_ref {
+	const void *key;
+	const void *value;
+};
+
+typedef int (*hmap_iter_batch_cb)(const struct hmap_entry_ref *ents, unsigned int n, void *ctx);
+LIBHMAP_API int hmap_table__iterate_batch(const struct hmap_table *t, unsigned int flags,
+					  hmap_iter_batch_cb cb, void *ctx, __u64 *retries);
+
+/*
  * The same walk as a cursor, for loops that would rather not use a callback:
  *
  *	struct hmap_table_iter *it;

@@ -87,6 +87,9 @@ void hmap_reader_release(struct hmap_reader *r);
 int hmap_reader_lookup(struct hmap_reader *r, const void *key, void *value);
 int hmap_reader_iterate(struct hmap_reader *r, unsigned int flags, hmap_iter_cb cb, void *ctx,
 			__u64 *retries);
+/* As hmap_table__iterate_batch(). */
+int hmap_reader_iterate_batch(struct hmap_reader *r, unsigned int flags, hmap_iter_batch_cb cb,
+			      void *ctx, __u64 *retries);
 
 /*
  * A walk in steps, for cursors: begin, then each bucket 0..w->a.nbuckets-1
@@ -96,7 +99,8 @@ int hmap_reader_iterate(struct hmap_reader *r, unsigned int flags, hmap_iter_cb 
 struct hmap_reader_walk {
 	struct hmap_uarray a;	/* the array walked by bucket (the oldest) */
 	__u8 *buf;		/* one chain, as packed key/value pairs */
-	__u32 max;		/* pairs buf has room for (grows for long chains) */
+	struct hmap_entry_ref *ents;	/* the pairs in buf, as handed out */
+	__u32 max;		/* pairs buf and ents have room for (grow for long chains) */
 	bool consistent, old_consistent, open;
 	__u64 retries;		/* chains re-read because a writer was inside */
 };
@@ -104,6 +108,9 @@ struct hmap_reader_walk {
 int hmap_reader_walk_begin(struct hmap_reader *r, struct hmap_reader_walk *w, unsigned int flags);
 int hmap_reader_walk_bucket(struct hmap_reader *r, struct hmap_reader_walk *w, __u32 b,
 			    hmap_iter_cb cb, void *ctx);
+/* The same, the chain's entries handed to @cb at once (none: not called). */
+int hmap_reader_walk_chain(struct hmap_reader *r, struct hmap_reader_walk *w, __u32 b,
+			   hmap_iter_batch_cb cb, void *ctx);
 void hmap_reader_walk_end(struct hmap_reader *r, struct hmap_reader_walk *w);
 
 #endif /* __LIBHMAP_READER_H */

@@ -223,7 +223,20 @@ static int model_cb(const void *key, const void *value, void *ctx)
 	return 0;
 }
 
-/* Every lookup and both kinds of iteration agree with the model. */
+/* model_cb() for each entry of a batch; a batch is never empty. */
+static int model_batch_cb(const struct hmap_entry_ref *ents, unsigned int n, void *ctx)
+{
+	struct model *m = ctx;
+
+	if (!n)
+		m->bad++;
+	for (unsigned int i = 0; i < n; i++)
+		model_cb(ents[i].key, ents[i].value, m);
+	return 0;
+}
+
+/* Every lookup and both kinds of iteration, per entry and in batches, agree
+ * with the model. */
 static void model_check(struct __test_metadata *_metadata, struct ttab *t, struct hmap_reader *r,
 			struct model *m)
 {
@@ -245,11 +258,16 @@ static void model_check(struct __test_metadata *_metadata, struct ttab *t, struc
 	EXPECT_EQ(0, missing);
 	EXPECT_EQ(0, wrong);
 	EXPECT_EQ(0, found_absent);
-	for (int f = 0; f < 2; f++) {
+	for (int f = 0; f < 4; f++) {
 		memset(m->emitted, 0, m->nkeys * sizeof(*m->emitted));
 		m->bad = 0;
 		m->count = 0;
-		EXPECT_EQ(0, hmap_reader_iterate(r, flags[f], model_cb, m, NULL));
+		if (f < 2) {
+			EXPECT_EQ(0, hmap_reader_iterate(r, flags[f], model_cb, m, NULL));
+		} else {
+			EXPECT_EQ(0, hmap_reader_iterate_batch(r, flags[f - 2], model_batch_cb, m,
+							       NULL));
+		}
 		EXPECT_EQ(0, m->bad);
 		EXPECT_EQ(live, m->count);
 	}
@@ -1054,6 +1072,120 @@ TEST(a_chain_longer_than_the_buffer_is_read_whole)
 	EXPECT_EQ(0, hmap_reader_iterate(&r, HMAP_ITER_CONSISTENT, count_cb, &seen, NULL));
 	EXPECT_EQ(n, seen);
 	hmap_reader_release(&r);
+	ttab_destroy(&t);
+}
+
+struct batch_rec {
+	struct hmap_tab *tab;
+	u64 nkeys, entries, calls, stop_at;
+	u32 *batch_of_chain;	/* by chain: 1 + the batch its keys came in */
+	u8 *emitted;		/* by key */
+	u64 bad;
+};
+
+/* Each key once; each chain's keys all in one batch; stop at call stop_at. */
+static int batch_rec_cb(const struct hmap_entry_ref *ents, unsigned int n, void *ctx)
+{
+	struct batch_rec *b = ctx;
+
+	b->calls++;
+	if (!n)
+		b->bad++;
+	for (unsigned int i = 0; i < n; i++) {
+		u64 k;
+		u32 c;
+
+		memcpy(&k, ents[i].key, sizeof(k));
+		if (k >= b->nkeys || b->emitted[k]++) {
+			b->bad++;
+			continue;
+		}
+		c = hmap_tab_index(b->tab, hmap_tab_hash(b->tab, &k));
+		if (!b->batch_of_chain[c])
+			b->batch_of_chain[c] = b->calls;
+		else if (b->batch_of_chain[c] != b->calls)
+			b->bad++;	/* a chain split across batches */
+	}
+	b->entries += n;
+	return b->calls == b->stop_at ? 7 : 0;
+}
+
+/*
+ * hmap_reader_iterate_batch(), behind hmap_table__iterate_batch(): batches
+ * of whole chains, every entry once, in place several chains a batch (the
+ * point of it), and a callback's non-zero return stops the walk and is
+ * returned.  A chain of more entries than the batch buffer holds, behind
+ * other chains' entries, is handed out whole in a batch of its own.
+ */
+TEST(batches_hold_whole_chains_every_entry_once_and_stop_when_told)
+{
+	unsigned int flags[2] = { 0, HMAP_ITER_CONSISTENT };
+	u64 live = 0, nkeys = 1 << 24, k, kmax;
+	struct hmap_reader r;
+	struct batch_rec b;
+	struct tval v;
+	struct ttab t;
+	u32 nchains, long_n = 0;
+
+	ttab_fixed(&t, 1 << 16);
+	/* 600 keys in chain 100 (the buffer starts with room for 512)... */
+	for (k = 0; long_n < 600 && k < nkeys; k++) {
+		if (hmap_tab_index(&t.tab, hmap_tab_hash(&t.tab, &k)) != 100)
+			continue;
+		tval_make(&v, k, 1);
+		if (ttab_update(&t, k, &v, HMAP_ANY))
+			break;	/* overflow buckets ran out */
+		long_n++;
+	}
+	ASSERT_LT(512, long_n);
+	kmax = k;
+	/* ...and 20000 more anywhere, so chains 0..99 have some before it. */
+	for (k = 0; k < nkeys && live < 20000; k++) {
+		if (hmap_tab_index(&t.tab, hmap_tab_hash(&t.tab, &k)) == 100)
+			continue;
+		tval_make(&v, k, 1);
+		ASSERT_EQ(0, ttab_update(&t, k, &v, HMAP_ANY));
+		live++;
+	}
+	live += long_n;
+	nkeys = k > kmax ? k : kmax;
+	b.tab = &t.tab;
+	b.nkeys = nkeys;
+	b.batch_of_chain = calloc(t.tab.l.nbuckets, sizeof(*b.batch_of_chain));
+	b.emitted = calloc(nkeys, 1);
+	ASSERT_TRUE(b.batch_of_chain && b.emitted);
+	ASSERT_EQ(0, hmap_reader_init(&r, t.shm, &ttab_ops, &t));
+	for (int f = 0; f < 2; f++) {
+		memset(b.batch_of_chain, 0, t.tab.l.nbuckets * sizeof(*b.batch_of_chain));
+		memset(b.emitted, 0, nkeys);
+		b.entries = b.calls = b.bad = b.stop_at = 0;
+		EXPECT_EQ(0, hmap_reader_iterate_batch(&r, flags[f], batch_rec_cb, &b, NULL));
+		EXPECT_EQ(0, b.bad);
+		EXPECT_EQ(live, b.entries);
+		nchains = 0;
+		for (u32 c = 0; c < t.tab.l.nbuckets; c++)
+			nchains += !!b.batch_of_chain[c];
+		TH_LOG("flags %u: %llu entries of %u chains in %llu batches", flags[f],
+		       (unsigned long long)b.entries, nchains, (unsigned long long)b.calls);
+		if (flags[f] & HMAP_ITER_CONSISTENT) {
+			EXPECT_EQ(nchains, b.calls);	/* a chain a batch */
+		} else {
+			EXPECT_GT(nchains / 8, b.calls);	/* many chains a batch */
+		}
+
+		/* Stopped by the second batch: its value, no third call. */
+		memset(b.batch_of_chain, 0, t.tab.l.nbuckets * sizeof(*b.batch_of_chain));
+		memset(b.emitted, 0, nkeys);
+		b.entries = b.calls = b.bad = 0;
+		b.stop_at = 2;
+		EXPECT_EQ(7, hmap_reader_iterate_batch(&r, flags[f], batch_rec_cb, &b, NULL));
+		EXPECT_EQ(2, b.calls);
+		EXPECT_GT(live, b.entries);
+		EXPECT_EQ(0, b.bad);
+	}
+	hmap_reader_release(&r);
+	free(b.batch_of_chain);
+	free(b.emitted);
 	ttab_destroy(&t);
 }
 

@@ -279,6 +279,8 @@ struct seen {
 	__u64 n, bad;
 	unsigned char *hit;
 	__u64 nkeys;
+	__u64 batches;
+	bool stop;
 };
 
 static void see(struct seen *s, const void *k, const void *v)
@@ -296,6 +298,18 @@ static int see_cb(const void *k, const void *v, void *ctx)
 {
 	see(ctx, k, v);
 	return 0;
+}
+
+/* see() each entry of a batch (never empty); the third batch stops the walk
+ * with 42 when ->stop is set. */
+static int see_batch_cb(const struct hmap_entry_ref *ents, unsigned int n, void *ctx)
+{
+	struct seen *s = ctx;
+
+	s->bad += !n;
+	for (unsigned int i = 0; i < n; i++)
+		see(s, ents[i].key, ents[i].value);
+	return s->stop && ++s->batches == 3 ? 42 : 0;
 }
 
 TEST(cursor_and_batches_agree_with_the_callback_walk)
@@ -340,6 +354,26 @@ TEST(cursor_and_batches_agree_with_the_callback_walk)
 		}
 		EXPECT_EQ(N, a.n);
 		EXPECT_EQ(0, a.bad);
+		/* The same entries a batch at a time, and a stop is returned. */
+		for (unsigned int f = 0; f <= HMAP_ITER_CONSISTENT; f++) {
+			memset(b.hit, 0, N);
+			b.n = b.bad = b.batches = 0;
+			b.stop = false;
+			ASSERT_EQ(0, hmap_table__iterate_batch(t, f, see_batch_cb, &b, NULL));
+			EXPECT_EQ(N, b.n) TH_LOG("variant %u flags %u", variants[vi], f);
+			EXPECT_EQ(0, b.bad);
+			memset(b.hit, 0, N);
+			b.n = b.bad = b.batches = 0;
+			b.stop = true;
+			EXPECT_EQ(42, hmap_table__iterate_batch(t, f, see_batch_cb, &b, NULL));
+			EXPECT_EQ(3, b.batches);
+			EXPECT_GT(N, b.n);
+			EXPECT_EQ(0, b.bad);
+		}
+		EXPECT_EQ(-EINVAL, hmap_table__iterate_batch(t, 2, see_batch_cb, &b, NULL));
+		EXPECT_EQ(-EINVAL, hmap_table__iterate_batch(t, 0, NULL, &b, NULL));
+		EXPECT_EQ(0, hmap_table__count(t, &n));
+		EXPECT_EQ(N, n);
 
 		/* A batch stops at the first failure and says how far it got. */
 		cnt = 3;
@@ -433,6 +467,13 @@ static int walk_cb(const void *k, const void *v, void *ctx)
 	return 0;
 }
 
+static int walk_batch_cb(const struct hmap_entry_ref *ents, unsigned int n, void *ctx)
+{
+	for (unsigned int i = 0; i < n; i++)
+		walk_cb(ents[i].key, ents[i].value, ctx);
+	return 0;
+}
+
 static void *walks(void *arg)
 {
 	struct shared *s = arg;
@@ -442,6 +483,8 @@ static void *walks(void *arg)
 		const void *k, *v;
 
 		if (hmap_table__iterate(s->t, HMAP_ITER_CONSISTENT, walk_cb, s, NULL))
+			__atomic_fetch_add(&s->walk_bad, 1, __ATOMIC_RELAXED);
+		if (hmap_table__iterate_batch(s->t, HMAP_ITER_CONSISTENT, walk_batch_cb, s, NULL))
 			__atomic_fetch_add(&s->walk_bad, 1, __ATOMIC_RELAXED);
 		if (hmap_table_iter__new(s->t, HMAP_ITER_CONSISTENT, &it)) {
 			__atomic_fetch_add(&s->walk_bad, 1, __ATOMIC_RELAXED);
